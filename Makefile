@@ -1,0 +1,29 @@
+# Set-up and everyday commands. `make demo` and `make test` build .venv/ themselves.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+OUT ?= results/demo
+
+.PHONY: demo test test-all lint perf clean
+
+$(STAMP): requirements.txt setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the expert driver on every circuit and direction, tables and plots in $(OUT)
+	$(VENV)/bin/follow-line bench --models expert --out $(OUT)
+
+test: $(STAMP)  ## fast test suite (slow tests: make test-all)
+	$(PY) -m ruff check follow_line test launch setup.py
+	$(PY) -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q
+
+perf: $(STAMP)  ## performance figures for the README
+	$(VENV)/bin/follow-line perf
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from follow_line.cli import main
+
+sys.exit(main())

@@ -1,0 +1,115 @@
+"""Benchmark matrix: drivers x circuits x directions x repetitions, resumable, in parallel."""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from follow_line.circuits import DIRECTIONS, load_circuit
+from follow_line.drive import RunSpec, run_drive
+from follow_line.drivers import make_driver
+from follow_line.errors import unknown_name
+from follow_line.files import write_json_atomic, write_text_atomic
+from follow_line.lap import LapRules
+from follow_line.report import driving_table, results_csv
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    """One cell of the matrix."""
+
+    driver: str
+    circuit: str  # built-in name or path
+    direction: str
+    repeat: int = 0
+    laps: int = 1
+
+    @property
+    def key(self) -> str:
+        """File-name-safe identity of the run."""
+        return f"{self.driver}__{Path(self.circuit).stem}__{self.direction}__r{self.repeat}"
+
+
+def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat: int = 1,
+         laps: int = 1) -> list[BenchRun]:
+    """Every run of the matrix, validating names before anything starts."""
+    for name in drivers:
+        make_driver(name)
+    for circuit in circuits:
+        load_circuit(circuit)
+    for direction in directions:
+        if direction not in DIRECTIONS:
+            raise unknown_name("direction", direction, DIRECTIONS)
+    return [BenchRun(d, c, r, k, laps) for d in drivers for c in circuits for r in directions
+            for k in range(repeat)]
+
+
+def _execute(run: BenchRun, out: Path) -> dict:
+    """Drive one run in a worker and write its record; errors become records too."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    try:
+        circuit = load_circuit(run.circuit)
+        record = run_drive(RunSpec(circuit, run.direction, LapRules(laps=run.laps)),
+                           make_driver(run.driver))
+    except Exception as exc:  # noqa: BLE001 (a failing run must not stop the others)
+        record = {"driver": run.driver, "circuit": Path(run.circuit).stem,
+                  "direction": run.direction, "error": f"{type(exc).__name__}: {exc}",
+                  "traceback": traceback.format_exc()}
+    record["repeat"] = run.repeat
+    write_json_atomic(out / "runs" / f"{run.key}.json", record)
+    return record
+
+
+def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = True) -> list[dict]:
+    """Run what is not done yet (a run is done when its record holds no error), then report."""
+    out = Path(out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    todo = [r for r in runs if not _finished(out / "runs" / f"{r.key}.json")]
+    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="bench", unit="run",
+               disable=not progress)
+    if jobs <= 1:
+        for run in todo:
+            _report_progress(bar, _execute(run, out))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_execute, run, out) for run in todo]
+            for future in as_completed(futures):
+                _report_progress(bar, future.result())
+    bar.close()
+    records = [json.loads((out / "runs" / f"{r.key}.json").read_text()) for r in runs]
+    write_reports(records, out)
+    return records
+
+
+def _finished(path: Path) -> bool:
+    try:
+        return "error" not in json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+
+
+def _report_progress(bar: tqdm, record: dict) -> None:
+    bar.set_postfix_str(f"{record['driver']} {record['circuit']} {record['direction']}: "
+                        + (record["error"][:40] if "error" in record
+                           else f"{record['completion_pct']:.0f}%"))
+    bar.update(1)
+
+
+def write_reports(records: list[dict], out: Path) -> None:
+    """results.json, results.csv and results.md in `out`."""
+    write_json_atomic(out / "results.json", {"runs": records})
+    write_text_atomic(out / "results.csv", results_csv(records))
+    write_text_atomic(out / "results.md", driving_table(records))
+
+
+def default_jobs() -> int:
+    """One worker per core."""
+    return max(1, os.cpu_count() or 1)

@@ -1,0 +1,188 @@
+"""Circuit files (YAML, metres): the built-in circuits, loading, validation and directions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from follow_line.circuits.geometry import (
+    ReferenceLine,
+    catmull_rom_closed,
+    resample_closed,
+    signed_area,
+)
+from follow_line.errors import FollowLineError, unknown_name
+
+CIRCUIT_DIR = Path(__file__).resolve().parent
+DIRECTIONS = ("clockwise", "anticlockwise")
+INTERPOLATIONS = ("spline", "polyline")
+LINE_SPACING_M = 0.5
+
+
+@dataclass(frozen=True)
+class Circuit:
+    """A circuit as its file describes it (direction-free)."""
+
+    name: str
+    road_width: float
+    line_width: float
+    control_points: tuple[tuple[float, float], ...] = field(repr=False)
+    start: tuple[float, float]
+    interpolation: str = "spline"
+    description: str = ""
+    source: str = ""
+
+    @property
+    def centre_line(self) -> np.ndarray:
+        """The closed red line resampled every LINE_SPACING_M metres, in file order."""
+        return _centre_line(self.control_points, self.interpolation)
+
+    def line(self, direction: str) -> ReferenceLine:
+        """The reference line driven in `direction`, starting at the start/finish gate."""
+        if direction not in DIRECTIONS:
+            raise unknown_name("direction", direction, DIRECTIONS)
+        pts = self.centre_line
+        anticlockwise = signed_area(pts) > 0
+        if anticlockwise != (direction == "anticlockwise"):
+            pts = pts[::-1]
+        first = int(np.argmin(np.hypot(*(pts - np.asarray(self.start)).T)))
+        return ReferenceLine(np.roll(pts, -first, axis=0))
+
+    @property
+    def length(self) -> float:
+        """Length of the red line, metres."""
+        return self.line("anticlockwise").length
+
+
+@lru_cache(maxsize=32)
+def _centre_line(control_points: tuple, interpolation: str) -> np.ndarray:
+    control = np.array(control_points)
+    dense = catmull_rom_closed(control) if interpolation == "spline" else control
+    line = resample_closed(dense, LINE_SPACING_M)
+    line.setflags(write=False)
+    return line
+
+
+def builtin_circuits() -> list[str]:
+    """Names of the circuits shipped with the package."""
+    return sorted(p.stem for p in CIRCUIT_DIR.glob("*.yaml"))
+
+
+def load_circuit(name_or_path: str | Path) -> Circuit:
+    """A built-in circuit by name, or any circuit file by path."""
+    text = str(name_or_path)
+    path = Path(text)
+    if text in builtin_circuits():
+        path = CIRCUIT_DIR / f"{text}.yaml"
+    elif not (path.suffix in (".yaml", ".yml") or path.exists()):
+        raise unknown_name("circuit", text, builtin_circuits() + ["<path/to/circuit.yaml>"])
+    if not path.is_file():
+        raise FollowLineError(f"circuit file {path} does not exist")
+    return _load_file(path)
+
+
+class _MarkedLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings and sequences remember their line numbers."""
+
+
+class _Map(dict):
+    line = 0
+    key_lines: dict
+
+
+class _Seq(list):
+    line = 0
+    item_lines: list
+
+
+def _construct_map(loader, node):
+    out = _Map(loader.construct_mapping(node, deep=True))
+    out.line = node.start_mark.line + 1
+    out.key_lines = {k.value: v.start_mark.line + 1 for k, v in node.value}
+    return out
+
+
+def _construct_seq(loader, node):
+    out = _Seq(loader.construct_sequence(node, deep=True))
+    out.line = node.start_mark.line + 1
+    out.item_lines = [item.start_mark.line + 1 for item in node.value]
+    return out
+
+
+_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+REQUIRED = ("name", "road_width", "line_width", "centre_line")
+OPTIONAL = ("start", "interpolation", "description")
+
+
+def _load_file(path: Path) -> Circuit:
+    def fail(line: int, message: str) -> FollowLineError:
+        return FollowLineError(f"{path}:{line}: {message}")
+
+    try:
+        doc = yaml.load(path.read_text(), Loader=_MarkedLoader)  # noqa: S506 (safe loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise fail(mark.line + 1 if mark else 1, f"not valid YAML ({exc})") from None
+    if not isinstance(doc, _Map):
+        raise fail(1, "a circuit file is a mapping with fields " + ", ".join(REQUIRED))
+    for key in REQUIRED:
+        if key not in doc:
+            raise fail(doc.line, f"missing field '{key}' (required: {', '.join(REQUIRED)})")
+    for key in doc:
+        if key not in REQUIRED + OPTIONAL:
+            raise fail(doc.key_lines[key], f"unknown field '{key}' "
+                                           f"(allowed: {', '.join(REQUIRED + OPTIONAL)})")
+
+    def positive(key: str) -> float:
+        value = doc[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise fail(doc.key_lines[key], f"field '{key}' must be a positive number of metres,"
+                                           f" got {value!r}")
+        return float(value)
+
+    def point(value, line: int, what: str) -> tuple[float, float]:
+        ok = (isinstance(value, list) and len(value) == 2
+              and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value))
+        if not ok or not all(np.isfinite(value)):
+            raise fail(line, f"{what} must be a pair of numbers [x, y] in metres, got {value!r}")
+        return float(value[0]), float(value[1])
+
+    road_width, line_width = positive("road_width"), positive("line_width")
+    if line_width >= road_width:
+        raise fail(doc.key_lines["line_width"], "field 'line_width' must be smaller than "
+                                                f"'road_width' ({road_width})")
+    raw = doc["centre_line"]
+    if not isinstance(raw, _Seq) or len(raw) < 4:
+        raise fail(doc.key_lines["centre_line"],
+                   "field 'centre_line' must be a list of at least 4 points [x, y]")
+    control = np.array([point(p, line, f"centre_line point {i}")
+                        for i, (p, line) in enumerate(zip(raw, raw.item_lines, strict=True))])
+    if np.allclose(control[0], control[-1]):
+        control = control[:-1]  # the loop closes itself; a repeated first point is redundant
+    steps = np.linalg.norm(np.diff(control, axis=0, append=control[:1]), axis=1)
+    if np.any(steps < 1e-6):
+        i = int(np.argmin(steps))
+        raise fail(raw.item_lines[i], f"centre_line point {i} repeats the next point")
+    interpolation = doc.get("interpolation", "spline")
+    if interpolation not in INTERPOLATIONS:
+        raise fail(doc.key_lines["interpolation"], f"field 'interpolation' is {interpolation!r};"
+                                                   f" allowed: {', '.join(INTERPOLATIONS)}")
+    start = control[0]
+    if "start" in doc:
+        start = point(doc["start"], doc.key_lines["start"], "field 'start'")
+    circuit = Circuit(
+        name=str(doc["name"]), road_width=road_width, line_width=line_width,
+        control_points=tuple(map(tuple, control.tolist())), start=(float(start[0]), float(start[1])),
+        interpolation=interpolation, description=str(doc.get("description", "")),
+        source=str(path),
+    )
+    line = circuit.line("anticlockwise")
+    if line.self_intersects():
+        raise fail(doc.key_lines["centre_line"], "centre_line crosses itself")
+    return circuit

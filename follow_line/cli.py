@@ -1,0 +1,149 @@
+"""The `follow-line` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from follow_line import __version__
+from follow_line.errors import FollowLineError
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def cmd_circuits(args: argparse.Namespace) -> int:
+    """List the built-in circuits with their lengths."""
+    from follow_line.circuits import builtin_circuits, load_circuit
+
+    print(f"{'circuit':<14}{'length (m)':>11}  {'road (m)':>8}  description")
+    for name in builtin_circuits():
+        c = load_circuit(name)
+        print(f"{name:<14}{c.length:>11.1f}  {c.road_width:>8.1f}  {c.description}")
+    return 0
+
+
+def cmd_drive(args: argparse.Namespace) -> int:
+    """Drive one run in the built-in simulator and print (and optionally save) its record."""
+    from tqdm import tqdm
+
+    from follow_line.circuits import DIRECTIONS, load_circuit
+    from follow_line.drive import RunSpec, run_drive
+    from follow_line.drivers import make_driver
+    from follow_line.errors import unknown_name
+    from follow_line.files import write_json_atomic
+    from follow_line.lap import LapRules
+
+    circuit = load_circuit(args.circuit)
+    if args.direction not in DIRECTIONS:
+        raise unknown_name("direction", args.direction, DIRECTIONS)
+    driver = make_driver(args.driver)
+    rules = LapRules(laps=args.laps, timeout_seconds=args.timeout)
+    with tqdm(total=100.0, desc=f"{circuit.name} {args.direction}", unit="%",
+              bar_format="{l_bar}{bar}| {n:.1f}/100 % [{elapsed}<{remaining}]{postfix}",
+              disable=args.quiet) as bar:
+        def on_progress(pct: float, t: float) -> None:
+            bar.n = pct
+            bar.set_postfix_str(f"sim {t:.1f} s", refresh=False)
+            bar.update(0)
+
+        record = run_drive(RunSpec(circuit, args.direction, rules), driver,
+                           video=args.video, on_progress=on_progress)
+    if args.json:
+        write_json_atomic(args.json, record)
+    print(json.dumps(record, indent=2))
+    return 0 if record["stop_reason"] == "lap_completed" else 1
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the benchmark matrix and write results.json/.csv/.md."""
+    from follow_line.bench import default_jobs, plan, run_bench
+    from follow_line.circuits import DIRECTIONS, builtin_circuits
+
+    runs = plan(args.models, args.circuits or builtin_circuits(),
+                args.directions or list(DIRECTIONS), args.repeat, args.laps)
+    records = run_bench(runs, args.out, jobs=args.jobs or default_jobs(),
+                        progress=not args.quiet)
+    print((args.out / "results.md").read_text())
+    failed = [r for r in records if "error" in r]
+    for r in failed:
+        print(f"run failed: {r['driver']} {r['circuit']} {r['direction']}: {r['error']}",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_perf(args: argparse.Namespace) -> int:
+    """Measure the performance figures of DESIGN.md on this machine."""
+    from follow_line.files import write_json_atomic
+    from follow_line.perf import perf_markdown, run_perf
+
+    figures = run_perf(args.circuits)
+    if args.json:
+        write_json_atomic(args.json, figures)
+    print(perf_markdown(figures))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="follow-line", description="A Formula-1 car follows the red line: drive, "
+        "benchmark and measure on the built-in simulator (no ROS needed).")
+    parser.add_argument("--version", action="version", version=f"follow_line {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("circuits", help="list the built-in circuits and their lengths")
+    p.set_defaults(func=cmd_circuits)
+
+    p = sub.add_parser("drive", help="drive one circuit in the built-in simulator")
+    p.add_argument("--driver", default="expert", help="driver name (default: expert)")
+    p.add_argument("--circuit", default="simple", help="built-in name or path to a YAML file")
+    p.add_argument("--direction", default="clockwise", help="clockwise or anticlockwise")
+    p.add_argument("--laps", type=_positive_int, default=1)
+    p.add_argument("--timeout", type=float, default=None,
+                   help="simulated seconds before giving up (default: 300 per lap)")
+    p.add_argument("--json", type=Path, help="write the run record to this file")
+    p.add_argument("--video", type=Path, help="record the camera to this .mp4 file")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_drive)
+
+    p = sub.add_parser("bench", help="drivers x circuits x directions, tables in --out")
+    p.add_argument("--models", type=_csv, default=["expert"],
+                   help="comma-separated driver names (default: expert)")
+    p.add_argument("--circuits", type=_csv, help="comma-separated (default: all built-in)")
+    p.add_argument("--directions", type=_csv, help="comma-separated (default: both)")
+    p.add_argument("--repeat", type=_positive_int, default=1)
+    p.add_argument("--laps", type=_positive_int, default=1)
+    p.add_argument("--jobs", type=_positive_int, help="parallel processes (default: cores)")
+    p.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("perf", help="render time and closed-loop real-time factor")
+    p.add_argument("--circuits", type=_csv, default=["simple", "monaco", "nurburgring"])
+    p.add_argument("--json", type=Path, help="also write the figures as JSON")
+    p.set_defaults(func=cmd_perf)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; user errors print one line and exit with status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FollowLineError as exc:
+        print(f"follow-line: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("follow-line: interrupted", file=sys.stderr)
+        return 130

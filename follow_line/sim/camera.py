@@ -1,0 +1,55 @@
+"""The car's camera: a level pinhole camera like the reference F1 model's (640x480, hfov 1.57)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CameraModel:
+    """Intrinsics and mounting. Pixel (col, row) centres are at (col + 0.5, row + 0.5)."""
+
+    width: int = 640
+    height: int = 480
+    hfov: float = 1.57  # rad
+    rate_hz: float = 20.0
+    mount_height: float = 0.6  # m above the ground
+    mount_forward: float = 1.0  # m ahead of the car's origin
+
+    @property
+    def focal(self) -> float:
+        """Focal length in pixels."""
+        return (self.width / 2) / math.tan(self.hfov / 2)
+
+    @property
+    def horizon_row(self) -> int:
+        """First image row below the horizon: the camera is level, so it is the middle row."""
+        return self.height // 2
+
+    @property
+    def period(self) -> float:
+        """Seconds between frames."""
+        return 1.0 / self.rate_hz
+
+    def ground_points(self) -> np.ndarray:
+        """(forward, left) metres from the camera of each pixel below the horizon.
+
+        Shape (height - horizon_row, width, 2), float32, for the ground-plane projection.
+        """
+        f = self.focal
+        rows = np.arange(self.horizon_row, self.height) + 0.5 - self.height / 2
+        cols = np.arange(self.width) + 0.5 - self.width / 2
+        forward = (self.mount_height * f / rows)[:, None] * np.ones((1, self.width))
+        left = -cols[None, :] * forward / f
+        return np.dstack([forward, left]).astype(np.float32)
+
+    def project(self, forward: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Continuous (col, row) pixel coordinates of ground points ahead of the camera."""
+        f = self.focal
+        forward = np.asarray(forward, dtype=np.float64)
+        col = self.width / 2 - 0.5 - f * np.asarray(left) / forward
+        row = self.height / 2 - 0.5 + f * self.mount_height / forward
+        return col, row
