@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 OUT ?= results/demo
 
-.PHONY: demo test test-all lint perf clean
+.PHONY: demo test test-all perf readme clean
 
 $(STAMP): requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -27,3 +27,12 @@ perf: $(STAMP)  ## performance figures for the README
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+
+readme: $(STAMP)  ## regenerate the README's tables and pictures with the project's commands
+	$(VENV)/bin/follow-line bench --models expert --out results/readme --quiet > /dev/null
+	$(VENV)/bin/follow-line perf --json results/readme/perf.json > results/readme/perf.md
+	$(VENV)/bin/follow-line circuits --plot docs/circuits.png > /dev/null
+	for c in simple monaco nurburgring; do \
+	  $(VENV)/bin/follow-line frame --circuit $$c --at 30 --out docs/frame_$$c.png > /dev/null; done
+	$(PY) -m follow_line.readme README.md driving=results/readme/results.md \
+	  perf=results/readme/perf.md

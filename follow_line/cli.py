@@ -26,10 +26,31 @@ def cmd_circuits(args: argparse.Namespace) -> int:
     """List the built-in circuits with their lengths."""
     from follow_line.circuits import builtin_circuits, load_circuit
 
+    circuits = [load_circuit(name) for name in builtin_circuits()]
     print(f"{'circuit':<14}{'length (m)':>11}  {'road (m)':>8}  description")
-    for name in builtin_circuits():
-        c = load_circuit(name)
-        print(f"{name:<14}{c.length:>11.1f}  {c.road_width:>8.1f}  {c.description}")
+    for c in circuits:
+        print(f"{c.name:<14}{c.length:>11.1f}  {c.road_width:>8.1f}  {c.description}")
+    if args.plot:
+        from follow_line.plots import plot_circuits
+
+        plot_circuits(circuits, args.plot)
+        print(f"map written to {args.plot}")
+    return 0
+
+
+def cmd_frame(args: argparse.Namespace) -> int:
+    """Save the camera image seen from a point of the line."""
+    import cv2
+
+    from follow_line.circuits import load_circuit
+    from follow_line.sim import Simulator, StartOffset
+
+    sim = Simulator(load_circuit(args.circuit), args.direction,
+                    start=StartOffset(along=args.at, lateral=args.lateral))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(args.out), sim.frame()[..., ::-1]):
+        raise FollowLineError(f"cannot write image {args.out} (use .png or .jpg)")
+    print(f"{args.out}: {sim.circuit.name} {args.direction} at {args.at:.1f} m")
     return 0
 
 
@@ -103,7 +124,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("circuits", help="list the built-in circuits and their lengths")
+    p.add_argument("--plot", type=Path, help="also draw their maps to this PNG")
     p.set_defaults(func=cmd_circuits)
+
+    p = sub.add_parser("frame", help="save the camera image at a point of a circuit")
+    p.add_argument("--circuit", default="simple", help="built-in name or path to a YAML file")
+    p.add_argument("--direction", default="clockwise", help="clockwise or anticlockwise")
+    p.add_argument("--at", type=float, default=0.0, help="metres along the line from the start")
+    p.add_argument("--lateral", type=float, default=0.0, help="metres left of the line")
+    p.add_argument("--out", type=Path, required=True, help="image file (.png)")
+    p.set_defaults(func=cmd_frame)
 
     p = sub.add_parser("drive", help="drive one circuit in the built-in simulator")
     p.add_argument("--driver", default="expert", help="driver name (default: expert)")

@@ -67,8 +67,8 @@ class ExpertDriver:
         """Red-line points (forward, left) in metres from the car origin, chained near to far."""
         cam, p = self.camera, self.params
         if image.shape != (cam.height, cam.width, 3):
-            raise ValueError(f"expert driver expects a {cam.height}x{cam.width}x3 RGB image, "
-                             f"got shape {image.shape}")
+            raise ValueError(f"expert driver expects a {cam.width}x{cam.height}x3 RGB image "
+                             f"(shape {(cam.height, cam.width, 3)}), got shape {image.shape}")
         band = image[self.rows]
         red = (band[..., 0] >= p.red_min) & (
             cv2.subtract(band[..., 0], np.maximum(band[..., 1], band[..., 2])) >= p.red_margin)

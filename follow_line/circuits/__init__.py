@@ -79,7 +79,8 @@ def load_circuit(name_or_path: str | Path) -> Circuit:
     if text in builtin_circuits():
         path = CIRCUIT_DIR / f"{text}.yaml"
     elif not (path.suffix in (".yaml", ".yml") or path.exists()):
-        raise unknown_name("circuit", text, builtin_circuits() + ["<path/to/circuit.yaml>"])
+        raise FollowLineError(f"unknown circuit {text!r}; known: {', '.join(builtin_circuits())}"
+                              ", or the path of a circuit .yaml file")
     if not path.is_file():
         raise FollowLineError(f"circuit file {path} does not exist")
     return _load_file(path)
@@ -178,7 +179,8 @@ def _load_file(path: Path) -> Circuit:
         start = point(doc["start"], doc.key_lines["start"], "field 'start'")
     circuit = Circuit(
         name=str(doc["name"]), road_width=road_width, line_width=line_width,
-        control_points=tuple(map(tuple, control.tolist())), start=(float(start[0]), float(start[1])),
+        control_points=tuple(map(tuple, control.tolist())),
+        start=(float(start[0]), float(start[1])),
         interpolation=interpolation, description=str(doc.get("description", "")),
         source=str(path),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -37,7 +38,8 @@ def resample_closed(points: np.ndarray, spacing: float) -> np.ndarray:
     s = np.concatenate([[0.0], np.cumsum(seg)])
     n = max(int(round(s[-1] / spacing)), 8)
     targets = np.linspace(0.0, s[-1], n, endpoint=False)
-    return np.column_stack([np.interp(targets, s, closed[:, 0]), np.interp(targets, s, closed[:, 1])])
+    return np.column_stack([np.interp(targets, s, closed[:, 0]),
+                            np.interp(targets, s, closed[:, 1])])
 
 
 def signed_area(points: np.ndarray) -> float:
@@ -116,8 +118,7 @@ class ReferenceLine:
 
         Cell (row r, column c) is at (origin[0] + c * resolution, origin[1] + r * resolution).
         Exact point-to-segment distances, computed segment by segment over the cells within
-        `max_distance` of the segment; cells farther away get `max_distance` with the sign
-        of the inside (left) of the loop for an anticlockwise line.
+        `max_distance` of the segment; cells farther away get +-`max_distance`.
         """
         rows, cols = shape
         best = np.full(shape, np.inf)
@@ -141,9 +142,12 @@ class ReferenceLine:
             side = np.where(d[0] * py - d[1] * px >= 0, 1.0, -1.0)
             sign[r0:r1, c0:c1][closer] = np.broadcast_to(side, dist.shape)[closer]
         far = sign == 0
-        if far.any():
-            inside = 1.0 if signed_area(self.points) > 0 else -1.0
-            sign[far] = -inside  # only the sign of far cells' side is unknown: mark outside
+        if far.any():  # beyond max_distance: left is the inside of an anticlockwise loop
+            inside = np.zeros(shape, dtype=np.uint8)
+            cells = np.round((self.points - origin) / resolution).astype(np.int32)
+            cv2.fillPoly(inside, [cells], 1)
+            left_is_inside = signed_area(self.points) > 0
+            sign[far] = np.where((inside[far] == 1) == left_is_inside, 1.0, -1.0)
         return np.minimum(best, max_distance) * sign
 
     def self_intersects(self) -> bool:

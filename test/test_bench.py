@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from follow_line import bench, drivers
+from follow_line.bench import plan, run_bench
+from follow_line.errors import FollowLineError
+
+
+class Crashing:
+    name = "crashing"
+
+    def reset(self):
+        pass
+
+    def __call__(self, image, t):
+        raise RuntimeError("boom")
+
+
+def test_bench_writes_tables_resumes_and_keeps_failures(tmp_path, oval_file, monkeypatch):
+    monkeypatch.setitem(drivers.DRIVERS, "crashing", Crashing)
+    runs = plan(["expert", "crashing"], [str(oval_file)], ["clockwise", "anticlockwise"])
+    assert len(runs) == 4
+    records = run_bench(runs, tmp_path, jobs=1, progress=False)
+    ok = [r for r in records if "error" not in r]
+    failed = [r for r in records if "error" in r]
+    assert len(ok) == 2 and all(r["stop_reason"] == "lap_completed" for r in ok)
+    assert len(failed) == 2 and all("RuntimeError: boom" in r["error"] for r in failed)
+    md = (tmp_path / "results.md").read_text()
+    assert "| Oval (clockwise) | 100% |" in md and "| Oval (anti-clockwise) | 100% |" in md
+    assert "Manual Percentage" in md and "crashing Percentage" in md
+    assert len((tmp_path / "results.csv").read_text().splitlines()) == 5
+    assert len(json.loads((tmp_path / "results.json").read_text())["runs"]) == 4
+
+    finished = tmp_path / "runs" / f"{runs[0].key}.json"
+    stamp = finished.stat().st_mtime_ns
+    executed = []
+    real = bench._execute
+    monkeypatch.setattr(bench, "_execute", lambda run, out: executed.append(run) or real(run, out))
+    run_bench(runs, tmp_path, jobs=1, progress=False)
+    assert finished.stat().st_mtime_ns == stamp  # finished runs are not run again
+    assert sorted(r.driver for r in executed) == ["crashing", "crashing"]  # failures retried
+
+
+def test_plan_validates_names_first(oval_file):
+    with pytest.raises(FollowLineError, match="unknown driver"):
+        plan(["nobody"], [str(oval_file)], ["clockwise"])
+    with pytest.raises(FollowLineError, match="unknown direction"):
+        plan(["expert"], [str(oval_file)], ["sideways"])

@@ -1,0 +1,58 @@
+import json
+import subprocess
+import sys
+
+from follow_line.cli import main
+
+
+def test_circuits_lists_names_and_lengths(capsys):
+    assert main(["circuits"]) == 0
+    out = capsys.readouterr().out
+    for name in ("simple", "monaco", "nurburgring"):
+        assert name in out
+    assert "length (m)" in out
+
+
+def test_drive_writes_the_record(tmp_path, oval_file, capsys):
+    out = tmp_path / "run.json"
+    video = tmp_path / "run.mp4"
+    code = main(["drive", "--driver", "expert", "--circuit", str(oval_file), "--direction",
+                 "anticlockwise", "--laps", "2", "--json", str(out), "--video", str(video),
+                 "--quiet"])
+    assert code == 0
+    record = json.loads(out.read_text())
+    for key in ("circuit", "direction", "driver", "completion_pct", "lap_times_s", "stop_reason",
+                "distance_m", "avg_speed_mps", "cte_mean_m", "cte_max_m"):
+        assert key in record
+    assert record["circuit"] == "oval" and record["driver"] == "expert"
+    assert record["stop_reason"] == "lap_completed" and len(record["lap_times_s"]) == 2
+    assert record["distance_m"] > 2 * 290
+    assert video.stat().st_size > 10_000
+    assert json.loads(capsys.readouterr().out)["completion_pct"] == 100.0
+
+
+def test_drive_reports_a_timeout_with_exit_status_1(oval_file, capsys):
+    code = main(["drive", "--circuit", str(oval_file), "--timeout", "3", "--quiet"])
+    assert code == 1
+    record = json.loads(capsys.readouterr().out)
+    assert record["stop_reason"] == "timeout" and 0 < record["completion_pct"] < 100
+
+
+def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["drive", "--circuit", "monza"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("follow-line: error: unknown circuit 'monza'") and "nurburgring" in err
+    assert main(["drive", "--circuit", "simple", "--direction", "left"]) == 2
+    assert "clockwise" in capsys.readouterr().err
+    assert main(["drive", "--driver", "nobody"]) == 2
+    assert "known: expert" in capsys.readouterr().err
+    bad = tmp_path / "c.yaml"
+    bad.write_text("name: c\nroad_width: -1\n")
+    assert main(["drive", "--circuit", str(bad)]) == 2
+    assert "c.yaml:2: field 'road_width' must be a positive number" in capsys.readouterr().err
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "follow_line", "--version"],
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("follow_line ")

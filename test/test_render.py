@@ -1,0 +1,118 @@
+import math
+
+import numpy as np
+import pytest
+
+from follow_line.sim import Appearance, CameraModel, Pose, Simulator
+from follow_line.sim.render import ASPHALT, GRASS, RED_LINE, Renderer
+
+CAM = CameraModel()
+
+
+def world_to_camera(pose, xy):
+    """(forward, left) from the camera of world points."""
+    c, s = math.cos(pose.theta), math.sin(pose.theta)
+    dx = xy[:, 0] - (pose.x + c * CAM.mount_forward)
+    dy = xy[:, 1] - (pose.y + s * CAM.mount_forward)
+    return c * dx + s * dy, -s * dx + c * dy
+
+
+def pixels_of(pose, xy, min_forward=1.0, max_forward=15.0):
+    fwd, left = world_to_camera(pose, xy)
+    keep = (fwd > min_forward) & (fwd < max_forward)
+    col, row = CAM.project(fwd[keep], left[keep])
+    inside = (col >= 0) & (col < CAM.width) & (row < CAM.height)
+    return np.round(col[inside]).astype(int), np.round(row[inside]).astype(int)
+
+
+def colour_distance(pixels, colour):
+    return np.abs(pixels.astype(int) - np.array(colour)).sum(axis=-1)
+
+
+@pytest.fixture
+def scene(oval):
+    line = oval.line("clockwise")
+    renderer = Renderer(oval, CAM)
+    return oval, line, renderer
+
+
+@pytest.mark.parametrize("s", [5.0, 70.0, 150.0, 230.0])
+@pytest.mark.parametrize("heading_error", [0.0, 0.2])
+def test_red_line_is_where_the_geometry_says(scene, s, heading_error):
+    circuit, line, renderer = scene
+    x, y, th = line.pose_at(s)
+    pose = Pose(x, y, th + heading_error)
+    image = renderer.render(pose)
+    ahead = line.points[np.r_[:len(line.points)]]
+    cols, rows = pixels_of(pose, ahead)
+    assert len(cols) > 10
+    assert np.all(colour_distance(image[rows, cols], RED_LINE) < 40)
+
+
+def test_road_and_grass_either_side(scene):
+    circuit, line, renderer = scene
+    x, y, th = line.pose_at(20.0)
+    pose = Pose(x, y, th)
+    image = renderer.render(pose)
+    normals = np.column_stack([-np.sin(line.seg_heading), np.cos(line.seg_heading)])
+    for lateral, colour in ((2.0, ASPHALT), (-2.0, ASPHALT), (5.5, GRASS), (-5.5, GRASS)):
+        cols, rows = pixels_of(pose, line.points + lateral * normals, 2.0, 20.0)
+        assert len(cols) > 3
+        # rows far away span metres of ground: allow the odd rounding miss
+        assert np.mean(colour_distance(image[rows, cols], colour) < 40) > 0.9, lateral
+
+
+def test_sky_above_horizon_and_shape(scene):
+    _, line, renderer = scene
+    image = renderer.render(Pose(*line.pose_at(0.0)))
+    assert image.shape == (480, 640, 3) and image.dtype == np.uint8
+    sky = image[: CAM.horizon_row]
+    assert np.all(sky[..., 2] > sky[..., 0])  # blue-ish everywhere above the horizon
+    assert np.all(sky == sky[:, :1])  # no ground above the horizon
+
+
+def test_deterministic_and_noise_is_seeded(oval):
+    pose = Pose(*oval.line("clockwise").pose_at(30.0))
+    assert np.array_equal(Renderer(oval).render(pose), Renderer(oval).render(pose))
+    noisy = [Renderer(oval, appearance=Appearance(noise_std=8.0, seed=3)).render(pose)
+             for _ in range(2)]
+    assert np.array_equal(noisy[0], noisy[1])
+    assert not np.array_equal(noisy[0], Renderer(oval).render(pose))
+
+
+def test_brightness_scales_colours(oval):
+    pose = Pose(*oval.line("clockwise").pose_at(30.0))
+    base = Renderer(oval).render(pose).astype(float)
+    dark = Renderer(oval, appearance=Appearance(brightness=0.5)).render(pose).astype(float)
+    assert np.abs(dark - 0.5 * base).max() <= 1.0
+
+
+def test_far_away_is_filtered_not_aliased(scene):
+    """Rows far away blend colours (anti-aliasing): intermediate values appear near edges."""
+    _, line, renderer = scene
+    image = renderer.render(Pose(*line.pose_at(5.0)))
+    far = image[CAM.horizon_row + 2: CAM.horizon_row + 12].reshape(-1, 3).astype(int)
+    pure = [np.abs(far - np.array(c)).sum(axis=1) < 6 for c in (RED_LINE, ASPHALT, GRASS)]
+    assert (~np.any(pure, axis=0)).mean() > 0.05
+
+
+def test_distance_at_matches_geometry(scene):
+    circuit, line, renderer = scene
+    for s in (3.0, 100.0, 200.0):
+        x, y, th = line.pose_at(s)
+        for lateral in (0.0, 1.3, -2.7):
+            px, py = x - math.sin(th) * lateral, y + math.cos(th) * lateral
+            # the clockwise line's left is the outside; the renderer measures anticlockwise
+            assert abs(renderer.distance_at(px, py)) == pytest.approx(abs(lateral), abs=0.02)
+
+
+def test_simulator_steps_at_camera_rate(oval):
+    sim = Simulator(oval, "anticlockwise")
+    start = sim.pose
+    sim.step(10.0, 0.0)
+    assert sim.time == pytest.approx(0.05)
+    assert math.hypot(sim.pose.x - start.x, sim.pose.y - start.y) == pytest.approx(0.5)
+    sim.step(100.0, 100.0)
+    assert sim.command == (24.0, 7.1)
+    sim.reset()
+    assert sim.pose == start and sim.time == 0.0
