@@ -47,7 +47,8 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert main(["drive", "--driver", "nobody"]) == 2
     assert "known: expert" in capsys.readouterr().err
     bad = tmp_path / "c.yaml"
-    bad.write_text("name: c\nroad_width: -1\n")
+    bad.write_text("name: c\nroad_width: -1\nline_width: 0.4\n"
+                   "centre_line: [[0, 0], [50, 0], [50, 50], [0, 50]]\n")
     assert main(["drive", "--circuit", str(bad)]) == 2
     assert "c.yaml:2: field 'road_width' must be a positive number" in capsys.readouterr().err
 

@@ -103,7 +103,7 @@ class _Seq(list):
 def _construct_map(loader, node):
     out = _Map(loader.construct_mapping(node, deep=True))
     out.line = node.start_mark.line + 1
-    out.key_lines = {k.value: v.start_mark.line + 1 for k, v in node.value}
+    out.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
     return out
 
 
