@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from follow_line.circuits import DIRECTIONS, load_circuit
 from follow_line.drive import RunSpec, run_drive
-from follow_line.drivers import make_driver
+from follow_line.drivers import check_driver_name, make_driver
 from follow_line.errors import unknown_name
 from follow_line.files import write_json_atomic, write_text_atomic
 from follow_line.lap import LapRules
@@ -40,7 +40,7 @@ def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat:
          laps: int = 1) -> list[BenchRun]:
     """Every run of the matrix, validating names before anything starts."""
     for name in drivers:
-        make_driver(name)
+        check_driver_name(name)
     for circuit in circuits:
         load_circuit(circuit)
     for direction in directions:
@@ -50,15 +50,15 @@ def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat:
             for k in range(repeat)]
 
 
-def _execute(run: BenchRun, out: Path) -> dict:
+def _execute(run: BenchRun, out: Path, threads: int = 1) -> dict:
     """Drive one run in a worker and write its record; errors become records too."""
     import cv2
 
-    cv2.setNumThreads(1)
+    cv2.setNumThreads(threads)
     try:
         circuit = load_circuit(run.circuit)
         record = run_drive(RunSpec(circuit, run.direction, LapRules(laps=run.laps)),
-                           make_driver(run.driver))
+                           make_driver(run.driver, threads=threads))
     except Exception as exc:  # noqa: BLE001 (a failing run must not stop the others)
         record = {"driver": run.driver, "circuit": Path(run.circuit).stem,
                   "direction": run.direction, "error": f"{type(exc).__name__}: {exc}",
@@ -77,7 +77,7 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
                disable=not progress)
     if jobs <= 1:
         for run in todo:
-            _report_progress(bar, _execute(run, out))
+            _report_progress(bar, _execute(run, out, threads=default_jobs()))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(_execute, run, out) for run in todo]

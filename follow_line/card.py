@@ -7,6 +7,7 @@ metrics. No constant about a network lives anywhere else.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +99,8 @@ class ModelCard:
         return (h, w, c)
 
     def to_dict(self) -> dict:
-        """JSON-ready card."""
-        return {
+        """JSON-ready card (a deep copy: editing it leaves the card alone)."""
+        return copy.deepcopy({
             "version": self.version, "name": self.name, "network": self.network,
             "task": self.task, "description": self.description,
             "preprocessing": self.preprocessing.to_dict(),
@@ -108,7 +109,7 @@ class ModelCard:
             "input_shape": list(self.input_shape), "outputs": self.outputs,
             "decode": self.decode, "constant_v": self.constant_v,
             "training": self.training, "metrics": self.metrics,
-        }
+        })
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "card") -> ModelCard:

@@ -68,7 +68,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
     circuit = load_circuit(args.circuit)
     if args.direction not in DIRECTIONS:
         raise unknown_name("direction", args.direction, DIRECTIONS)
-    driver = make_driver(args.driver)
+    driver = make_driver(args.model or args.driver, backend=args.backend, device=args.device)
     rules = LapRules(laps=args.laps, timeout_seconds=args.timeout)
     with tqdm(total=100.0, desc=f"{circuit.name} {args.direction}", unit="%",
               bar_format="{l_bar}{bar}| {n:.1f}/100 % [{elapsed}<{remaining}]{postfix}",
@@ -84,6 +84,27 @@ def cmd_drive(args: argparse.Namespace) -> int:
         write_json_atomic(args.json, record)
     print(json.dumps(record, indent=2))
     return 0 if record["stop_reason"] == "lap_completed" else 1
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List the registry networks and the shipped (trained) ones."""
+    from follow_line.nets import NETWORKS
+    from follow_line.zoo import load_model, models_dir, shipped_models
+
+    print("Registry networks (a name without shipped weights drives untrained):")
+    print(f"  {'name':<27}{'task':<16}{'frames':<12}{'input':<14}outputs")
+    for info in NETWORKS.values():
+        shape = "x".join(str(d) for d in info.model_input_shape())
+        print(f"  {info.name:<27}{info.task:<16}{info.frames:<12}{shape:<14}"
+              f"{', '.join(info.outputs)}")
+    folder = models_dir()
+    names = shipped_models(folder)
+    print(f"\nShipped networks in {folder}:" + ("" if names else " none yet"))
+    for name in names:
+        _, card = load_model(name, folder)
+        mode = card.preprocessing.image_mode
+        print(f"  {name:<27}{card.network:<27}{mode:<9}{card.description[:40]}")
+    return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -136,7 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_frame)
 
     p = sub.add_parser("drive", help="drive one circuit in the built-in simulator")
-    p.add_argument("--driver", default="expert", help="driver name (default: expert)")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--driver", default="expert", help="'expert' (default) or a model name")
+    who.add_argument("--model", help="a shipped network, a registry network (untrained) or a "
+                                     "NAME.keras path; see `follow-line models`")
+    p.add_argument("--backend", default="auto", choices=("auto", "keras", "litert"),
+                   help="inference backend for networks (default: auto = fastest that works)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
     p.add_argument("--circuit", default="simple", help="built-in name or path to a YAML file")
     p.add_argument("--direction", default="clockwise", help="clockwise or anticlockwise")
     p.add_argument("--laps", type=_positive_int, default=1)
@@ -146,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video", type=Path, help="record the camera to this .mp4 file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_drive)
+
+    p = sub.add_parser("models", help="list the network registry and the shipped networks")
+    p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("bench", help="drivers x circuits x directions, tables in --out")
     p.add_argument("--models", type=_csv, default=["expert"],

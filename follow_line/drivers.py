@@ -1,21 +1,39 @@
-"""Drivers by name: the explicit driver now; trained networks join through the model zoo."""
+"""Drivers by name: the explicit driver, shipped networks, or (untrained) registry networks."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from follow_line.drive import Driver
-from follow_line.errors import unknown_name
+from follow_line.errors import FollowLineError
 from follow_line.expert import ExpertDriver
 
 DRIVERS = {"expert": ExpertDriver}
 
 
 def known_drivers() -> list[str]:
-    """Every name `make_driver` accepts."""
-    return sorted(DRIVERS)
+    """Every name `make_driver` accepts (a model file path is accepted too)."""
+    from follow_line.nets import known_networks
+    from follow_line.zoo import shipped_models
+
+    return sorted(DRIVERS) + shipped_models() + [n for n in known_networks()
+                                                 if n not in shipped_models()]
 
 
-def make_driver(name: str) -> Driver:
-    """A fresh driver by name."""
-    if name not in DRIVERS:
-        raise unknown_name("driver", name, known_drivers())
-    return DRIVERS[name]()
+def check_driver_name(name: str) -> None:
+    """Refuse an unknown driver before any work starts, listing the known ones."""
+    if name in DRIVERS or Path(name).suffix in (".keras", ".json"):
+        return
+    if name not in known_drivers():
+        raise FollowLineError(f"unknown driver {name!r}; known: {', '.join(known_drivers())}")
+
+
+def make_driver(name: str, backend: str = "auto", device: str = "auto",
+                threads: int | None = None) -> Driver:
+    """A fresh driver: 'expert', a shipped network, a model file, or a registry network."""
+    if name in DRIVERS:
+        return DRIVERS[name]()
+    check_driver_name(name)
+    from follow_line.zoo import load_pilot
+
+    return load_pilot(name, backend=backend, device=device, threads=threads)

@@ -36,7 +36,10 @@ def keras_backend() -> str:
 
 def make_predictor(model, backend: str = "auto", device: str = "auto",
                    threads: int | None = None) -> tuple[Predictor, str]:
-    """A compiled batch-1 predictor for `model` and the name of the backend chosen."""
+    """A compiled batch-1 predictor for `model` and the name of the backend chosen.
+
+    `threads` bounds the LiteRT interpreter's threads (default: every core).
+    """
     if backend not in BACKENDS:
         raise FollowLineError(f"unknown inference backend {backend!r}; known: "
                               f"{', '.join(BACKENDS)}")
@@ -105,48 +108,43 @@ def _keras_predictor(model, device: str) -> Predictor:
 
 
 def _litert_predictor(model, threads: int | None) -> Predictor:
+    import tempfile
+
     import tensorflow as tf
 
-    spec = [tf.TensorSpec((1, *model.inputs[0].shape[1:]), tf.float32)]
-    forward = tf.function(lambda x: model(x, training=False), input_signature=spec)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [forward.get_concrete_function()], model)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
-                                           tf.lite.OpsSet.SELECT_TF_OPS]
-    flatbuffer = converter.convert()
-    interpreter = _interpreter(flatbuffer, threads or 1)
-    interpreter.allocate_tensors()
-    inp = interpreter.get_input_details()[0]["index"]
-    by_name = {d["name"]: d["index"] for d in interpreter.get_output_details()}
-    outputs = _output_order(model, by_name)
+    with tempfile.TemporaryDirectory() as folder:
+        spec = tf.TensorSpec((1, *model.inputs[0].shape[1:]), tf.float32)
+        model.export(folder, format="tf_saved_model", verbose=False, input_signature=[spec])
+        flatbuffer = tf.lite.TFLiteConverter.from_saved_model(folder).convert()
+    interpreter = _interpreter(flatbuffer, threads or os.cpu_count() or 1)
+    signature = interpreter.get_signature_list()["serving_default"]
+    runner = interpreter.get_signature_runner("serving_default")
+    input_name = signature["inputs"][0]
+    # model.export names the outputs output_0, output_1, ... in the model's output order.
+    names = sorted(signature["outputs"], key=lambda n: int(n.rsplit("_", 1)[-1]))
 
     def predict(x: np.ndarray) -> list[np.ndarray]:
-        interpreter.set_tensor(inp, x)
-        interpreter.invoke()
-        return [interpreter.get_tensor(i).copy() for i in outputs]
+        out = runner(**{input_name: x})
+        return [out[n] for n in names]
 
+    _check_same_outputs(model, predict)
     return predict
 
 
+def _check_same_outputs(model, predict: Predictor) -> None:
+    """Refuse a converted predictor that does not compute what the Keras model computes."""
+    rng = np.random.default_rng(0)
+    x = rng.random((1, *model.inputs[0].shape[1:]), dtype=np.float32)
+    ref = model(x, training=False)
+    ref = ref if isinstance(ref, list | tuple) else [ref]
+    got = predict(x)
+    for r, g in zip(ref, got, strict=True):
+        r = np.asarray(r)
+        if r.shape != g.shape or not np.allclose(r, g, rtol=1e-3, atol=1e-4):
+            raise FollowLineError("converted model's outputs differ from the Keras model's")
+
+
 def _interpreter(flatbuffer: bytes, threads: int):
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import warnings
+    from ai_edge_litert.interpreter import Interpreter
 
-        import tensorflow as tf
-
-        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
-        Interpreter = tf.lite.Interpreter  # noqa: N806
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return Interpreter(model_content=flatbuffer, num_threads=threads)
-
-
-def _output_order(model, by_name: dict[str, int]) -> list[int]:
-    """Interpreter output indices in the Keras model's output order."""
-    names = list(model.output_names)
-    ordered = []
-    for i, name in enumerate(names):
-        match = [idx for key, idx in by_name.items() if key.endswith(name) or name in key]
-        ordered.append(match[0] if len(match) == 1 else sorted(by_name.values())[i])
-    return ordered

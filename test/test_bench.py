@@ -36,7 +36,8 @@ def test_bench_writes_tables_resumes_and_keeps_failures(tmp_path, oval_file, mon
     stamp = finished.stat().st_mtime_ns
     executed = []
     real = bench._execute
-    monkeypatch.setattr(bench, "_execute", lambda run, out: executed.append(run) or real(run, out))
+    monkeypatch.setattr(bench, "_execute",
+                        lambda run, out, **kw: executed.append(run) or real(run, out, **kw))
     run_bench(runs, tmp_path, jobs=1, progress=False)
     assert finished.stat().st_mtime_ns == stamp  # finished runs are not run again
     assert sorted(r.driver for r in executed) == ["crashing", "crashing"]  # failures retried

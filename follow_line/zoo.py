@@ -1,0 +1,138 @@
+"""Shipped networks: the models/ folder, default cards, saving and loading pilots."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from follow_line.card import V_CLASS_VALUES, W_CLASS_VALUES, FrameSpec, ModelCard
+from follow_line.errors import FollowLineError
+from follow_line.vision import Preprocessing
+
+log = logging.getLogger(__name__)
+
+# Regression targets are divided by these scales for training (v up to ~13 m/s, |w| up to ~3).
+DEFAULT_V_SCALE = 13.0
+DEFAULT_W_SCALE = 3.0
+DEFAULT_CONSTANT_V = 8.0
+
+
+def models_dir() -> Path:
+    """Where trained networks live: $FOLLOW_LINE_MODELS, the source tree or the ROS share."""
+    env = os.environ.get("FOLLOW_LINE_MODELS")
+    if env:
+        return Path(env)
+    source = Path(__file__).resolve().parents[1] / "models"
+    if source.is_dir():
+        return source
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("follow_line")) / "models"
+    except Exception:  # noqa: BLE001 (no ROS, or the package is not installed there)
+        return source
+
+
+def shipped_models(folder: Path | None = None) -> list[str]:
+    """Names of the trained networks in `folder` (a NAME.keras with its NAME.json)."""
+    folder = folder or models_dir()
+    return sorted(p.stem for p in folder.glob("*.keras") if p.with_suffix(".json").exists())
+
+
+def default_card(network: str, name: str | None = None, image_mode: str = "cropped",
+                 constant_v: float | None = None) -> ModelCard:
+    """The card of a freshly built network: registry defaults, seed class tables."""
+    from follow_line.nets import network_info
+
+    info = network_info(network)
+    h, w, c = info.input_shape
+    pre = Preprocessing(image_mode=image_mode, input_size=(h, w),
+                        colour="rgb" if c == 3 else "gray")
+    if info.task == "regression":
+        outputs = {"v": {"scale": DEFAULT_V_SCALE, "offset": 0.0},
+                   "w": {"scale": DEFAULT_W_SCALE, "offset": 0.0}}
+        outputs = {k: v for k, v in outputs.items() if k in info.outputs}
+    else:
+        outputs = {"w_class": {"values": list(W_CLASS_VALUES)}}
+        if "v_class" in info.outputs:
+            outputs["v_class"] = {"values": list(V_CLASS_VALUES)}
+        elif constant_v is None:
+            constant_v = DEFAULT_CONSTANT_V
+    card = ModelCard(name=name or network, network=network, task=info.task,
+                     preprocessing=pre, frames=FrameSpec(info.frames, tuple(info.offsets)),
+                     input_shape=(), outputs=outputs, constant_v=constant_v,
+                     description=info.description)
+    card.input_shape = card.expected_input_shape()
+    return card
+
+
+def build_untrained(network: str, card: ModelCard | None = None):
+    """A freshly built network (random weights) and its card."""
+    from follow_line.nets import build_network
+
+    card = card or default_card(network)
+    model = build_network(network, card.preprocessing.frame_shape)
+    return model, card
+
+
+def save_model(model, card: ModelCard, folder: Path) -> Path:
+    """Write NAME.keras and NAME.json into `folder`; returns the .keras path."""
+    from follow_line.pilot import check_model_matches_card
+
+    check_model_matches_card(model, card)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{card.name}.keras"
+    tmp = folder / f".{card.name}.tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+    card.save(path.with_suffix(".json"))
+    return path
+
+
+def load_model(name_or_path: str | Path, folder: Path | None = None):
+    """(keras model, card) of a shipped name or a NAME.keras / NAME.json path (safe mode)."""
+    import keras
+
+    text = str(name_or_path)
+    path = Path(text)
+    folder = folder or models_dir()
+    if path.suffix in (".keras", ".json"):
+        weights, card_path = path.with_suffix(".keras"), path.with_suffix(".json")
+    elif (folder / f"{text}.keras").exists():
+        weights, card_path = folder / f"{text}.keras", folder / f"{text}.json"
+    else:
+        raise FollowLineError(f"no trained network {text!r} in {folder}; shipped: "
+                              f"{', '.join(shipped_models(folder)) or 'none'}")
+    for p in (weights, card_path):
+        if not p.exists():
+            raise FollowLineError(f"{p} does not exist (a network is NAME.keras + NAME.json)")
+    card = ModelCard.load(card_path)
+    try:
+        model = keras.saving.load_model(weights, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 (corrupt zip, bad config, unsafe lambda...)
+        raise FollowLineError(f"cannot load the weights {weights}: {type(exc).__name__}: "
+                              f"{exc}") from None
+    return model, card
+
+
+def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "auto",
+               threads: int | None = None, folder: Path | None = None):
+    """A Pilot for a shipped network, a model file, or (untrained) a registry name."""
+    from follow_line.nets import known_networks
+    from follow_line.pilot import Pilot
+
+    folder = folder or models_dir()
+    text = str(name_or_path)
+    if Path(text).suffix in (".keras", ".json") or text in shipped_models(folder):
+        model, card = load_model(text, folder)
+    elif text in known_networks():
+        log.warning("no trained weights for %s in %s: driving a freshly built, untrained "
+                    "network", text, folder)
+        model, card = build_untrained(text)
+    else:
+        raise FollowLineError(f"unknown model {text!r}; shipped: "
+                              f"{', '.join(shipped_models(folder)) or 'none'}; networks: "
+                              f"{', '.join(known_networks())}")
+    return Pilot(card, model, backend=backend, device=device, threads=threads)

@@ -1,0 +1,151 @@
+import logging
+import math
+
+import numpy as np
+import pytest
+
+from follow_line.card import ModelCard
+from follow_line.drive import RunSpec, run_drive
+from follow_line.errors import FollowLineError
+from follow_line.lap import LapRules
+from follow_line.nets import known_networks
+from follow_line.pilot import Pilot, check_model_matches_card
+from follow_line.sim import Simulator
+from follow_line.zoo import build_untrained, default_card, load_model, load_pilot, save_model
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return build_untrained("tinypilotnet")
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    return build_untrained("classification_7w_4v")
+
+
+def test_regression_outputs_are_denormalised_by_the_card(tiny):
+    model, card = tiny
+    pilot = Pilot(card, model, backend="keras")
+    v, w = pilot.decode({"v": np.array([[0.5]]), "w": np.array([[-0.2]])})
+    assert v == pytest.approx(0.5 * card.outputs["v"]["scale"])
+    assert w == pytest.approx(-0.2 * card.outputs["w"]["scale"])
+
+
+def test_constant_v_variant_ignores_the_v_output(tiny):
+    model, card = tiny
+    const = ModelCard.from_dict({**card.to_dict(), "constant_v": 6.5})
+    pilot = Pilot(const, model, backend="keras")
+    assert pilot.decode({"v": np.array([[0.9]]), "w": np.array([[0.1]])})[0] == 6.5
+
+
+def test_outputs_are_clamped_to_the_limits(tiny):
+    model, card = tiny
+    pilot = Pilot(card, model, backend="keras")
+    assert pilot.decode({"v": np.array([[10.0]]), "w": np.array([[-10.0]])}) == (24.0, -7.1)
+    assert pilot.decode({"v": np.array([[-1.0]]), "w": np.array([[0.0]])})[0] == 0.0
+
+
+def test_non_finite_output_stops_the_car_and_logs(tiny, caplog):
+    model, card = tiny
+    pilot = Pilot(card, model, backend="keras")
+    with caplog.at_level(logging.ERROR, logger="follow_line.pilot"):
+        assert pilot.decode({"v": np.array([[math.nan]]), "w": np.array([[0.1]])}) == (0.0, 0.0)
+        assert pilot.decode({"v": np.array([[0.1]]), "w": np.array([[math.inf]])}) == (0.0, 0.0)
+    assert pilot.faults == 2
+    assert "non-finite" in caplog.text
+
+
+def test_classes_decoded_by_argmax_and_expectation(classifier):
+    model, card = classifier
+    pilot = Pilot(card, model, backend="keras")
+    w_p = np.array([[0.0, 0.0, 0.1, 0.2, 0.0, 0.7, 0.0]])
+    v_p = np.array([[0.1, 0.6, 0.3, 0.0]])
+    assert pilot.decode({"w_class": w_p, "v_class": v_p}) == (8.0, 0.75)
+    expect = ModelCard.from_dict({**card.to_dict(), "decode": "expectation"})
+    v, w = Pilot(expect, model, backend="keras").decode({"w_class": w_p, "v_class": v_p})
+    assert w == pytest.approx(0.1 * -0.25 + 0.7 * 0.75)
+    assert v == pytest.approx(0.1 * 5 + 0.6 * 8 + 0.3 * 10)
+
+
+def test_seed_class_tables_in_default_cards():
+    card = default_card("classification_7w_4v")
+    assert card.outputs["w_class"]["values"] == [-1.9, -0.75, -0.25, 0.0, 0.25, 0.75, 1.9]
+    assert card.outputs["v_class"]["values"] == [5.0, 8.0, 10.0, 13.0]
+    one_v = default_card("classification_7w_1v")
+    assert "v_class" not in one_v.outputs and one_v.constant_v is not None
+
+
+def test_card_that_does_not_match_the_weights_is_refused(tiny, classifier):
+    model, card = tiny
+    wrong_size = ModelCard.from_dict({**card.to_dict(), "input_shape": [66, 200, 3],
+                                      "preprocessing": {**card.preprocessing.to_dict(),
+                                                        "input_size": [66, 200]}})
+    with pytest.raises(FollowLineError, match=r"weights take input \(16, 32, 3\).*\(66, 200, 3\)"):
+        check_model_matches_card(model, wrong_size)
+    cmodel, ccard = classifier
+    with pytest.raises(FollowLineError, match="outputs"):
+        check_model_matches_card(cmodel, card.__class__.from_dict(
+            {**ccard.to_dict(), "outputs": {"v": {"scale": 1}, "w": {"scale": 1}},
+             "task": "regression"}))
+    fewer = {**ccard.to_dict()}
+    fewer["outputs"] = {"w_class": {"values": [-1, 0, 1]}, "v_class": {"values": [5, 8, 10, 13]}}
+    with pytest.raises(FollowLineError, match="'w_class' has 7 units but the card expects 3"):
+        check_model_matches_card(cmodel, ModelCard.from_dict(fewer))
+
+
+@pytest.mark.parametrize("edit,message", [
+    (lambda d: d.pop("outputs"), "missing field"),
+    (lambda d: d.update(version=99), "version 99"),
+    (lambda d: d.update(task="dreaming"), "task 'dreaming'"),
+    (lambda d: d["frames"].update(mode="movie"), "frames.mode 'movie'"),
+    (lambda d: d.update(decode="vote"), "decode 'vote'"),
+    (lambda d: d["outputs"].pop("w"), "regression output 'w'"),
+])
+def test_bad_cards_name_the_problem(tiny, edit, message):
+    data = tiny[1].to_dict()
+    edit(data)
+    with pytest.raises(FollowLineError, match=message):
+        ModelCard.from_dict(data, source="x.json")
+
+
+def test_corrupt_weights_and_card_files(tmp_path, tiny):
+    model, card = tiny
+    path = save_model(model, card, tmp_path)
+    path.write_bytes(b"not a zip file")
+    with pytest.raises(FollowLineError, match="cannot load the weights"):
+        load_model(path)
+    path.with_suffix(".json").write_text("{\n  'bad json'")
+    with pytest.raises(FollowLineError, match=r"tinypilotnet.json:2: model card is not valid"):
+        load_model(path)
+    with pytest.raises(FollowLineError, match="unknown model 'nope'.*networks: pilotnet"):
+        load_pilot("nope", folder=tmp_path)
+
+
+def test_litert_predictor_matches_keras(oval):
+    model, card = build_untrained("pilotnet")
+    fast = Pilot(card, model, backend="litert")
+    slow = Pilot(card, model, backend="keras")
+    assert fast.backend == "litert" and slow.backend == "keras"
+    frame = Simulator(oval, "clockwise").frame()
+    x = fast.network_input(frame, 0.0)
+    for a, b in zip(fast.predict(x), slow.predict(x), strict=True):
+        assert np.allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("network", known_networks())
+def test_every_network_saves_reloads_and_drives(tmp_path, oval, network):
+    model, card = build_untrained(network)
+    save_model(model, card, tmp_path)
+    pilot = load_pilot(card.name, backend="keras", folder=tmp_path)
+    assert pilot.card.to_dict() == card.to_dict()
+    frame = Simulator(oval, "clockwise").frame()
+    x = pilot.network_input(frame, 0.0)
+    reference = model(x, training=False)
+    reference = reference if isinstance(reference, list) else [reference]
+    for got, want in zip(pilot.predict(x), reference, strict=True):
+        assert np.allclose(got, np.asarray(want), atol=1e-5)
+    record = run_drive(RunSpec(oval, "clockwise", LapRules(timeout_seconds=0.5)), pilot)
+    assert record["driver"] == network and record["stop_reason"] in ("timeout", "off_track")
+    assert record["control_rate_hz"] == pytest.approx(20.0)
+    assert record["latency_ms_mean"] > 0
