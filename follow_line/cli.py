@@ -127,9 +127,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_perf(args: argparse.Namespace) -> int:
     """Measure the performance figures of DESIGN.md on this machine."""
     from follow_line.files import write_json_atomic
+    from follow_line.nets import known_networks
     from follow_line.perf import perf_markdown, run_perf
 
-    figures = run_perf(args.circuits)
+    if args.networks is None:
+        args.networks = known_networks()
+    figures = run_perf(args.circuits, args.networks)
     if args.json:
         write_json_atomic(args.json, figures)
     print(perf_markdown(figures))
@@ -191,6 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("perf", help="render time and closed-loop real-time factor")
     p.add_argument("--circuits", type=_csv, default=["simple", "monaco", "nurburgring"])
+    p.add_argument("--networks", type=_csv, default=None,
+                   help="networks to time (default: all registry networks, pilotnet first)")
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
     p.set_defaults(func=cmd_perf)
     return parser

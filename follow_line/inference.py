@@ -7,13 +7,14 @@ output arrays (in the model's output order). Backends:
   `tf.function` on TensorFlow, `jax.jit` on JAX, `torch.no_grad` inference on PyTorch);
 * `litert`: the TensorFlow Lite / LiteRT interpreter with XNNPACK (TensorFlow backend
   only), usually the fastest on a CPU;
-* `auto`: `litert` where it works for the model, else `keras`.
+* `auto`: whichever of the two is faster for this model on this machine (timed at load).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -45,18 +46,36 @@ def make_predictor(model, backend: str = "auto", device: str = "auto",
                               f"{', '.join(BACKENDS)}")
     if device not in DEVICES:
         raise FollowLineError(f"unknown device {device!r}; known: {', '.join(DEVICES)}")
-    if backend in ("auto", "litert") and device != "gpu" and keras_backend() == "tensorflow":
-        try:
-            return _litert_predictor(model, threads), "litert"
-        except Exception as exc:  # noqa: BLE001 (conversion support differs per layer)
-            if backend == "litert":
-                raise FollowLineError(f"cannot convert {model.name} for LiteRT: {exc}") \
-                    from None
-            log.info("LiteRT conversion of %s failed (%s); using the keras backend",
-                     model.name, exc)
-    elif backend == "litert":
+    if backend == "litert" and (device == "gpu" or keras_backend() != "tensorflow"):
         raise FollowLineError("the litert backend needs the TensorFlow Keras backend on a CPU")
-    return _keras_predictor(model, device), "keras"
+    if backend == "keras" or device == "gpu" or keras_backend() != "tensorflow":
+        return _keras_predictor(model, device), "keras"
+    try:
+        lite = _litert_predictor(model, threads)
+    except Exception as exc:  # noqa: BLE001 (conversion support differs per layer)
+        if backend == "litert":
+            raise FollowLineError(f"cannot convert {model.name} for LiteRT: {exc}") from None
+        log.info("LiteRT conversion of %s failed (%s); using the keras backend", model.name, exc)
+        return _keras_predictor(model, device), "keras"
+    if backend == "litert":
+        return lite, "litert"
+    compiled = _keras_predictor(model, device)
+    x = np.zeros((1, *model.inputs[0].shape[1:]), dtype=np.float32)
+    lite_ms, keras_ms = _median_ms(lite, x), _median_ms(compiled, x)
+    log.info("%s: litert %.3f ms, keras %.3f ms", model.name, lite_ms, keras_ms)
+    return (lite, "litert") if lite_ms <= keras_ms else (compiled, "keras")
+
+
+def _median_ms(predict: Predictor, x: np.ndarray, runs: int = 15) -> float:
+    """Median latency after a warm-up (auto picks the faster backend with it)."""
+    for _ in range(3):
+        predict(x)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        predict(x)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1e3
 
 
 def _keras_predictor(model, device: str) -> Predictor:

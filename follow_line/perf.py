@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import platform
 import statistics
 import time
@@ -13,6 +15,7 @@ import numpy as np
 from follow_line.circuits import load_circuit
 from follow_line.drive import RunSpec, run_drive
 from follow_line.expert import ExpertDriver
+from follow_line.pilot import Pilot
 from follow_line.sim import Simulator
 
 
@@ -25,8 +28,6 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    import os
-
     return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
@@ -49,34 +50,122 @@ def time_render(circuit: str = "monaco", frames: int = 1000) -> dict:
             "render_ms_p99": float(np.percentile(times, 99)), "frames": frames}
 
 
-def closed_loop(circuits: list[str], direction: str = "clockwise") -> list[dict]:
+def closed_loop(circuits: list[str], threads: int, direction: str = "clockwise") -> list[dict]:
     """Real-time factor of full laps with the explicit driver (render + driver + monitor)."""
+    cv2.setNumThreads(threads)
     out = []
     for name in circuits:
         record = run_drive(RunSpec(load_circuit(name), direction), ExpertDriver())
-        out.append({"circuit": name, "direction": direction,
+        out.append({"circuit": name, "direction": direction, "threads": threads,
                     "sim_time_s": record["sim_time_s"], "wall_time_s": record["wall_time_s"],
                     "real_time_factor": record["real_time_factor"],
                     "stop_reason": record["stop_reason"]})
     return out
 
 
-def run_perf(circuits: list[str]) -> dict:
-    """All figures, single-threaded OpenCV."""
+def _latencies(fn, x, repeats: int) -> list[float]:
+    for _ in range(min(20, repeats)):
+        fn(x)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn(x)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+def time_inference(networks: list[str], backends: tuple[str, ...] = ("keras", "litert"),
+                   repeats: int = 300) -> list[dict]:
+    """Batch-1 latency (ms) of each network and backend on a real camera frame.
+
+    Shipped weights are used where they exist, else a freshly built network (same cost).
+    `keras.Model.predict()` is timed for the first network as the baseline never to use.
+    """
+    from follow_line.zoo import build_untrained, load_model, shipped_models
+
+    frame = Simulator(load_circuit("simple"), "clockwise").frame()
+    rows = []
+    for i, name in enumerate(networks):
+        model, card = load_model(name) if name in shipped_models() else build_untrained(name)
+        variants = [(b, None) for b in backends]
+        if "litert" in backends:
+            variants.append(("litert", 1))
+        for backend, threads in variants:
+            pilot = Pilot(card, model, backend=backend, threads=threads)
+            x = pilot.network_input(frame, 0.0)
+            times = _latencies(pilot.predict, x, repeats)
+            label = pilot.backend + (" (1 thread)" if threads == 1 else "")
+            rows.append(_row(name, label, times))
+        if i == 0:
+            times = _latencies(functools.partial(model.predict, verbose=0), x,
+                               max(repeats // 10, 10))
+            rows.append(_row(name, "keras predict()", times))
+    return rows
+
+
+def _row(network: str, backend: str, times: list[float]) -> dict:
+    return {"network": network, "backend": backend, "median_ms": statistics.median(times),
+            "p99_ms": float(np.percentile(times, 99)), "runs": len(times)}
+
+
+def closed_loop_network(network: str, circuit: str = "simple", seconds: float = 30.0) -> dict:
+    """Real-time factor of render + pilot + monitor with a network (whatever it drives like)."""
+    from follow_line.lap import LapRules
+    from follow_line.zoo import load_pilot
+
+    cv2.setNumThreads(os.cpu_count() or 1)
+    pilot = load_pilot(network)
+    record = run_drive(RunSpec(load_circuit(circuit), "clockwise",
+                               LapRules(timeout_seconds=seconds, stuck_seconds=seconds)), pilot)
+    return {"network": network, "backend": pilot.backend, "circuit": circuit,
+            "threads": os.cpu_count() or 1,
+            "sim_time_s": record["sim_time_s"], "wall_time_s": record["wall_time_s"],
+            "real_time_factor": record["real_time_factor"]}
+
+
+def run_perf(circuits: list[str], networks: list[str]) -> dict:
+    """All the figures.
+
+    Render on one thread; closed loops as `follow-line drive` runs them (every core) and on
+    one thread (as each `bench --jobs N` worker runs them).
+    """
     cv2.setNumThreads(1)
-    return {"machine": machine(), "render": time_render(circuits[0]),
-            "closed_loop_expert": closed_loop(circuits)}
+    figures = {"machine": machine(), "render": time_render(circuits[0]),
+               "closed_loop_expert": closed_loop(circuits, os.cpu_count() or 1)
+               + closed_loop(circuits[:1], 1)}
+    if networks:
+        figures["inference"] = time_inference(networks)
+        figures["closed_loop_network"] = closed_loop_network(networks[0])
+    return figures
 
 
 def perf_markdown(figures: dict) -> str:
     """The README's performance section body."""
     r = figures["render"]
-    lines = [f"Measured on: {figures['machine']} (OpenCV limited to one thread).", "",
+    lines = [f"Measured on: {figures['machine']}.", "",
              "| figure | value | budget |", "|---|---|---|",
-             f"| render one 640x480 frame, median (p99) | {r['render_ms_median']:.3f} ms "
+             f"| render one 640x480 frame, one thread, median (p99) | "
+             f"{r['render_ms_median']:.3f} ms "
              f"({r['render_ms_p99']:.3f} ms) | <= 2 ms |"]
     for row in figures["closed_loop_expert"]:
-        lines.append(f"| closed loop, explicit driver, {row['circuit']} {row['direction']} "
+        lines.append(f"| closed loop, explicit driver, {row['circuit']} {row['direction']}, "
+                     f"{_threads(row['threads'])} "
                      f"({row['sim_time_s']:.1f} s simulated in {row['wall_time_s']:.2f} s) | "
                      f"{row['real_time_factor']:.1f}x real time | >= 50x |")
+    if "closed_loop_network" in figures:
+        row = figures["closed_loop_network"]
+        lines.append(f"| closed loop, {row['network']} ({row['backend']}), {row['circuit']}, "
+                     f"{_threads(row['threads'])} "
+                     f"({row['sim_time_s']:.1f} s simulated in {row['wall_time_s']:.2f} s) | "
+                     f"{row['real_time_factor']:.1f}x real time | >= 20x |")
+    if "inference" in figures:
+        lines += ["", "Inference, batch 1, on a preprocessed camera frame:", "",
+                  "| network | backend | median (ms) | p99 (ms) |", "|---|---|---:|---:|"]
+        for row in figures["inference"]:
+            lines.append(f"| {row['network']} | {row['backend']} | {row['median_ms']:.3f} | "
+                         f"{row['p99_ms']:.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def _threads(n: int) -> str:
+    return "1 thread" if n == 1 else f"{n} threads"

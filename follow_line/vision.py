@@ -81,8 +81,7 @@ class Preprocessing:
         self.check(image)
         if self.image_mode == "cropped":
             image = image[self.crop_rows[0]:self.crop_rows[1]]
-        h, w = self.input_size
-        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        small = _shrink(image, self.input_size)
         if self.colour == "bgr":
             small = small[..., ::-1]
         elif self.colour == "hsv":
@@ -96,3 +95,16 @@ class Preprocessing:
             out *= 1.0 / 127.5
             out -= 1.0
         return out
+
+
+def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize to (height, width) without aliasing.
+
+    Exact 2x2 averaging while the image is at least twice the target, then bilinear: several
+    times faster than INTER_AREA at odd ratios.
+    """
+    h, w = size
+    while image.shape[0] >= 2 * h and image.shape[1] >= 2 * w:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
+                           interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -9,7 +9,7 @@ LENGTHS = {"simple": (440, 490), "monaco": (480, 560), "nurburgring": (570, 610)
 
 
 def test_builtin_names():
-    assert builtin_circuits() == ["monaco", "nurburgring", "simple"]
+    assert builtin_circuits() == ["simple", "monaco", "nurburgring"]
 
 
 @pytest.mark.parametrize("name", sorted(LENGTHS))

@@ -1,0 +1,137 @@
+"""Dataset recording: the explicit driver drives the circuits and every frame is labelled.
+
+Per circuit and direction it records clean laps and recovery laps. A recovery lap starts off
+the line (lateral and heading offset) and, every few seconds, overrides the executed steering
+with a random disturbance for a moment: the car drifts away from the line while the label
+stays the expert's command for what the camera sees, so networks learn to come back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from follow_line.circuits import DIRECTIONS, load_circuit
+from follow_line.data import EpisodeWriter, write_dataset_index
+from follow_line.errors import FollowLineError, unknown_name
+from follow_line.expert import ExpertDriver
+from follow_line.lap import LapMonitor, LapRules
+from follow_line.sim import Simulator, StartOffset
+from follow_line.sim.kinematics import W_LIMITS
+
+
+@dataclass(frozen=True)
+class Disturbances:
+    """Steering disturbances of recovery laps."""
+
+    every_s: tuple[float, float] = (2.0, 4.0)  # gap between disturbances, uniform
+    hold_s: tuple[float, float] = (0.3, 0.7)  # how long one lasts, uniform
+    w_offset: float = 1.5  # rad/s added to the expert's w, random sign and size up to this
+    start_lateral: float = 1.5  # m, recovery laps start up to this far off the line
+    start_heading: float = 0.25  # rad
+
+
+@dataclass(frozen=True)
+class EpisodePlan:
+    """One recorded drive."""
+
+    circuit: str
+    direction: str
+    kind: str  # "lap" or "recovery"
+    index: int
+
+    @property
+    def name(self) -> str:
+        """Episode (and bag folder) name."""
+        return f"{Path(self.circuit).stem}_{self.direction}_{self.kind}{self.index}"
+
+
+def plan_episodes(circuits: list[str], directions: list[str], laps: int,
+                  recovery: int) -> list[EpisodePlan]:
+    """Every episode to record, validating names first."""
+    for circuit in circuits:
+        load_circuit(circuit)
+    for direction in directions:
+        if direction not in DIRECTIONS:
+            raise unknown_name("direction", direction, DIRECTIONS)
+    return [EpisodePlan(c, d, kind, i) for c in circuits for d in directions
+            for kind, count in (("lap", laps), ("recovery", recovery)) for i in range(count)]
+
+
+def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
+                   disturbances: Disturbances = Disturbances(), bar: tqdm | None = None) -> dict:
+    """Drive one episode with the expert, writing every frame to a rosbag2 folder."""
+    circuit = load_circuit(plan.circuit)
+    start = StartOffset()
+    if plan.kind == "recovery":
+        start = StartOffset(along=float(rng.uniform(0, 20)),
+                            lateral=float(rng.uniform(-1, 1) * disturbances.start_lateral),
+                            heading=float(rng.uniform(-1, 1) * disturbances.start_heading))
+    sim = Simulator(circuit, plan.direction, start=start)
+    monitor = LapMonitor(sim.line, circuit.road_width, LapRules(laps=1))
+    expert = ExpertDriver(sim.camera)
+    monitor.update(sim.time, sim.pose)
+    next_kick = float(rng.uniform(*disturbances.every_s))
+    kick_until, kick = -1.0, 0.0
+    frames = 0
+    with EpisodeWriter(folder) as writer:
+        while monitor.stop_reason is None:
+            image = sim.frame()
+            v, w = expert(image, sim.time)
+            executed_w = w
+            if plan.kind == "recovery":
+                if sim.time >= next_kick:
+                    kick = float(rng.uniform(0.5, 1.0) * rng.choice([-1, 1])
+                                 * disturbances.w_offset)
+                    kick_until = sim.time + float(rng.uniform(*disturbances.hold_s))
+                    next_kick = kick_until + float(rng.uniform(*disturbances.every_s))
+                if sim.time < kick_until:
+                    executed_w = min(max(w + kick, W_LIMITS[0]), W_LIMITS[1])
+            pose = sim.pose
+            writer.write(sim.time, image, v, w, (pose.x, pose.y, pose.theta), (v, executed_w))
+            frames += 1
+            sim.step(v, executed_w)
+            monitor.update(sim.time, sim.pose, sim.command)
+            if bar is not None:
+                bar.update(1)
+    summary = monitor.summary()
+    return {"name": plan.name, "bag": plan.name, "circuit": circuit.name,
+            "direction": plan.direction, "kind": plan.kind, "frames": frames,
+            "stop_reason": summary["stop_reason"], "completion_pct": summary["completion_pct"],
+            "start_offset": vars(start)}
+
+
+def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1,
+            recovery: int = 1, seed: int = 0, overwrite: bool = False,
+            progress: bool = True) -> list[dict]:
+    """Record a dataset folder (dataset.yaml + one rosbag2 folder per episode)."""
+    out = Path(out)
+    if (out / "dataset.yaml").exists() and not overwrite:
+        raise FollowLineError(f"{out} already holds a dataset; choose another --out or pass "
+                              "--overwrite")
+    plans = plan_episodes(circuits, directions, laps, recovery)
+    rng = np.random.default_rng(seed)
+    estimate = sum(_frames_estimate(p) for p in plans)
+    metas = []
+    with tqdm(total=estimate, desc="collect", unit="frame", disable=not progress) as bar:
+        for plan in plans:
+            folder = out / plan.name
+            if folder.exists():
+                import shutil
+
+                shutil.rmtree(folder)
+            bar.set_postfix_str(plan.name)
+            metas.append(record_episode(plan, folder, rng, bar=bar))
+        bar.total = bar.n
+        bar.refresh()
+    write_dataset_index(out, metas)
+    return metas
+
+
+def _frames_estimate(plan: EpisodePlan) -> int:
+    """A lap at ~12 m/s, 20 frames a second (for the progress bar only)."""
+    return int(math.ceil(load_circuit(plan.circuit).length / 12.0 * 20))
