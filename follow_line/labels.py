@@ -6,7 +6,6 @@ import numpy as np
 
 from follow_line.card import (
     V_CLASS_THRESHOLDS,
-    V_CLASS_VALUES,
     W_CLASS_THRESHOLDS,
     W_CLASS_VALUES,
     ModelCard,

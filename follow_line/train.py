@@ -139,7 +139,7 @@ def _keras_dataset_class():
 
 
 def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
-    """n / (k * count) per class (seed's 'biased' training); absent classes weigh 0."""
+    """Weights total / (classes present * count), the seed's "biased" training; absent: 0."""
     counts = np.bincount(labels, minlength=classes).astype(np.float64)
     present = counts > 0
     weights = np.zeros(classes)
