@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 OUT ?= results/demo
 
-.PHONY: demo test test-all perf readme clean
+.PHONY: demo test test-all perf readme models clean
 
 $(STAMP): requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,3 +36,6 @@ readme: $(STAMP)  ## regenerate the README's tables and pictures with the projec
 	  $(VENV)/bin/follow-line frame --circuit $$c --at 30 --out docs/frame_$$c.png > /dev/null; done
 	$(PY) -m follow_line.readme README.md driving=results/readme/results.md \
 	  perf=results/readme/perf.md
+
+models: $(STAMP)  ## regenerate every shipped network of models/ (config/zoo.yaml; hours on a CPU)
+	$(VENV)/bin/follow-line zoo --data data --out models

@@ -107,6 +107,61 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collect(args: argparse.Namespace) -> int:
+    """Record a dataset with the explicit driver (rosbag2 episodes + dataset.yaml)."""
+    from follow_line.circuits import DIRECTIONS, builtin_circuits
+    from follow_line.collect import collect
+
+    metas = collect(args.out, args.circuits or builtin_circuits(),
+                    args.directions or list(DIRECTIONS), laps=args.laps,
+                    recovery=args.recovery, seed=args.seed, overwrite=args.overwrite,
+                    progress=not args.quiet)
+    frames = sum(m["frames"] for m in metas)
+    print(f"{len(metas)} episodes, {frames} frames written to {args.out}")
+    for m in metas:
+        print(f"  {m['name']:<40}{m['frames']:>6} frames  {m['stop_reason']}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train one network on a dataset and save it with its card."""
+    from follow_line.data import load_episodes
+    from follow_line.train import TrainConfig, train_network
+    from follow_line.zoo import default_card
+
+    config = TrainConfig(network=args.model, name=args.name, image_mode=args.image,
+                         constant_v=args.constant_v, balance=args.balance, epochs=args.epochs,
+                         batch_size=args.batch_size, seed=args.seed,
+                         val_circuits=tuple(args.val_circuits or ()))
+    card = default_card(config.network, config.name, config.image_mode, config.constant_v)
+    episodes = load_episodes(args.data, card.preprocessing, progress=not args.quiet)
+    card = train_network(config, episodes, args.out, card=card,
+                         verbose=2 if args.quiet else "auto")
+    print(f"saved {args.out / (card.name + '.keras')} and its card "
+          f"(best validation loss {card.training['best_val_loss']:.4f})")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Offline metrics of trained networks on train and test data (Markdown + JSON)."""
+    from follow_line.evaluate import evaluate_models
+
+    rows = evaluate_models(args.models, {"train": args.train_data, "test": args.test_data},
+                           args.out, folder=args.models_dir, update_cards=args.update_cards,
+                           progress=not args.quiet)
+    print((args.out / "metrics.md").read_text())
+    return 0 if rows else 1
+
+
+def cmd_zoo(args: argparse.Namespace) -> int:
+    """Regenerate the shipped networks (config/zoo.yaml): data, training, metrics."""
+    from follow_line.regenerate import regenerate
+
+    names = regenerate(args.data, args.out, args.only, progress=not args.quiet)
+    print(f"trained {len(names)} networks into {args.out}: {', '.join(names)}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark matrix and write results.json/.csv/.md."""
     from follow_line.bench import default_jobs, plan, run_bench
@@ -179,6 +234,57 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("models", help="list the network registry and the shipped networks")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("collect", help="record a dataset with the explicit driver")
+    p.add_argument("--out", type=Path, required=True, help="dataset folder to create")
+    p.add_argument("--circuits", type=_csv, help="comma-separated (default: all built-in)")
+    p.add_argument("--directions", type=_csv, help="comma-separated (default: both)")
+    p.add_argument("--laps", type=int, default=1, help="clean laps per circuit and direction")
+    p.add_argument("--recovery", type=int, default=1,
+                   help="recovery laps (off-line start, steering disturbances) per circuit "
+                        "and direction")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("train", help="train a registry network on a dataset")
+    p.add_argument("--model", required=True, help="registry network (see `follow-line models`)")
+    p.add_argument("--data", type=Path, required=True,
+                   help="dataset folder, rosbag2 folder(s) or data.csv folder")
+    p.add_argument("--name", help="name of the trained network (default: the network's)")
+    p.add_argument("--image", default="cropped", choices=("cropped", "whole"))
+    p.add_argument("--constant-v", type=float, help="drive at this constant speed (m/s)")
+    p.add_argument("--balance", default="imbalanced",
+                   choices=("imbalanced", "biased", "balanced"),
+                   help="classifiers: raw, class-weighted or resampled classes")
+    p.add_argument("--epochs", type=_positive_int, default=30)
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--val-circuits", type=_csv,
+                   help="hold these circuits out for validation (default: 20%% of episodes)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("models"), help="folder for NAME.keras")
+    p.add_argument("--quiet", action="store_true", help="one line per epoch")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="offline metrics on train and test data")
+    p.add_argument("--models", type=_csv, required=True, help="comma-separated trained names")
+    p.add_argument("--train-data", type=Path, required=True)
+    p.add_argument("--test-data", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="folder for metrics.md/.json")
+    p.add_argument("--models-dir", type=Path, help="where the networks are (default: models/)")
+    p.add_argument("--update-cards", action="store_true",
+                   help="also store the metrics in each model's card")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("zoo", help="regenerate every shipped network (config/zoo.yaml)")
+    p.add_argument("--data", type=Path, default=Path("data"),
+                   help="where the train/test datasets are (recorded if missing)")
+    p.add_argument("--out", type=Path, default=Path("models"))
+    p.add_argument("--only", type=_csv, help="comma-separated subset of the zoo's names")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_zoo)
 
     p = sub.add_parser("bench", help="drivers x circuits x directions, tables in --out")
     p.add_argument("--models", type=_csv, default=["expert"],

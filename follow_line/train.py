@@ -99,8 +99,9 @@ def _keras_dataset_class():
         """Batches composed on the fly from preprocessed episodes."""
 
         def __init__(self, episodes, card, items, batch_size, flip, shuffle, seed,
-                     weights=None):
+                     output_names, weights=None):
             super().__init__()
+            self.output_names = list(output_names)
             self.episodes, self.card, self.items = episodes, card, items
             self.batch_size, self.flip, self.shuffle = batch_size, flip, shuffle
             self.rng = np.random.default_rng(seed)
@@ -131,9 +132,14 @@ def _keras_dataset_class():
                 flipped = flip_targets({k: v[mask] for k, v in y.items()}, self.card)
                 for k in y:
                     y[k][mask] = flipped[k]
-            if self.weights is None:
-                return x, y
-            return x, y, {k: self.weights[k](y[k]) for k in y}
+            # Keras matches targets and weights to the outputs by position: lists in output
+            # order (tuples), bare arrays for a single output.
+            ys = tuple(y[k] for k in self.output_names)
+            ws = None if self.weights is None else tuple(self.weights[k](y[k])
+                                                         for k in self.output_names)
+            if len(ys) == 1:
+                return (x, ys[0]) if ws is None else (x, ys[0], ws[0])
+            return (x, ys) if ws is None else (x, ys, ws)
 
     return EpisodeBatches
 
@@ -193,8 +199,9 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
                    for name, t in tables.items()}
     batches = _keras_dataset_class()
     train_ds = batches(episodes, card, items["train"], config.batch_size, config.flip, True,
-                       config.seed, weights)
-    val_ds = batches(episodes, card, items["val"], config.batch_size, False, False, config.seed)
+                       config.seed, model.output_names, weights)
+    val_ds = batches(episodes, card, items["val"], config.batch_size, False, False, config.seed,
+                     model.output_names)
     losses, metrics = {}, {}
     for name in model.output_names:
         if name in ("v", "w"):

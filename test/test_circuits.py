@@ -48,7 +48,7 @@ def test_directions_are_reverses_of_each_other():
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(FollowLineError, match="unknown circuit 'monza'.*simple, monaco, nurburgring"):
+    with pytest.raises(FollowLineError, match="'monza'.*simple, monaco, nurburgring"):
         load_circuit("monza")
 
 

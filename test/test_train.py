@@ -1,0 +1,135 @@
+import numpy as np
+import pytest
+
+from follow_line.data import Episode
+from follow_line.errors import FollowLineError
+from follow_line.expert import ExpertDriver
+from follow_line.frames import FrameBuffer
+from follow_line.labels import w_class
+from follow_line.metrics import classification_metrics, evaluate, metrics_tables
+from follow_line.nets import known_networks
+from follow_line.sim import Simulator, StartOffset
+from follow_line.train import (
+    TrainConfig,
+    balanced_items,
+    class_weights,
+    compose_inputs,
+    flip_inputs,
+    flip_targets,
+    split_episodes,
+    train_network,
+)
+from follow_line.zoo import default_card, load_model
+
+
+def record(circuit, name, frames=16, lateral=0.0):
+    """A short raw episode driven by the expert."""
+    sim = Simulator(circuit, "clockwise", start=StartOffset(lateral=lateral))
+    expert = ExpertDriver(sim.camera)
+    images, v, w, t = [], [], [], []
+    for _ in range(frames):
+        image = sim.frame()
+        cmd = expert(image, sim.time)
+        images.append(image)
+        v.append(cmd[0])
+        w.append(cmd[1])
+        t.append(sim.time)
+        sim.step(*cmd)
+    return Episode(name=name, circuit=circuit.name, direction="clockwise", kind="lap",
+                   t=np.array(t), v=np.array(v, np.float32), w=np.array(w, np.float32),
+                   frames=np.stack(images))
+
+
+@pytest.fixture(scope="module")
+def raw_episodes(oval):
+    return [record(oval, "a"), record(oval, "b", lateral=1.0), record(oval, "c", lateral=-1.0)]
+
+
+def preprocess(episodes, card):
+    return [Episode(e.name, e.circuit, e.direction, e.kind, e.t, e.v, e.w,
+                    np.stack([card.preprocessing.apply(f) for f in e.frames]))
+            for e in episodes]
+
+
+@pytest.mark.parametrize("network", ["pilotnet", "pilotnet_stacked", "pilotnet_stacked_diff",
+                                     "deepest_lstm_tinypilotnet"])
+def test_training_inputs_equal_what_the_frame_buffer_serves_when_driving(raw_episodes, network):
+    card = default_card(network)
+    ep = preprocess(raw_episodes[:1], card)[0]
+    buffer = FrameBuffer(card.frames.mode, card.frames.offsets)
+    composed = compose_inputs(ep.frames, np.arange(len(ep)), card)
+    for k in range(len(ep)):
+        buffer.push(ep.frames[k], ep.t[k])
+        assert np.array_equal(buffer.network_input(), composed[k])
+
+
+def test_flip_mirrors_images_and_negates_w():
+    card = default_card("pilotnet")
+    x = np.arange(2 * 3 * 4 * 1, dtype=np.float32).reshape(2, 3, 4, 1)
+    assert np.array_equal(flip_inputs(x)[0, :, 0, 0], x[0, :, 3, 0])
+    y = flip_targets({"v": np.array([[0.5]]), "w": np.array([[0.2]])}, card)
+    assert y["v"][0, 0] == 0.5 and y["w"][0, 0] == -0.2
+    c = flip_targets({"w_class": np.array([0, 3, 5])}, default_card("classification_7w_4v"))
+    assert c["w_class"].tolist() == [6, 3, 1]
+
+
+def test_validation_never_shares_an_episode(raw_episodes):
+    train, val = split_episodes(raw_episodes, 0.34, (), seed=3)
+    assert set(train).isdisjoint(val) and sorted(train + val) == [0, 1, 2] and len(val) == 1
+    with pytest.raises(FollowLineError, match="circuits in the data: \\['oval'\\]"):
+        split_episodes(raw_episodes, 0.2, ("oval",), seed=0)
+    with pytest.raises(FollowLineError, match="at least two episodes"):
+        split_episodes(raw_episodes[:1], 0.2, (), seed=0)
+
+
+def test_class_weights_and_resampling(raw_episodes):
+    weights = class_weights(np.array([3, 3, 3, 1]), 7)
+    assert weights[3] == pytest.approx(4 / (2 * 3)) and weights[1] == pytest.approx(4 / 2)
+    assert weights[0] == 0.0
+    items = np.array([(e, k) for e in range(3) for k in range(len(raw_episodes[e]))])
+    balanced = balanced_items(items, raw_episodes, seed=0)
+    labels = [w_class(raw_episodes[e].w[k]) for e, k in balanced]
+    counts = np.bincount(labels)
+    assert len(set(counts[counts > 0])) == 1  # every present class equally often
+
+
+def test_classification_metrics():
+    truth = np.array([0, 1, 1, 2])
+    probs = np.array([[0.8, 0.2, 0.0], [0.1, 0.6, 0.3], [0.5, 0.3, 0.2], [0.1, 0.1, 0.8]])
+    m = classification_metrics(truth, probs)
+    assert m["accuracy"] == pytest.approx(0.75)
+    assert m["top2_accuracy"] == pytest.approx(1.0)
+    assert m["precision"] == pytest.approx((0.5 + 1 + 1) / 3)
+    assert m["recall"] == pytest.approx((1 + 0.5 + 1) / 3)
+
+
+FAMILIES = [("pilotnet", {}), ("tinypilotnet", {"constant_v": 6.0}),
+            ("pilotnet_stacked_diff", {}), ("lstm_tinypilotnet", {}),
+            ("deepest_lstm_tinypilotnet", {}), ("classification_7w_4v", {"balance": "biased"}),
+            ("classification_7w_4v", {"balance": "balanced"}),
+            ("classification_7w_1v", {"balance": "imbalanced", "constant_v": 7.0}),
+            pytest.param("cnn_lstm", {}, marks=pytest.mark.slow),  # its LSTM walks 1024 steps
+            ("lrcn", {}), ("convlstm", {})]
+
+
+def test_every_family_is_covered():
+    names = {f.values[0] if hasattr(f, "values") else f[0] for f in FAMILIES}
+    assert names | {"pilotnet_stacked"} == set(known_networks())
+
+
+@pytest.mark.parametrize("network,options", FAMILIES)
+def test_each_family_trains_a_step_and_reloads(tmp_path, raw_episodes, network, options):
+    config = TrainConfig(network=network, epochs=1, batch_size=8, flip=True,
+                         val_fraction=0.34, **options)
+    card = default_card(network, None, config.image_mode, config.constant_v)
+    episodes = preprocess(raw_episodes, card)
+    card = train_network(config, episodes, tmp_path, card=card, verbose=0)
+    model, loaded = load_model(card.name, tmp_path)
+    assert loaded.training["epochs_run"] == 1 and loaded.training["validation_episodes"]
+    assert loaded.constant_v == options.get("constant_v", loaded.constant_v)
+    metrics = evaluate(model, loaded, episodes)
+    assert metrics["frames"]["count"] == sum(len(e) for e in episodes)
+    for name in model.output_names:
+        assert all(np.isfinite(v) for v in metrics[name].values())
+    table = metrics_tables([{"model": card.name, "split": "train", "metrics": metrics}])
+    assert f"| {card.name} | train |" in table
