@@ -29,10 +29,11 @@ class Disturbances:
     """Steering disturbances of recovery laps."""
 
     every_s: tuple[float, float] = (2.0, 4.0)  # gap between disturbances, uniform
-    hold_s: tuple[float, float] = (0.3, 0.7)  # how long one lasts, uniform
-    w_offset: float = 1.5  # rad/s added to the expert's w, random sign and size up to this
-    start_lateral: float = 1.5  # m, recovery laps start up to this far off the line
-    start_heading: float = 0.25  # rad
+    hold_s: tuple[float, float] = (0.2, 0.5)  # how long one lasts, uniform
+    w_offset: float = 1.0  # rad/s added to the expert's w, random sign and size up to this
+    start_lateral: float = 1.0  # m, recovery laps start up to this far off the line
+    start_heading: float = 0.15  # rad
+    max_cte: float = 2.0  # m: no disturbance while this far off the line (stay on the road)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
                                  * disturbances.w_offset)
                     kick_until = sim.time + float(rng.uniform(*disturbances.hold_s))
                     next_kick = kick_until + float(rng.uniform(*disturbances.every_s))
-                if sim.time < kick_until:
+                near_line = abs(monitor.samples[-1].cte) < disturbances.max_cte
+                if sim.time < kick_until and near_line:
                     executed_w = min(max(w + kick, W_LIMITS[0]), W_LIMITS[1])
             pose = sim.pose
             writer.write(sim.time, image, v, w, (pose.x, pose.y, pose.theta), (v, executed_w))
