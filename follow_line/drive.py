@@ -77,6 +77,7 @@ def run_drive(spec: RunSpec, driver: Driver, video: Path | None = None,
         "laps": spec.rules.laps,
         "circuit_length_m": round(sim.line.length, 2),
         **summary,
+        "stop_commands": getattr(driver, "faults", 0),  # non-finite outputs replaced by a stop
         "wall_time_s": round(wall, 3),
         "real_time_factor": round(summary["sim_time_s"] / wall, 2) if wall > 0 else None,
         "appearance": vars(spec.appearance),

@@ -78,8 +78,29 @@ def _median_ms(predict: Predictor, x: np.ndarray, runs: int = 15) -> float:
     return float(np.median(times)) * 1e3
 
 
+def gpu_available() -> bool:
+    """Whether the running Keras backend sees a GPU."""
+    name = keras_backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        return bool(tf.config.list_physical_devices("GPU"))
+    if name == "jax":
+        import jax
+
+        return any(d.platform == "gpu" for d in jax.devices())
+    if name == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
 def _keras_predictor(model, device: str) -> Predictor:
     name = keras_backend()
+    if device == "gpu" and not gpu_available():
+        raise FollowLineError(f"device 'gpu' was asked for but the {name} backend sees no GPU;"
+                              " use device 'auto' or 'cpu'")
     if name == "tensorflow":
         import tensorflow as tf
 

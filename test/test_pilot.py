@@ -149,3 +149,14 @@ def test_every_network_saves_reloads_and_drives(tmp_path, oval, network):
     assert record["driver"] == network and record["stop_reason"] in ("timeout", "off_track")
     assert record["control_rate_hz"] == pytest.approx(20.0)
     assert record["latency_ms_mean"] > 0
+
+
+def test_gpu_device_without_a_gpu_is_a_clear_error(tiny):
+    from follow_line.inference import gpu_available, make_predictor
+
+    if gpu_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(FollowLineError, match="device 'gpu' was asked for"):
+        make_predictor(tiny[0], backend="keras", device="gpu")
+    with pytest.raises(FollowLineError, match="unknown inference backend 'onnx'"):
+        make_predictor(tiny[0], backend="onnx")
