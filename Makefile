@@ -28,14 +28,24 @@ perf: $(STAMP)  ## performance figures for the README
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
-readme: $(STAMP)  ## regenerate the README's tables and pictures with the project's commands
-	$(VENV)/bin/follow-line bench --models expert --out results/readme --quiet > /dev/null
+SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
+
+data/%/dataset.yaml: | $(STAMP)
+	$(VENV)/bin/follow-line collect --out data/$* --seed $(if $(filter test,$*),1,0) \
+	  --recovery $(if $(filter test,$*),1,2) --quiet
+
+readme: $(STAMP) data/train/dataset.yaml data/test/dataset.yaml  ## regenerate README tables
+	rm -rf results/readme
+	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --out results/readme --quiet \
+	  > /dev/null
+	$(VENV)/bin/follow-line evaluate --models $(SHIPPED) --train-data data/train \
+	  --test-data data/test --out results/readme --quiet > /dev/null
 	$(VENV)/bin/follow-line perf --json results/readme/perf.json > results/readme/perf.md
 	$(VENV)/bin/follow-line circuits --plot docs/circuits.png > /dev/null
 	for c in simple monaco nurburgring; do \
 	  $(VENV)/bin/follow-line frame --circuit $$c --at 30 --out docs/frame_$$c.png > /dev/null; done
 	$(PY) -m follow_line.readme README.md driving=results/readme/results.md \
-	  perf=results/readme/perf.md
+	  metrics=results/readme/metrics.md perf=results/readme/perf.md
 
 models: $(STAMP)  ## regenerate every shipped network of models/ (config/zoo.yaml; hours on a CPU)
 	$(VENV)/bin/follow-line zoo --data data --out models

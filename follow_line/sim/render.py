@@ -25,6 +25,10 @@ GRID_RESOLUTION_M = 0.1
 COLOUR_STEP_M = 0.005  # distance quantum of the colour tables
 FOG_START_M, FOG_END_M = 40.0, 160.0
 
+# Cross-section of the road: white edge line this far inside the road edge, kerb outside it.
+EDGE_LINE_FROM_EDGE_M = (0.45, 0.25)
+KERB_WIDTH_M = 0.6
+
 # RGB colours of the world.
 RED_LINE = (205, 30, 30)
 ASPHALT = (78, 78, 84)
@@ -59,7 +63,9 @@ class Renderer:
                                    self.camera.width, axis=1)
         self._lut = _colour_tables(circuit, self.camera, self._max_d, self.appearance.brightness)
         self._sky = _sky(self.camera, self.appearance.brightness)
-        self._outside = float(self._lut.shape[1] - 1)  # column of "far from the road"
+        # Beyond the grid is outside the loop: the column of -max distance (grass), the value
+        # its edge cells hold, so bilinear sampling across the border stays grass.
+        self._outside = 0.0
         self._rng = np.random.default_rng(self.appearance.seed)
 
     def render(self, pose: Pose) -> np.ndarray:
@@ -114,10 +120,10 @@ def _colour_tables(circuit: Circuit, camera: CameraModel, max_d: float,
     half_road = circuit.road_width / 2
     bands = [  # (outer |distance| limit, colour), innermost first
         (circuit.line_width / 2, RED_LINE),
-        (half_road - 0.45, ASPHALT),
-        (half_road - 0.25, EDGE_LINE),
+        (half_road - EDGE_LINE_FROM_EDGE_M[0], ASPHALT),
+        (half_road - EDGE_LINE_FROM_EDGE_M[1], EDGE_LINE),
         (half_road, ASPHALT),
-        (half_road + 0.6, KERB),
+        (half_road + KERB_WIDTH_M, KERB),
         (np.inf, GRASS),
     ]
     base = np.empty((len(d), 3), dtype=np.float32)
