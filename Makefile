@@ -4,6 +4,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 OUT ?= results/demo
 
+comma := ,
+SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
+
 .PHONY: demo test test-all perf readme models clean
 
 $(STAMP): requirements.txt setup.py
@@ -12,8 +15,8 @@ $(STAMP): requirements.txt setup.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the expert driver on every circuit and direction, tables and plots in $(OUT)
-	$(VENV)/bin/follow-line bench --models expert --out $(OUT)
+demo: $(STAMP)  ## the expert and every shipped network on every circuit and direction
+	$(VENV)/bin/follow-line bench --models expert$(if $(SHIPPED),$(comma)$(SHIPPED)) --out $(OUT)
 
 test: $(STAMP)  ## fast test suite (slow tests: make test-all)
 	$(PY) -m ruff check follow_line test launch setup.py
@@ -27,8 +30,6 @@ perf: $(STAMP)  ## performance figures for the README
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
-
-SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
 
 data/%/dataset.yaml: | $(STAMP)
 	$(VENV)/bin/follow-line collect --out data/$* --seed $(if $(filter test,$*),1,0) \
