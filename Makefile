@@ -19,7 +19,7 @@ demo: $(STAMP)  ## the expert and every shipped network on every circuit and dir
 	$(VENV)/bin/follow-line bench --models expert$(if $(SHIPPED),$(comma)$(SHIPPED)) --out $(OUT)
 
 test: $(STAMP)  ## fast test suite (slow tests: make test-all)
-	$(PY) -m ruff check follow_line test launch setup.py
+	$(PY) -m ruff check follow_line test setup.py $(wildcard launch)
 	$(PY) -m pytest -q -m "not slow"
 
 test-all: $(STAMP)
