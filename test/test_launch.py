@@ -61,3 +61,21 @@ def test_launch_description_builds_with_real_launch_ros():
     description = module.generate_launch_description()
     names = {a.name for a in description.get_launch_arguments()}
     assert names == {"model", "circuit", "direction", "sim", "headless", "use_sim_time"}
+
+
+@pytest.mark.parametrize("config,node", [("drive.yaml", "drive_node"),
+                                         ("lap_monitor.yaml", "lap_monitor_node"),
+                                         ("sim.yaml", "sim_node")])
+def test_parameter_files_set_only_declared_parameters(config, node):
+    import yaml
+
+    (section,) = yaml.safe_load((ROOT / "config" / config).read_text()).values()
+    source = (ROOT / "follow_line" / "ros" / f"{node}.py").read_text()
+    defaults = dict(re.findall(r'declare\(\s*self,\s*"(\w+)",\s*([^,]+),', source))
+    assert set(section["ros__parameters"]) <= set(defaults)
+    for name, value in section["ros__parameters"].items():
+        try:
+            default = ast.literal_eval(defaults[name])
+        except ValueError:  # a named constant: its type is checked by the node itself
+            continue
+        assert type(value) is type(default), name  # rclpy refuses 24 for a float parameter

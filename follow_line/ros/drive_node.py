@@ -1,0 +1,225 @@
+"""Drive node: camera image -> driver (a network or the explicit driver) -> cmd_vel.
+
+Each camera frame (sensor-data QoS) is converted to RGB, driven with the frame's header stamp
+as its time, clamped to the node's limits and published as a Twist (or a TwistStamped). The
+car is stopped (a zero twist) when frames go stale, when a frame cannot be used, and when the
+node shuts down.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Twist, TwistStamped
+from rclpy.node import Node
+from rclpy.qos import qos_profile_sensor_data
+from sensor_msgs.msg import Image
+
+from follow_line.drivers import check_driver_name, make_driver
+from follow_line.errors import FollowLineError
+from follow_line.gazebo import BASE_FRAME, CAMERA_TOPIC, CMD_VEL_TOPIC
+from follow_line.inference import BACKENDS, DEVICES
+from follow_line.ros import (
+    check_choice,
+    check_range,
+    declare,
+    parameter_error,
+    run_node,
+    stamp_to_seconds,
+)
+from follow_line.ros.image_conversion import SUPPORTED_ENCODINGS, image_to_rgb
+from follow_line.sim.kinematics import V_LIMITS, W_LIMITS
+from follow_line.vision import Preprocessing
+
+NODE_NAME = "follow_line_drive"
+CMD_VEL_DEPTH = 10
+WATCHDOG_CHECKS = 5  # watchdog timer ticks per watchdog_timeout
+STATS_PERIOD_S = 5.0  # latency report
+ERROR_PERIOD_S = 2.0  # throttle of per-frame errors and warnings
+
+
+class DriveNode(Node):
+    """Camera frames in, velocity commands out; a zero command on stale frames and at exit."""
+
+    NODE_NAME = NODE_NAME
+
+    def __init__(self, **kwargs):
+        super().__init__(NODE_NAME, **kwargs)
+        self.model = declare(
+            self, "model", "pilotnet",
+            "Driver: a shipped network, a NAME.keras or NAME.json path, a registry network "
+            "(built untrained) or 'expert' (the explicit driver)")
+        self.image_topic = declare(
+            self, "image_topic", CAMERA_TOPIC,
+            f"Camera topic (sensor_msgs/Image 640x480, {', '.join(SUPPORTED_ENCODINGS)})")
+        self.cmd_vel_topic = declare(self, "cmd_vel_topic", CMD_VEL_TOPIC,
+                                     "Velocity command topic")
+        self.stamped = declare(self, "stamped", False,
+                               "Publish geometry_msgs/TwistStamped instead of Twist")
+        self.device = declare(self, "device", "auto", "Where the network runs",
+                              f"one of {', '.join(DEVICES)}")
+        self.backend = declare(self, "backend", "auto", "Network inference backend",
+                               f"one of {', '.join(BACKENDS)}")
+        self.max_v = declare(self, "max_v", V_LIMITS[1],
+                             "Largest linear velocity sent (m/s); commands are clamped to "
+                             "[0, max_v]", f"0 < max_v <= {V_LIMITS[1]:g}")
+        self.max_w = declare(self, "max_w", W_LIMITS[1],
+                             "Largest angular velocity sent (rad/s); commands are clamped to "
+                             "[-max_w, max_w]", f"0 < max_w <= {W_LIMITS[1]:g}")
+        self.watchdog_timeout = declare(
+            self, "watchdog_timeout", 0.5,
+            "Seconds (node clock) without a camera frame after which the car is stopped",
+            "> 0")
+        self.control_rate_limit = declare(
+            self, "control_rate_limit", 0.0,
+            "Most frames driven per second of frame stamps (later frames inside 1/limit of "
+            "the last one driven are skipped); 0 drives every frame", ">= 0")
+        self._check_parameters()
+        try:
+            self.driver = make_driver(self.model, self.backend, self.device)
+        except FollowLineError as exc:
+            raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
+        self.driver.reset()
+        self._camera = Preprocessing()  # the camera frame every driver expects (640x480 RGB)
+
+        self.cmd_pub = self.create_publisher(TwistStamped if self.stamped else Twist,
+                                             self.cmd_vel_topic, CMD_VEL_DEPTH)
+        self.image_sub = self.create_subscription(Image, self.image_topic, self._on_image,
+                                                  qos_profile_sensor_data)
+        self.watchdog = self.create_timer(self.watchdog_timeout / WATCHDOG_CHECKS,
+                                          self._on_watchdog)
+        self.last_command: tuple[float, float] = (0.0, 0.0)
+        self._last_frame = self.get_clock().now()  # start-up counts as a frame
+        self._stale = False
+        self._stopped = False
+        self._last_driven_t: float | None = None
+        self._frames = 0
+        self._latency_sum_ms = 0.0
+        self._latency_max_ms = 0.0
+        backend = getattr(self.driver, "backend", None)
+        self.get_logger().info(
+            f"driving with {self.driver.name}{f' ({backend})' if backend else ''}: "
+            f"{self.image_topic} -> {self.cmd_vel_topic} "
+            f"({'TwistStamped' if self.stamped else 'Twist'}), max_v {self.max_v:g} m/s, "
+            f"max_w {self.max_w:g} rad/s, watchdog {self.watchdog_timeout:g} s")
+
+    def _check_parameters(self) -> None:
+        for name, topic in (("image_topic", self.image_topic),
+                            ("cmd_vel_topic", self.cmd_vel_topic)):
+            if not topic:
+                raise parameter_error(name, topic, "a topic name")
+        check_choice("device", self.device, DEVICES)
+        check_choice("backend", self.backend, BACKENDS)
+        check_range("max_v", self.max_v, 0.0, V_LIMITS[1], low_open=True)
+        check_range("max_w", self.max_w, 0.0, W_LIMITS[1], low_open=True)
+        check_range("watchdog_timeout", self.watchdog_timeout, 0.0, low_open=True)
+        check_range("control_rate_limit", self.control_rate_limit, 0.0)
+        try:
+            check_driver_name(self.model)
+        except FollowLineError as exc:
+            raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
+
+    def clamp(self, v: float, w: float) -> tuple[float, float]:
+        """(v, w) within [0, max_v] x [-max_w, max_w]; a non-finite command becomes a stop."""
+        v, w = float(v), float(w)
+        if not (math.isfinite(v) and math.isfinite(w)):
+            return 0.0, 0.0
+        return min(max(v, 0.0), self.max_v), min(max(w, -self.max_w), self.max_w)
+
+    def publish_command(self, v: float, w: float, stamp=None) -> None:
+        """Publish (v, w) on cmd_vel; `stamp` (default: now) goes into a TwistStamped."""
+        if self.stamped:
+            msg = TwistStamped()
+            msg.header.stamp = (Time(sec=stamp.sec, nanosec=stamp.nanosec) if stamp is not None
+                                else self.get_clock().now().to_msg())
+            msg.header.frame_id = BASE_FRAME
+            twist = msg.twist
+        else:
+            msg = twist = Twist()
+        twist.linear.x = float(v)
+        twist.angular.z = float(w)
+        self.cmd_pub.publish(msg)
+        self.last_command = (float(v), float(w))
+
+    def _on_image(self, msg: Image) -> None:
+        if self._stopped:
+            return
+        self._last_frame = self.get_clock().now()
+        self._stale = False
+        t = stamp_to_seconds(msg.header.stamp)
+        if t == 0.0:
+            self.get_logger().warn(f"frames on {self.image_topic} carry no stamp: timing them "
+                                   "with the node clock", once=True)
+            t = self._last_frame.nanoseconds * 1e-9
+        if self._skip(t):
+            return
+        start = time.perf_counter()
+        try:
+            image = image_to_rgb(msg)
+            self._camera.check(image)
+            v, w = self.driver(image, t)
+        except Exception as exc:  # noqa: BLE001 (whatever goes wrong, the car stops)
+            self.get_logger().error(
+                f"cannot drive from the frame on {self.image_topic}: {exc}; stopping the car",
+                throttle_duration_sec=ERROR_PERIOD_S)
+            self.publish_command(0.0, 0.0, msg.header.stamp)
+            return
+        latency_ms = (time.perf_counter() - start) * 1e3
+        self.publish_command(*self.clamp(v, w), msg.header.stamp)
+        self._last_driven_t = t
+        self._report(latency_ms)
+
+    def _skip(self, t: float) -> bool:
+        """Whether the frame at `t` comes too soon after the last one driven."""
+        if self.control_rate_limit <= 0.0 or self._last_driven_t is None:
+            return False
+        since = t - self._last_driven_t
+        return 0.0 <= since < 1.0 / self.control_rate_limit - 1e-6
+
+    def _report(self, latency_ms: float) -> None:
+        self._frames += 1
+        self._latency_sum_ms += latency_ms
+        self._latency_max_ms = max(self._latency_max_ms, latency_ms)
+        text = (f"{self._frames} frame(s) driven, latency mean "
+                f"{self._latency_sum_ms / self._frames:.2f} ms, max {self._latency_max_ms:.2f} ms,"
+                f" last command v={self.last_command[0]:.2f} w={self.last_command[1]:.2f}")
+        if self.get_logger().info(text, throttle_duration_sec=STATS_PERIOD_S):
+            self._frames = 0
+            self._latency_sum_ms = self._latency_max_ms = 0.0
+
+    def _on_watchdog(self) -> None:
+        if self._stale or self._stopped:
+            return
+        age = (self.get_clock().now() - self._last_frame).nanoseconds * 1e-9
+        if age >= self.watchdog_timeout:
+            self._stale = True
+            self.publish_command(0.0, 0.0)
+            self.get_logger().warn(f"no camera frame on {self.image_topic} for {age:.2f} s "
+                                   f"(watchdog_timeout {self.watchdog_timeout:g} s): stopping "
+                                   "the car", throttle_duration_sec=ERROR_PERIOD_S)
+
+    def stop(self) -> None:
+        """Publish a zero twist and drive no more frames (called by destroy_node)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            self.publish_command(0.0, 0.0)
+        except Exception as exc:  # noqa: BLE001 (e.g. the context is already shut down)
+            self.get_logger().error(f"could not publish the stop command: {exc}")
+
+    def destroy_node(self):
+        """Stop the car, then destroy the node."""
+        self.stop()
+        return super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    """`ros2 run follow_line drive_node`: drive until Ctrl-C, then stop the car."""
+    return run_node(DriveNode, args, keep_context_on_interrupt=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,212 @@
+"""Lap monitor node: odometry -> progress along the circuit's line, lap times, the run record.
+
+Time is the odometry's header stamp (simulated time under Gazebo or the built-in sim node).
+The run starts at the first odometry message after the first forward command on cmd_vel, so
+that the time a driver takes to load its network counts neither as lap time nor as "stuck".
+Progress (percent of the requested laps) goes out on `~/completion`, each lap time on
+`~/lap_time`; when a stop reason appears the node logs it, writes the run record (if
+`record_path` is set) and stops monitoring.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from geometry_msgs.msg import Twist, TwistStamped
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from std_msgs.msg import Float32
+
+from follow_line import __version__
+from follow_line.circuits import DIRECTIONS, builtin_circuits, load_circuit
+from follow_line.errors import FollowLineError
+from follow_line.files import write_json_atomic
+from follow_line.gazebo import CMD_VEL_TOPIC, ODOM_TOPIC
+from follow_line.lap import LapMonitor, LapRules
+from follow_line.ros import (
+    check_choice,
+    check_range,
+    declare,
+    parameter_error,
+    run_node,
+    stamp_to_seconds,
+    yaw_from_quaternion,
+)
+from follow_line.sim.kinematics import Pose
+
+NODE_NAME = "follow_line_lap_monitor"
+ODOM_DEPTH = 50
+CMD_VEL_DEPTH = 10
+WARN_PERIOD_S = 5.0
+START_SPEED = 1e-3  # m/s: a command faster than this starts the run
+
+
+class LapMonitorNode(Node):
+    """Follows the car's odometry along the reference line until a stop reason."""
+
+    NODE_NAME = NODE_NAME
+
+    def __init__(self, **kwargs):
+        super().__init__(NODE_NAME, **kwargs)
+        circuit_name = declare(self, "circuit", "simple",
+                               "Circuit: a built-in name or the path of a circuit .yaml file",
+                               f"built-in: {', '.join(builtin_circuits())}")
+        self.direction = declare(self, "direction", "clockwise", "Driving direction",
+                                 f"one of {', '.join(DIRECTIONS)}")
+        self.laps = declare(self, "laps", 1, "Laps to drive before the run ends", ">= 1")
+        self.odom_topic = declare(self, "odom_topic", ODOM_TOPIC,
+                                  "Odometry topic (nav_msgs/Odometry, circuit coordinates)")
+        self.cmd_vel_topic = declare(self, "cmd_vel_topic", CMD_VEL_TOPIC,
+                                     "Velocity command topic (recorded with each sample)")
+        self.stamped = declare(self, "stamped", False,
+                               "cmd_vel carries geometry_msgs/TwistStamped instead of Twist")
+        self.record_path = declare(self, "record_path", "",
+                                   "Where to write the run record (JSON) when the run ends; "
+                                   "empty: no record")
+        self.driver_name = declare(self, "driver_name", "unknown",
+                                   "Name of the driver, for the run record")
+        stuck_seconds = declare(self, "stuck_seconds", LapRules.stuck_seconds,
+                                "Seconds without new progress after which the run ends "
+                                "('stuck')", "> 0")
+        timeout_seconds = declare(self, "timeout_seconds", 0.0,
+                                  "Simulated seconds after which the run ends ('timeout'); "
+                                  "0: 300 s per lap", ">= 0")
+        off_track_margin = declare(self, "off_track_margin", LapRules.off_track_margin,
+                                   "Metres beyond the road edge the car's centre may go "
+                                   "before the run ends ('off_track')", ">= 0")
+        try:
+            self.circuit = load_circuit(circuit_name)
+        except FollowLineError as exc:
+            raise FollowLineError(f"parameter 'circuit' is {circuit_name!r}: {exc}") from None
+        check_choice("direction", self.direction, DIRECTIONS)
+        if self.laps < 1:
+            raise parameter_error("laps", self.laps, "an integer >= 1")
+        check_range("stuck_seconds", stuck_seconds, 0.0, low_open=True)
+        check_range("timeout_seconds", timeout_seconds, 0.0)
+        check_range("off_track_margin", off_track_margin, 0.0)
+        for name, topic in (("odom_topic", self.odom_topic),
+                            ("cmd_vel_topic", self.cmd_vel_topic)):
+            if not topic:
+                raise parameter_error(name, topic, "a topic name")
+        if self.record_path and Path(self.record_path).is_dir():
+            raise parameter_error("record_path", self.record_path, "a file path, or empty")
+        self.rules = LapRules(laps=self.laps, off_track_margin=off_track_margin,
+                              stuck_seconds=stuck_seconds,
+                              timeout_seconds=timeout_seconds or None)
+        self.line = self.circuit.line(self.direction)
+        self.monitor = LapMonitor(self.line, self.circuit.road_width, self.rules)
+
+        self.completion_pub = self.create_publisher(Float32, "~/completion", 10)
+        self.lap_time_pub = self.create_publisher(Float32, "~/lap_time", 10)
+        # Best effort takes odometry from reliable and best-effort publishers alike.
+        self.odom_sub = self.create_subscription(
+            Odometry, self.odom_topic, self._on_odom,
+            QoSProfile(depth=ODOM_DEPTH, reliability=ReliabilityPolicy.BEST_EFFORT))
+        self.cmd_sub = self.create_subscription(
+            TwistStamped if self.stamped else Twist, self.cmd_vel_topic, self._on_cmd_vel,
+            CMD_VEL_DEPTH)
+        self.command: tuple[float, float] = (0.0, 0.0)
+        self.started = False
+        self.finished = False
+        self.record: dict | None = None
+        self._last_t: float | None = None
+        self._wall_start: float | None = None
+        self.get_logger().info(
+            f"monitoring {self.circuit.name} {self.direction} ({self.line.length:.1f} m, "
+            f"{self.laps} lap(s)) on {self.odom_topic}; the run starts with the first forward "
+            f"command on {self.cmd_vel_topic}")
+
+    def _on_cmd_vel(self, msg) -> None:
+        twist = msg.twist if self.stamped else msg
+        self.command = (twist.linear.x, twist.angular.z)
+        if not self.started and twist.linear.x > START_SPEED:
+            self.started = True
+            self.get_logger().info(f"first forward command from the driver: run started "
+                                   f"({self.driver_name})")
+
+    def _on_odom(self, msg: Odometry) -> None:
+        if self.finished or not self.started:
+            return
+        t = stamp_to_seconds(msg.header.stamp)
+        if self._last_t is not None and t < self._last_t:
+            self.get_logger().warn(f"odometry stamp went back from {self._last_t:.3f} s to "
+                                   f"{t:.3f} s: message ignored",
+                                   throttle_duration_sec=WARN_PERIOD_S)
+            return
+        if self._wall_start is None:
+            self._wall_start = time.monotonic()
+        self._last_t = t
+        p, q = msg.pose.pose.position, msg.pose.pose.orientation
+        pose = Pose(p.x, p.y, yaw_from_quaternion(q.x, q.y, q.z, q.w))
+        laps_before = len(self.monitor.lap_times)
+        reason = self.monitor.update(t, pose, self.command)
+        for k in range(laps_before, len(self.monitor.lap_times)):
+            lap_time = self.monitor.lap_times[k]
+            self.get_logger().info(f"lap {k + 1}/{self.laps} of {self.circuit.name} "
+                                   f"{self.direction}: {lap_time:.2f} s")
+            self.lap_time_pub.publish(Float32(data=float(lap_time)))
+        self.completion_pub.publish(Float32(data=float(self.monitor.completion_pct)))
+        if reason is not None:
+            self._finish()
+
+    def _finish(self) -> None:
+        self.finished = True
+        self.record = self.run_record()
+        summary = (f"run ended: {self.record['stop_reason']} at "
+                   f"{self.record['completion_pct']:.1f} % after {self.record['sim_time_s']:.1f}"
+                   f" s, laps {self.record['lap_times_s']}")
+        if self.record["stop_reason"] == "lap_completed":
+            self.get_logger().info(summary)
+        else:
+            self.get_logger().warn(summary)
+        self._write_record()
+
+    def run_record(self) -> dict:
+        """The run record: `follow_line.drive.run_drive`'s fields that apply under ROS."""
+        summary = self.monitor.summary()
+        wall = time.monotonic() - self._wall_start if self._wall_start is not None else 0.0
+        return {
+            "circuit": self.circuit.name,
+            "direction": self.direction,
+            "driver": self.driver_name,
+            "laps": self.laps,
+            "circuit_length_m": round(self.line.length, 2),
+            **summary,
+            "wall_time_s": round(wall, 3),
+            "real_time_factor": round(summary["sim_time_s"] / wall, 2) if wall > 0 else None,
+            "source": "ros",
+            "odom_topic": self.odom_topic,
+            "follow_line_version": __version__,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def _write_record(self) -> None:
+        if not self.record_path:
+            return
+        try:
+            write_json_atomic(Path(self.record_path), self.record)
+        except OSError as exc:
+            self.get_logger().error(f"cannot write the run record {self.record_path}: {exc}")
+        else:
+            self.get_logger().info(f"run record written to {self.record_path}")
+
+    def destroy_node(self):
+        """Write the record of an unfinished run (stop_reason null), then destroy the node."""
+        if not self.finished and self.monitor.samples:
+            self.finished = True
+            self.record = self.run_record()
+            self.get_logger().warn("node shut down before the run ended")
+            self._write_record()
+        return super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    """`ros2 run follow_line lap_monitor_node`: monitor until Ctrl-C."""
+    return run_node(LapMonitorNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

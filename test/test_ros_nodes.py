@@ -1,0 +1,656 @@
+"""The ROS 2 nodes, against the real rclpy where installed, else against test/ros_standin.
+
+The same tests run on both. Those that need the stand-in's controllable clock or its record
+of what was published after rclpy.shutdown() are skipped with real rclpy, with the reason.
+Messages travel through the graph as they would in ROS: a probe node publishes and
+subscribes, and the nodes' callbacks run when they spin.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import ros_standin
+
+from follow_line.errors import FollowLineError
+from follow_line.expert import ExpertDriver
+from follow_line.gazebo import CAMERA_TOPIC, CMD_VEL_TOPIC, ODOM_TOPIC
+from follow_line.sim import Simulator, StartOffset
+from follow_line.sim.kinematics import Pose, integrate
+
+REAL_RCLPY = ros_standin.real_rclpy_available()
+RCLPY_OWN_PARAMETERS = {"use_sim_time", "start_type_description_service"}
+
+
+def standin_only(reason):
+    return pytest.mark.skipif(REAL_RCLPY, reason=f"real rclpy: {reason}")
+
+
+@pytest.fixture(scope="module")
+def ros():
+    with ros_standin.ros_modules() as mode:
+        import rclpy
+        from builtin_interfaces.msg import Time
+        from geometry_msgs.msg import Twist, TwistStamped
+        from nav_msgs.msg import Odometry
+        from rclpy.exceptions import InvalidParameterTypeException
+        from rclpy.parameter import Parameter
+        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from rosgraph_msgs.msg import Clock
+        from sensor_msgs.msg import Image
+        from std_msgs.msg import Float32
+
+        from follow_line.ros import drive_node, lap_monitor_node, sim_node
+
+        yield SimpleNamespace(
+            standin=ros_standin if mode == "standin" else None, rclpy=rclpy, Time=Time,
+            Twist=Twist, TwistStamped=TwistStamped, Odometry=Odometry, Clock=Clock,
+            Image=Image, Float32=Float32, Parameter=Parameter, QoSProfile=QoSProfile,
+            ReliabilityPolicy=ReliabilityPolicy, sensor_qos=qos_profile_sensor_data,
+            InvalidParameterTypeException=InvalidParameterTypeException,
+            drive_node=drive_node, DriveNode=drive_node.DriveNode,
+            LapMonitorNode=lap_monitor_node.LapMonitorNode, SimNode=sim_node.SimNode)
+
+
+@pytest.fixture
+def ctx(ros):
+    """An initialized context; ctx.make(NodeClass, **params) nodes are destroyed afterwards."""
+    ros.rclpy.init(args=[])
+    if ros.standin:
+        ros.standin.clear_logs()
+    nodes = []
+
+    def make(node_class, **params):
+        overrides = [ros.Parameter(k, value=v) for k, v in params.items()]
+        node = node_class(parameter_overrides=overrides)
+        nodes.append(node)
+        return node
+
+    def probe(name="probe"):
+        node = ros.rclpy.create_node(name)
+        nodes.append(node)
+        return node
+
+    def destroy(node):
+        nodes.remove(node)
+        node.destroy_node()
+
+    yield SimpleNamespace(make=make, probe=probe, destroy=destroy)
+    for node in reversed(nodes):
+        node.destroy_node()
+    if ros.rclpy.ok():
+        ros.rclpy.shutdown()
+
+
+def spin_until(ros, nodes, condition, timeout=10.0):
+    """Spin `nodes` in one executor until `condition()` holds; whether it did."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    executor = SingleThreadedExecutor()
+    for node in nodes:
+        executor.add_node(node)
+    deadline = time.monotonic() + timeout
+    try:
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            executor.spin_once(timeout_sec=0.01)
+        return True
+    finally:
+        for node in nodes:
+            executor.remove_node(node)
+        executor.shutdown()
+
+
+def spin_for(ros, nodes, seconds):
+    """Spin `nodes` for `seconds` of wall time (the stand-in: until nothing is ready)."""
+    if ros.standin:
+        ros.standin.run_ready(*nodes)
+        return
+    spin_until(ros, nodes, lambda: False, timeout=seconds)
+
+
+def stamp(ros, t):
+    from follow_line.ros import seconds_to_stamp
+
+    sec, nanosec = seconds_to_stamp(t)
+    return ros.Time(sec=sec, nanosec=nanosec)
+
+
+def image_msg(ros, frame, t, encoding="rgb8"):
+    import array
+
+    msg = ros.Image()
+    msg.header.stamp = stamp(ros, t)
+    msg.header.frame_id = "camera_link"
+    msg.height, msg.width = int(frame.shape[0]), int(frame.shape[1])
+    msg.encoding = encoding
+    msg.step = msg.width * (frame.shape[2] if frame.ndim == 3 else 1)
+    msg.data = array.array("B", np.ascontiguousarray(frame).tobytes())
+    return msg
+
+
+def matched(ros, nodes, *publishers):
+    """Wait until every publisher reaches a subscription (DDS discovery, with real ROS)."""
+    return spin_until(ros, nodes, lambda: all(p.get_subscription_count() for p in publishers))
+
+
+def camera_rig(ros, ctx, node, twist_type=None):
+    """A probe publishing camera frames to the drive node and collecting its cmd_vel."""
+    probe = ctx.probe()
+    publisher = probe.create_publisher(ros.Image, CAMERA_TOPIC, ros.sensor_qos)
+    commands = []
+    probe.create_subscription(twist_type or ros.Twist, CMD_VEL_TOPIC, commands.append, 10)
+    assert matched(ros, [node, probe], publisher, node.cmd_pub)
+    return probe, publisher, commands
+
+
+def vw(msg):
+    twist = getattr(msg, "twist", msg)
+    return twist.linear.x, twist.angular.z
+
+
+# --- drive node -----------------------------------------------------------------------------
+
+def test_image_in_twist_out_matches_the_expert_driver(ros, ctx, oval):
+    node = ctx.make(ros.DriveNode, model="expert")
+    probe, publisher, commands = camera_rig(ros, ctx, node)
+    sim, expert, expected = Simulator(oval, "anticlockwise"), ExpertDriver(), []
+    for k in range(3):
+        frame, t = sim.frame(), 2.0 + 0.05 * k
+        publisher.publish(image_msg(ros, frame, t))
+        assert spin_until(ros, [node, probe], lambda k=k: len(commands) == k + 1)
+        v, w = expert(frame, t)
+        expected.append((v, float(w)))
+        sim.step(v, w)
+    np.testing.assert_allclose([vw(m) for m in commands], expected, rtol=1e-9, atol=1e-12)
+    assert all(isinstance(m, ros.Twist) and m.linear.x > 0 for m in commands)
+    assert node.last_command == pytest.approx(expected[-1])
+
+
+def test_stamped_variant_publishes_twist_stamped_with_the_frame_stamp(ros, ctx, oval):
+    node = ctx.make(ros.DriveNode, model="expert", stamped=True)
+    probe, publisher, commands = camera_rig(ros, ctx, node, ros.TwistStamped)
+    publisher.publish(image_msg(ros, Simulator(oval, "anticlockwise").frame(), 5.25))
+    assert spin_until(ros, [node, probe], lambda: commands)
+    msg = commands[0]
+    assert isinstance(msg, ros.TwistStamped)
+    assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (5, 250_000_000)
+    assert msg.header.frame_id == "base_link"
+    assert msg.twist.linear.x > 0
+
+
+def test_commands_are_clamped_to_max_v_and_max_w(ros, ctx, oval):
+    frame = Simulator(oval, "anticlockwise", start=StartOffset(heading=0.3)).frame()
+    raw_v, raw_w = ExpertDriver()(frame, 1.0)
+    assert raw_v > 0.1 and raw_w < -0.02  # the driver asks for more than the limits below
+    node = ctx.make(ros.DriveNode, model="expert", max_v=0.1, max_w=0.02)
+    probe, publisher, commands = camera_rig(ros, ctx, node)
+    publisher.publish(image_msg(ros, frame, 1.0))
+    assert spin_until(ros, [node, probe], lambda: commands)
+    assert vw(commands[0]) == pytest.approx((0.1, -0.02))
+    assert node.clamp(-3.0, 9.0) == (0.0, 0.02)
+    assert node.clamp(math.nan, 1.0) == (0.0, 0.0)
+
+
+@standin_only("the watchdog test needs the stand-in's controllable clock")
+def test_watchdog_publishes_one_zero_twist_after_the_timeout_and_not_before(ros, ctx, oval):
+    standin = ros.standin
+    node = ctx.make(ros.DriveNode, model="expert", watchdog_timeout=0.5)
+    probe, publisher, commands = camera_rig(ros, ctx, node)
+    frame = Simulator(oval, "anticlockwise").frame()
+
+    def advance(seconds, step=0.05):
+        for _ in range(round(seconds / step)):
+            standin.advance_time(step)
+            standin.run_ready(node, probe)
+
+    publisher.publish(image_msg(ros, frame, 1.0))
+    standin.run_ready(node, probe)
+    assert len(commands) == 1 and commands[0].linear.x > 0
+    advance(0.45)
+    assert len(commands) == 1  # not before the timeout
+    advance(0.1)
+    assert len(commands) == 2 and vw(commands[1]) == (0.0, 0.0)
+    advance(2.0)
+    assert len(commands) == 2  # once per stale period
+    publisher.publish(image_msg(ros, frame, 1.05))
+    standin.run_ready(node, probe)
+    assert len(commands) == 3 and commands[2].linear.x > 0
+    advance(0.45)
+    assert len(commands) == 3
+    advance(0.1)
+    assert len(commands) == 4 and vw(commands[3]) == (0.0, 0.0)
+    warnings = [r for r in standin.logs()
+                if r.severity == "WARN" and "no camera frame" in r.message]
+    assert len(warnings) == 2 and all(r.name == "follow_line_drive" for r in warnings)
+
+
+@standin_only("the watchdog test needs the stand-in's controllable clock")
+def test_watchdog_stops_a_car_that_never_got_a_frame(ros, ctx):
+    node = ctx.make(ros.DriveNode, model="expert", watchdog_timeout=0.2)
+    probe, _, commands = camera_rig(ros, ctx, node)
+    ros.standin.advance_time(0.15)
+    ros.standin.run_ready(node, probe)
+    assert commands == []
+    ros.standin.advance_time(0.1)
+    ros.standin.run_ready(node, probe)
+    assert [vw(m) for m in commands] == [(0.0, 0.0)]
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("small", "640x480"), ("rgba8", "'rgba8'"), ("truncated", "step x height")])
+def test_a_bad_image_gives_a_zero_twist_and_an_error_log(ros, ctx, oval, capfd, case, expected):
+    node = ctx.make(ros.DriveNode, model="expert")
+    probe, publisher, commands = camera_rig(ros, ctx, node)
+    frame = Simulator(oval, "anticlockwise").frame()
+    publisher.publish(image_msg(ros, frame, 1.0))
+    assert spin_until(ros, [node, probe], lambda: len(commands) == 1)
+    if case == "small":
+        bad = image_msg(ros, frame[::2, ::2], 1.05)
+    elif case == "rgba8":
+        bad = image_msg(ros, np.dstack([frame, frame[..., :1]]), 1.05, encoding="rgba8")
+    else:
+        bad = image_msg(ros, frame, 1.05)
+        bad.data = bad.data[:1000]
+    publisher.publish(bad)
+    assert spin_until(ros, [node, probe], lambda: len(commands) == 2)
+    assert vw(commands[1]) == (0.0, 0.0)
+    errors = [line for line in capfd.readouterr().err.splitlines()
+              if "ERROR" in line and "follow_line_drive" in line]
+    assert len(errors) == 1 and expected in errors[0] and "stopping the car" in errors[0]
+    publisher.publish(image_msg(ros, frame, 1.1))  # the node keeps driving good frames
+    assert spin_until(ros, [node, probe], lambda: len(commands) == 3)
+    assert commands[2].linear.x > 0
+
+
+@standin_only("counting throttled logs needs the stand-in's controllable clock")
+def test_per_frame_logs_are_throttled(ros, ctx, oval):
+    standin = ros.standin
+    node = ctx.make(ros.DriveNode, model="expert")
+    probe, publisher, commands = camera_rig(ros, ctx, node)
+    frame = Simulator(oval, "anticlockwise").frame()
+    for k in range(4):
+        publisher.publish(image_msg(ros, frame[::2], 1.0 + 0.05 * k))
+        standin.run_ready(node, probe)
+    standin.advance_time(2.1)
+    publisher.publish(image_msg(ros, frame[::2], 3.0))
+    standin.run_ready(node, probe)
+    errors = [r for r in standin.logs() if r.severity == "ERROR"]
+    assert len(errors) == 2  # 5 bad frames: the first, and the first 2 s later
+    assert len(commands) == 6 and all(vw(m) == (0.0, 0.0) for m in commands)  # + watchdog
+    for k in range(3):
+        publisher.publish(image_msg(ros, frame, 4.0 + 0.05 * k))
+        standin.run_ready(node, probe)
+    standin.advance_time(5.0)
+    publisher.publish(image_msg(ros, frame, 9.0))
+    standin.run_ready(node, probe)
+    reports = [r.message for r in standin.logs() if "frame(s) driven" in r.message]
+    assert len(reports) == 2
+    assert reports[0].startswith("1 frame(s)") and reports[1].startswith("3 frame(s)")
+
+
+def test_shutdown_publishes_a_zero_twist(ros, ctx, oval):
+    node = ctx.make(ros.DriveNode, model="expert")
+    probe, publisher, commands = camera_rig(ros, ctx, node)
+    publisher.publish(image_msg(ros, Simulator(oval, "anticlockwise").frame(), 1.0))
+    assert spin_until(ros, [node, probe], lambda: commands)
+    assert commands[0].linear.x > 0
+    ctx.destroy(node)
+    assert spin_until(ros, [probe], lambda: len(commands) == 2)
+    assert vw(commands[1]) == (0.0, 0.0)
+
+
+@standin_only("reading what was published after rclpy.shutdown() needs the stand-in graph")
+def test_main_drives_until_ctrl_c_then_stops_the_car(ros, oval, monkeypatch):
+    standin = ros.standin
+    frame = Simulator(oval, "anticlockwise").frame()
+
+    def spin_then_interrupt(node, executor=None):
+        probe = ros.rclpy.create_node("probe")
+        probe.create_publisher(ros.Image, CAMERA_TOPIC, ros.sensor_qos).publish(
+            image_msg(ros, frame, 1.0))
+        standin.run_ready(node)
+        probe.destroy_node()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ros.rclpy, "spin", spin_then_interrupt)
+    assert ros.drive_node.main(["--ros-args", "-p", "model:=expert"]) == 0
+    sent = standin.published(CMD_VEL_TOPIC)
+    assert len(sent) == 2 and sent[0].linear.x > 0 and vw(sent[1]) == (0.0, 0.0)
+    assert not ros.rclpy.ok()
+
+
+def test_main_refuses_a_bad_parameter_with_exit_code_1(ros, capfd):
+    assert ros.drive_node.main(["--ros-args", "-p", "model:=expert", "-p", "device:=tpu"]) == 1
+    err = capfd.readouterr().err
+    assert "FATAL" in err and "'device'" in err and "auto, cpu, gpu" in err
+    assert not ros.rclpy.ok()
+
+
+@pytest.mark.parametrize("params, name, allowed", [
+    ({"device": "tpu"}, "device", "auto, cpu, gpu"),
+    ({"backend": "onnx"}, "backend", "auto, keras, litert"),
+    ({"watchdog_timeout": 0.0}, "watchdog_timeout", "(0, inf)"),
+    ({"watchdog_timeout": -1.0}, "watchdog_timeout", "(0, inf)"),
+    ({"max_v": 30.0}, "max_v", "(0, 24]"),
+    ({"max_v": 0.0}, "max_v", "(0, 24]"),
+    ({"max_w": 7.5}, "max_w", "(0, 7.1]"),
+    ({"control_rate_limit": -1.0}, "control_rate_limit", "[0, inf)"),
+    ({"image_topic": ""}, "image_topic", "a topic name"),
+    ({"model": "no_such_network"}, "model", "expert"),
+])
+def test_drive_parameters_are_validated_at_start_up(ros, ctx, params, name, allowed):
+    with pytest.raises(FollowLineError) as err:
+        ctx.make(ros.DriveNode, **{"model": "expert", **params})
+    assert f"'{name}'" in str(err.value) and allowed in str(err.value)
+
+
+def test_a_parameter_of_the_wrong_type_is_refused_by_rclpy(ros, ctx):
+    with pytest.raises(ros.InvalidParameterTypeException, match="max_v"):
+        ctx.make(ros.DriveNode, model="expert", max_v="fast")
+
+
+@pytest.mark.parametrize("kind", ["drive", "lap_monitor", "sim"])
+def test_every_parameter_has_a_description_and_is_read_only(ros, ctx, oval_file, kind):
+    if kind == "drive":
+        node = ctx.make(ros.DriveNode, model="expert")
+        expected = {"model", "image_topic", "cmd_vel_topic", "stamped", "device", "backend",
+                    "max_v", "max_w", "watchdog_timeout", "control_rate_limit"}
+    elif kind == "lap_monitor":
+        node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file))
+        expected = {"circuit", "direction", "laps", "odom_topic", "cmd_vel_topic", "stamped",
+                    "record_path", "driver_name", "stuck_seconds", "timeout_seconds",
+                    "off_track_margin"}
+    else:
+        node = ctx.make(ros.SimNode, circuit=str(oval_file))
+        expected = {"circuit", "direction", "image_topic", "cmd_vel_topic", "odom_topic",
+                    "stamped", "rate", "real_time_factor"}
+    names = set(node.list_parameters([], 0).names) - RCLPY_OWN_PARAMETERS
+    assert names == expected
+    for name in names:
+        descriptor = node.describe_parameter(name)
+        assert len(descriptor.description) > 10 and descriptor.read_only, name
+    current = node.get_parameter(sorted(names)[0])
+    [result] = node.set_parameters([current])
+    assert not result.successful and "read-only" in result.reason
+
+
+def test_the_camera_subscription_uses_the_sensor_data_qos(ros, ctx):
+    node = ctx.make(ros.DriveNode, model="expert")
+    [camera] = [s for s in node.subscriptions if s.topic_name == CAMERA_TOPIC]
+    assert camera.qos_profile == ros.sensor_qos and camera.msg_type is ros.Image
+    [cmd] = [p for p in node.publishers if p.topic_name == CMD_VEL_TOPIC]
+    assert cmd.msg_type is ros.Twist
+
+
+def test_control_rate_limit_skips_frames_by_stamp(ros, ctx, oval):
+    node = ctx.make(ros.DriveNode, model="expert", stamped=True, control_rate_limit=10.0)
+    probe, publisher, commands = camera_rig(ros, ctx, node, ros.TwistStamped)
+    frame = Simulator(oval, "anticlockwise").frame()
+    for t in (1.0, 1.05, 1.1, 1.12, 1.2):
+        publisher.publish(image_msg(ros, frame, t))
+    assert spin_until(ros, [node, probe], lambda: len(commands) >= 3)
+    spin_for(ros, [node, probe], 0.3)
+    stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in commands]
+    assert stamps == pytest.approx([1.0, 1.1, 1.2])
+
+
+def test_a_freshly_built_tinypilotnet_drives_through_the_network(ros, ctx, oval, tmp_path,
+                                                                  monkeypatch):
+    monkeypatch.setenv("FOLLOW_LINE_MODELS", str(tmp_path))  # no shipped weights: build one
+    node = ctx.make(ros.DriveNode, model="tinypilotnet", backend="keras", device="cpu")
+    assert node.driver.name == "tinypilotnet" and node.driver.backend == "keras"
+    probe, publisher, commands = camera_rig(ros, ctx, node)
+    frame = Simulator(oval, "anticlockwise").frame()
+    publisher.publish(image_msg(ros, frame, 1.0))
+    assert spin_until(ros, [node, probe], lambda: commands, timeout=60.0)
+    v, w = vw(commands[0])
+    assert math.isfinite(v) and math.isfinite(w) and 0.0 <= v <= 24.0 and abs(w) <= 7.1
+    node.driver.reset()  # a single-frame network: the same frame gives the same command
+    assert (v, w) == pytest.approx(node.clamp(*node.driver(frame, 1.0)), abs=1e-5)
+
+
+# --- lap monitor node -----------------------------------------------------------------------
+
+def odom_msg(ros, t, x, y, yaw):
+    from follow_line.ros import quaternion_from_yaw
+
+    msg = ros.Odometry()
+    msg.header.stamp = stamp(ros, t)
+    msg.header.frame_id, msg.child_frame_id = "odom", "base_link"
+    msg.pose.pose.position.x, msg.pose.pose.position.y = float(x), float(y)
+    q = msg.pose.pose.orientation
+    q.x, q.y, q.z, q.w = quaternion_from_yaw(float(yaw))
+    return msg
+
+
+def lap_rig(ros, ctx, node):
+    probe = ctx.probe()
+    odom = probe.create_publisher(ros.Odometry, ODOM_TOPIC, 10)
+    cmd = probe.create_publisher(ros.Twist, CMD_VEL_TOPIC, 10)
+    completion, laps = [], []
+    probe.create_subscription(ros.Float32, "/follow_line_lap_monitor/completion",
+                              completion.append, 100)
+    probe.create_subscription(ros.Float32, "/follow_line_lap_monitor/lap_time", laps.append, 10)
+    assert matched(ros, [node, probe], odom, cmd, node.completion_pub, node.lap_time_pub)
+    return SimpleNamespace(probe=probe, odom=odom, cmd=cmd, completion=completion, laps=laps)
+
+
+def forward(ros, speed):
+    msg = ros.Twist()
+    msg.linear.x = float(speed)
+    return msg
+
+
+def test_lap_monitor_completes_a_lap_from_odometry_stamps(ros, ctx, oval, oval_file, tmp_path):
+    record = tmp_path / "runs" / "run.json"
+    node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file), direction="anticlockwise",
+                    record_path=str(record), driver_name="expert")
+    rig = lap_rig(ros, ctx, node)
+    rig.cmd.publish(forward(ros, 10.0))
+    assert spin_until(ros, [node], lambda: node.started)
+    line, speed, t0 = oval.line("anticlockwise"), 10.0, 100.0
+    for k, s in enumerate(np.arange(0.0, line.length + 4.0, 2.0)):
+        rig.odom.publish(odom_msg(ros, t0 + s / speed, *line.pose_at(s % line.length)))
+        assert spin_until(ros, [node, rig.probe], lambda k=k: len(rig.completion) == k + 1)
+        if node.finished:
+            break
+    assert node.monitor.stop_reason == "lap_completed"
+    assert spin_until(ros, [rig.probe], lambda: rig.laps)
+    assert [m.data for m in rig.laps] == pytest.approx([line.length / speed], abs=0.02)
+    values = [m.data for m in rig.completion]
+    assert values == sorted(values) and values[-1] == pytest.approx(100.0)
+    data = json.loads(record.read_text())
+    assert data["circuit"] == "oval" and data["direction"] == "anticlockwise"
+    assert data["driver"] == "expert" and data["laps"] == 1 and data["source"] == "ros"
+    assert data["circuit_length_m"] == pytest.approx(line.length, abs=0.01)
+    assert data["stop_reason"] == "lap_completed" and data["completion_pct"] == 100.0
+    assert data["lap_times_s"] == pytest.approx([line.length / speed], abs=0.02)
+    assert data["sim_time_s"] == pytest.approx(line.length / speed, abs=0.3)
+    for field in ("laps_completed", "distance_m", "avg_speed_mps", "cte_mean_m", "cte_max_m",
+                  "smoothness_w", "control_rate_hz", "created", "follow_line_version"):
+        assert field in data
+    count = len(rig.completion)  # a finished run ignores further odometry
+    rig.odom.publish(odom_msg(ros, t0 + 100.0, *line.pose_at(5.0)))
+    spin_for(ros, [node, rig.probe], 0.3)
+    assert len(rig.completion) == count
+
+
+def test_lap_monitor_waits_for_the_first_forward_command(ros, ctx, oval, oval_file):
+    node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file), direction="anticlockwise",
+                    stuck_seconds=1.0)
+    rig = lap_rig(ros, ctx, node)
+    x, y, yaw = oval.line("anticlockwise").pose_at(0.0)
+    for t in np.arange(0.0, 20.0, 0.5):  # the driver is still loading: the car stands still
+        rig.odom.publish(odom_msg(ros, t, x, y, yaw))
+    spin_for(ros, [node, rig.probe], 0.3)
+    assert not node.started and not node.finished and rig.completion == []
+    rig.cmd.publish(forward(ros, 5.0))
+    assert spin_until(ros, [node], lambda: node.started)
+    rig.odom.publish(odom_msg(ros, 20.0, x, y, yaw))
+    assert spin_until(ros, [node, rig.probe], lambda: rig.completion)
+    assert node.monitor.samples[0].t == 20.0 and node.monitor.stop_reason is None
+
+
+def test_lap_monitor_reports_off_track_and_writes_the_record(ros, ctx, oval, oval_file,
+                                                             tmp_path):
+    record = tmp_path / "run.json"
+    node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file), direction="clockwise",
+                    record_path=str(record))
+    rig = lap_rig(ros, ctx, node)
+    rig.cmd.publish(forward(ros, 5.0))
+    assert spin_until(ros, [node], lambda: node.started)
+    line = oval.line("clockwise")
+    x, y, yaw = line.pose_at(0.0)
+    rig.odom.publish(odom_msg(ros, 1.0, x, y, yaw))
+    x, y, yaw = line.pose_at(3.0)
+    rig.odom.publish(odom_msg(ros, 1.5, x - 10.0 * math.sin(yaw), y + 10.0 * math.cos(yaw), yaw))
+    assert spin_until(ros, [node], lambda: node.finished)
+    data = json.loads(record.read_text())
+    assert data["stop_reason"] == "off_track" and data["direction"] == "clockwise"
+    assert data["driver"] == "unknown" and data["completion_pct"] < 2.0
+
+
+@pytest.mark.parametrize("params, name", [
+    ({"circuit": "atlantis"}, "circuit"), ({"direction": "sideways"}, "direction"),
+    ({"laps": 0}, "laps"), ({"stuck_seconds": 0.0}, "stuck_seconds"),
+    ({"timeout_seconds": -1.0}, "timeout_seconds")])
+def test_lap_monitor_parameters_are_validated(ros, ctx, oval_file, params, name):
+    with pytest.raises(FollowLineError, match=f"'{name}'"):
+        ctx.make(ros.LapMonitorNode, **{"circuit": str(oval_file), **params})
+
+
+# --- sim node -------------------------------------------------------------------------------
+
+def sim_rig(ros, ctx, node):
+    probe = ctx.probe()
+    got = SimpleNamespace(clock=[], image=[], odom=[])
+    probe.create_subscription(ros.Clock, "/clock", got.clock.append, 100)
+    probe.create_subscription(ros.Image, CAMERA_TOPIC, got.image.append, ros.sensor_qos)
+    probe.create_subscription(ros.Odometry, ODOM_TOPIC, got.odom.append, 100)
+    cmd = probe.create_publisher(ros.Twist, CMD_VEL_TOPIC, 10)
+    assert matched(ros, [probe], cmd, node.clock_pub, node.image_pub, node.odom_pub)
+    return probe, cmd, got
+
+
+def ns(t):
+    return t.sec * 1_000_000_000 + t.nanosec
+
+
+def test_sim_node_ticks_publish_clock_image_and_odometry_in_sim_time(ros, ctx, oval,
+                                                                     oval_file):
+    node = ctx.make(ros.SimNode, circuit=str(oval_file), direction="anticlockwise",
+                    rate=20.0, real_time_factor=10.0)
+    probe, cmd, got = sim_rig(ros, ctx, node)
+    command = ros.Twist()
+    command.linear.x, command.angular.z = 5.0, 0.2
+    cmd.publish(command)
+    assert spin_until(ros, [node], lambda: node.command == (5.0, 0.2))
+    assert spin_until(ros, [node, probe], lambda: len(got.odom) >= 4 and len(got.image) >= 4)
+    period = 50_000_000  # one camera period of simulated time, ns
+    clocks = [ns(m.clock) for m in got.clock]
+    odom_stamps = [ns(m.header.stamp) for m in got.odom]
+    assert np.all(np.diff(clocks) == period) and clocks[0] % period == 0
+    assert np.all(np.diff(odom_stamps) == period) and set(odom_stamps) <= set(clocks)
+    assert {ns(m.header.stamp) for m in got.image} <= set(clocks)
+    if ros.standin:  # nothing is lost to discovery: every tick from the first is seen
+        assert clocks[0] == odom_stamps[0] == ns(got.image[0].header.stamp) == period
+    image = got.image[0]
+    assert (image.height, image.width, image.encoding, image.step) == (480, 640, "rgb8", 1920)
+    assert image.header.frame_id == "camera_link" and len(image.data) == 480 * 640 * 3
+    odom = got.odom[0]
+    assert (odom.header.frame_id, odom.child_frame_id) == ("odom", "base_link")
+    # The car moves with the commanded twist: each pose follows from the previous one.
+    start = Simulator(oval, "anticlockwise").pose
+    poses = []
+    for msg in got.odom:
+        q = msg.pose.pose.orientation
+        poses.append(Pose(msg.pose.pose.position.x, msg.pose.pose.position.y,
+                          2 * math.atan2(q.z, q.w)))
+    previous = [start] + poses[:-1] if odom_stamps[0] == period else [None] + poses[:-1]
+    for before, after, msg in zip(previous, poses, got.odom, strict=True):
+        if before is None:
+            continue
+        expected = integrate(before, *vw(msg.twist), period * 1e-9)
+        assert (after.x, after.y) == pytest.approx((expected.x, expected.y), abs=1e-6)
+        assert math.remainder(after.theta - expected.theta, math.tau) == \
+            pytest.approx(0.0, abs=1e-9)
+    assert vw(got.odom[-1].twist) == (5.0, 0.2)
+    assert math.hypot(poses[-1].x - poses[0].x, poses[-1].y - poses[0].y) > 0.2
+    # The image is the camera's view from the pose published with the same stamp.
+    pose = dict(zip(odom_stamps, poses, strict=True)).get(ns(image.header.stamp))
+    if pose is not None:
+        frame = np.frombuffer(bytes(image.data), np.uint8).reshape(480, 640, 3)
+        renderer = Simulator(oval, "anticlockwise").renderer
+        np.testing.assert_array_equal(frame, renderer.render(pose))
+    else:
+        assert not ros.standin
+
+
+def test_sim_node_runs_with_use_sim_time_on_its_own_clock(ros, ctx, oval_file):
+    node = ctx.make(ros.SimNode, circuit=str(oval_file), real_time_factor=20.0,
+                    use_sim_time=True)
+    assert node.get_parameter("use_sim_time").value is True
+    assert spin_until(ros, [node], lambda: node.get_clock().now().nanoseconds >= 500_000_000)
+    assert node.sim.time == pytest.approx(node.get_clock().now().nanoseconds * 1e-9)
+
+
+@pytest.mark.parametrize("params, name", [
+    ({"rate": 0.0}, "rate"), ({"real_time_factor": -2.0}, "real_time_factor"),
+    ({"circuit": "atlantis"}, "circuit"), ({"odom_topic": ""}, "odom_topic")])
+def test_sim_node_parameters_are_validated(ros, ctx, oval_file, params, name):
+    with pytest.raises(FollowLineError, match=f"'{name}'"):
+        ctx.make(ros.SimNode, **{"circuit": str(oval_file), **params})
+
+
+# --- the core without ROS, and the stand-in's fidelity ------------------------------------
+
+def test_the_core_and_the_ros_package_import_without_rclpy():
+    code = ("import sys; import follow_line.ros, follow_line.ros.image_conversion, "
+            "follow_line.drive; assert 'rclpy' not in sys.modules, 'rclpy imported'")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def test_messages_check_field_types_like_rosidl(ros):
+    twist = ros.Twist()
+    with pytest.raises(AssertionError):
+        twist.linear.x = np.float32(1.0)  # numpy floats are not Python floats
+    with pytest.raises(AssertionError):
+        ros.Twist(speed=1.0)
+    with pytest.raises(AssertionError):
+        ros.Image(height=-1)
+    assert ros.Odometry().pose.pose.orientation.w == 1.0
+    assert ros.Float32().data == 0.0 and ros.Image().data.typecode == "B"
+
+
+def test_a_best_effort_publisher_does_not_reach_a_reliable_subscription(ros, ctx):
+    probe = ctx.probe()
+    reliable, best_effort = [], []
+    probe.create_subscription(ros.Float32, "/x", reliable.append, 10)
+    probe.create_subscription(ros.Float32, "/x", best_effort.append,
+                              ros.QoSProfile(depth=10,
+                                             reliability=ros.ReliabilityPolicy.BEST_EFFORT))
+    publisher = probe.create_publisher(ros.Float32, "/x", ros.sensor_qos)
+    publisher.publish(ros.Float32(data=1.5))
+    assert spin_until(ros, [probe], lambda: best_effort)
+    spin_for(ros, [probe], 0.3)
+    assert reliable == [] and best_effort[0].data == 1.5
+
+
+def test_a_logging_call_site_cannot_change_its_throttle(ros, ctx):
+    logger = ctx.probe().get_logger()
+
+    def log(period):
+        return logger.info("one call site", throttle_duration_sec=period)
+
+    assert log(1.0) is True and log(1.0) is False  # throttled
+    with pytest.raises(ValueError, match="cannot be changed"):
+        log(2.0)
