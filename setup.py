@@ -41,9 +41,9 @@ setup(
     entry_points={
         "console_scripts": [
             "follow-line = follow_line.cli:main",
-            "drive_node = follow_line.ros.drive_node:main",
-            "lap_monitor_node = follow_line.ros.lap_monitor_node:main",
-            "sim_node = follow_line.ros.sim_node:main",
+            "drive_node = follow_line.ros:drive_main",
+            "lap_monitor_node = follow_line.ros:lap_monitor_main",
+            "sim_node = follow_line.ros:sim_main",
         ],
     },
 )

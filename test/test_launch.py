@@ -45,7 +45,7 @@ def test_nodes_config_files_and_executables_exist():
     executables = set(re.findall(r'executable="(\w+)"', text)) - {"spawn_entity"}
     setup = (ROOT / "setup.py").read_text()
     for executable in executables:
-        assert f"{executable} = follow_line.ros." in setup, executable
+        assert f"{executable} = follow_line.ros:" in setup, executable
     for config in re.findall(r'"config", "([\w.]+)"', text):
         assert (ROOT / "config" / config).is_file(), config
     assert 'FindPackageShare("follow_line")' in text

@@ -121,3 +121,32 @@ def run_node(node_class, args: list[str] | None = None,
         if rclpy.ok():
             rclpy.shutdown()
     return code
+
+
+def _entry(module: str) -> int:
+    """Run a node's main, or say plainly that ROS 2 is missing (instead of a traceback)."""
+    import importlib
+    import importlib.util
+    import sys
+
+    if importlib.util.find_spec("rclpy") is None:
+        print("follow_line: ROS 2 is not available (rclpy cannot be imported); source "
+              "/opt/ros/<distro>/setup.bash and your workspace. Without ROS, use the "
+              "`follow-line` command.", file=sys.stderr)
+        return 2
+    return importlib.import_module(f"follow_line.ros.{module}").main()
+
+
+def drive_main() -> int:
+    """Console script `drive_node`."""
+    return _entry("drive_node")
+
+
+def lap_monitor_main() -> int:
+    """Console script `lap_monitor_node`."""
+    return _entry("lap_monitor_node")
+
+
+def sim_main() -> int:
+    """Console script `sim_node`."""
+    return _entry("sim_node")
