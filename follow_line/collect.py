@@ -9,6 +9,7 @@ stays the expert's command for what the camera sees, so networks learn to come b
 from __future__ import annotations
 
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,8 +124,6 @@ def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1
         for plan in plans:
             folder = out / plan.name
             if folder.exists():
-                import shutil
-
                 shutil.rmtree(folder)
             bar.set_postfix_str(plan.name)
             metas.append(record_episode(plan, folder, rng, bar=bar))

@@ -16,8 +16,8 @@ def known_drivers() -> list[str]:
     from follow_line.nets import known_networks
     from follow_line.zoo import shipped_models
 
-    return sorted(DRIVERS) + shipped_models() + [n for n in known_networks()
-                                                 if n not in shipped_models()]
+    shipped = shipped_models()
+    return sorted(DRIVERS) + shipped + [n for n in known_networks() if n not in shipped]
 
 
 def check_driver_name(name: str) -> None:

@@ -12,6 +12,7 @@ output arrays (in the model's output order). Backends:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -113,10 +114,8 @@ def _keras_predictor(model, device: str) -> Predictor:
             return out if isinstance(out, list | tuple) else [out]
 
         def predict(x: np.ndarray) -> list[np.ndarray]:
-            if dev:
-                with tf.device(dev):
-                    return [t.numpy() for t in forward(x)]
-            return [t.numpy() for t in forward(x)]
+            with tf.device(dev) if dev else contextlib.nullcontext():
+                return [t.numpy() for t in forward(x)]
 
         return predict
     if name == "jax":

@@ -153,9 +153,14 @@ def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
     return weights
 
 
+def item_labels(items: np.ndarray, episodes: list, field: str) -> np.ndarray:
+    """The `field` ("v" or "w") label of each (episode, frame) item."""
+    return np.array([getattr(episodes[e], field)[k] for e, k in items])
+
+
 def balanced_items(items: np.ndarray, episodes: list, seed: int) -> np.ndarray:
     """Resample (with replacement) so every present w class is equally frequent."""
-    labels = np.array([w_class(episodes[e].w[k]) for e, k in items])
+    labels = w_class(item_labels(items, episodes, "w"))
     rng = np.random.default_rng(seed)
     present = np.unique(labels)
     per_class = int(np.bincount(labels).max())
@@ -189,12 +194,11 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     if card.task == "classification" and config.balance == "balanced":
         items["train"] = balanced_items(items["train"], episodes, config.seed)
     elif card.task == "classification" and config.balance == "biased":
-        all_rows = items["train"]
-        tables = {"w_class": class_weights(np.concatenate(
-            [w_class(episodes[e].w[k:k + 1]) for e, k in all_rows]), 7)}
-        if "v_class" in card.outputs:
-            tables["v_class"] = class_weights(np.concatenate(
-                [v_class(episodes[e].v[k:k + 1]) for e, k in all_rows]), 4)
+        to_class = {"w_class": (w_class, "w"), "v_class": (v_class, "v")}
+        tables = {name: class_weights(to_class[name][0](item_labels(items["train"], episodes,
+                                                                    to_class[name][1])),
+                                      len(card.outputs[name]["values"]))
+                  for name in card.outputs}
         weights = {name: (lambda y, t=t: t[np.asarray(y)].astype(np.float32))
                    for name, t in tables.items()}
     batches = _keras_dataset_class()

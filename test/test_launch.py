@@ -71,7 +71,9 @@ def test_parameter_files_set_only_declared_parameters(config, node):
 
     (section,) = yaml.safe_load((ROOT / "config" / config).read_text()).values()
     source = (ROOT / "follow_line" / "ros" / f"{node}.py").read_text()
-    defaults = dict(re.findall(r'declare\(\s*self,\s*"(\w+)",\s*([^,]+),', source))
+    if "declare_circuit(self)" in source:  # circuit and direction, declared by the helper
+        source += (ROOT / "follow_line" / "ros" / "__init__.py").read_text()
+    defaults = dict(re.findall(r'declare\(\s*(?:self|node),\s*"(\w+)",\s*([^,]+),', source))
     assert set(section["ros__parameters"]) <= set(defaults)
     for name, value in section["ros__parameters"].items():
         try:

@@ -87,6 +87,17 @@ def load_circuit(name_or_path: str | Path) -> Circuit:
                               ", or the path of a circuit .yaml file")
     if not path.is_file():
         raise FollowLineError(f"circuit file {path} does not exist")
+    stat = path.stat()
+    return _load_unchanged(path.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=32)
+def _load_unchanged(path: Path, mtime_ns: int, size: int) -> Circuit:
+    """A parsed and validated circuit file, parsed again only when the file changes.
+
+    Validation (the self-crossing check) takes ~0.2 s, and circuits are looked up by name
+    many times per benchmark or recording; a Circuit is immutable, so sharing it is safe.
+    """
     return _load_file(path)
 
 

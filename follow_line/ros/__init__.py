@@ -63,6 +63,29 @@ def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
     return value
 
 
+def check_topics(**topics: str) -> None:
+    """Refuse an empty topic parameter (keyword: parameter name, value: topic)."""
+    for name, topic in topics.items():
+        if not topic:
+            raise parameter_error(name, topic, "a topic name")
+
+
+def declare_circuit(node):
+    """Declare and check the `circuit` and `direction` parameters; (Circuit, direction)."""
+    from follow_line.circuits import DIRECTIONS, builtin_circuits, load_circuit
+
+    name = declare(node, "circuit", "simple",
+                   "Circuit: a built-in name or the path of a circuit .yaml file",
+                   f"built-in: {', '.join(builtin_circuits())}")
+    direction = declare(node, "direction", "clockwise", "Driving direction",
+                        f"one of {', '.join(DIRECTIONS)}")
+    try:
+        circuit = load_circuit(name)
+    except FollowLineError as exc:
+        raise FollowLineError(f"parameter 'circuit' is {name!r}: {exc}") from None
+    return circuit, check_choice("direction", direction, DIRECTIONS)
+
+
 def check_range(name: str, value: float, low: float | None = None, high: float | None = None,
                 low_open: bool = False) -> float:
     """`value` if finite and within [low, high] (or (low, high] with `low_open`)."""

@@ -24,8 +24,8 @@ from follow_line.inference import BACKENDS, DEVICES
 from follow_line.ros import (
     check_choice,
     check_range,
+    check_topics,
     declare,
-    parameter_error,
     run_node,
     stamp_to_seconds,
 )
@@ -106,10 +106,7 @@ class DriveNode(Node):
             f"max_w {self.max_w:g} rad/s, watchdog {self.watchdog_timeout:g} s")
 
     def _check_parameters(self) -> None:
-        for name, topic in (("image_topic", self.image_topic),
-                            ("cmd_vel_topic", self.cmd_vel_topic)):
-            if not topic:
-                raise parameter_error(name, topic, "a topic name")
+        check_topics(image_topic=self.image_topic, cmd_vel_topic=self.cmd_vel_topic)
         check_choice("device", self.device, DEVICES)
         check_choice("backend", self.backend, BACKENDS)
         check_range("max_v", self.max_v, 0.0, V_LIMITS[1], low_open=True)

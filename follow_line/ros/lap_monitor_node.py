@@ -21,15 +21,14 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float32
 
 from follow_line import __version__
-from follow_line.circuits import DIRECTIONS, builtin_circuits, load_circuit
-from follow_line.errors import FollowLineError
 from follow_line.files import write_json_atomic
 from follow_line.gazebo import CMD_VEL_TOPIC, ODOM_TOPIC
 from follow_line.lap import LapMonitor, LapRules
 from follow_line.ros import (
-    check_choice,
     check_range,
+    check_topics,
     declare,
+    declare_circuit,
     parameter_error,
     run_node,
     stamp_to_seconds,
@@ -51,11 +50,7 @@ class LapMonitorNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
-        circuit_name = declare(self, "circuit", "simple",
-                               "Circuit: a built-in name or the path of a circuit .yaml file",
-                               f"built-in: {', '.join(builtin_circuits())}")
-        self.direction = declare(self, "direction", "clockwise", "Driving direction",
-                                 f"one of {', '.join(DIRECTIONS)}")
+        self.circuit, self.direction = declare_circuit(self)
         self.laps = declare(self, "laps", 1, "Laps to drive before the run ends", ">= 1")
         self.odom_topic = declare(self, "odom_topic", ODOM_TOPIC,
                                   "Odometry topic (nav_msgs/Odometry, circuit coordinates)")
@@ -77,20 +72,12 @@ class LapMonitorNode(Node):
         off_track_margin = declare(self, "off_track_margin", LapRules.off_track_margin,
                                    "Metres beyond the road edge the car's centre may go "
                                    "before the run ends ('off_track')", ">= 0")
-        try:
-            self.circuit = load_circuit(circuit_name)
-        except FollowLineError as exc:
-            raise FollowLineError(f"parameter 'circuit' is {circuit_name!r}: {exc}") from None
-        check_choice("direction", self.direction, DIRECTIONS)
         if self.laps < 1:
             raise parameter_error("laps", self.laps, "an integer >= 1")
         check_range("stuck_seconds", stuck_seconds, 0.0, low_open=True)
         check_range("timeout_seconds", timeout_seconds, 0.0)
         check_range("off_track_margin", off_track_margin, 0.0)
-        for name, topic in (("odom_topic", self.odom_topic),
-                            ("cmd_vel_topic", self.cmd_vel_topic)):
-            if not topic:
-                raise parameter_error(name, topic, "a topic name")
+        check_topics(odom_topic=self.odom_topic, cmd_vel_topic=self.cmd_vel_topic)
         if self.record_path and Path(self.record_path).is_dir():
             raise parameter_error("record_path", self.record_path, "a file path, or empty")
         self.rules = LapRules(laps=self.laps, off_track_margin=off_track_margin,

@@ -20,8 +20,6 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Image
 
-from follow_line.circuits import DIRECTIONS, builtin_circuits, load_circuit
-from follow_line.errors import FollowLineError
 from follow_line.gazebo import (
     BASE_FRAME,
     CAMERA_FRAME,
@@ -31,10 +29,10 @@ from follow_line.gazebo import (
     ODOM_TOPIC,
 )
 from follow_line.ros import (
-    check_choice,
     check_range,
+    check_topics,
     declare,
-    parameter_error,
+    declare_circuit,
     quaternion_from_yaw,
     run_node,
     seconds_to_stamp,
@@ -59,11 +57,7 @@ class SimNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
-        circuit_name = declare(self, "circuit", "simple",
-                               "Circuit: a built-in name or the path of a circuit .yaml file",
-                               f"built-in: {', '.join(builtin_circuits())}")
-        self.direction = declare(self, "direction", "clockwise", "Driving direction",
-                                 f"one of {', '.join(DIRECTIONS)}")
+        circuit, self.direction = declare_circuit(self)
         self.image_topic = declare(self, "image_topic", CAMERA_TOPIC,
                                    "Camera topic (sensor_msgs/Image, rgb8, 640x480)")
         self.cmd_vel_topic = declare(self, "cmd_vel_topic", CMD_VEL_TOPIC,
@@ -77,18 +71,10 @@ class SimNode(Node):
                             "> 0")
         self.real_time_factor = declare(self, "real_time_factor", 1.0,
                                         "Simulated seconds per wall-clock second", "> 0")
-        try:
-            circuit = load_circuit(circuit_name)
-        except FollowLineError as exc:
-            raise FollowLineError(f"parameter 'circuit' is {circuit_name!r}: {exc}") from None
-        check_choice("direction", self.direction, DIRECTIONS)
         check_range("rate", self.rate, 0.0, low_open=True)
         check_range("real_time_factor", self.real_time_factor, 0.0, low_open=True)
-        for name, topic in (("image_topic", self.image_topic),
-                            ("cmd_vel_topic", self.cmd_vel_topic),
-                            ("odom_topic", self.odom_topic)):
-            if not topic:
-                raise parameter_error(name, topic, "a topic name")
+        check_topics(image_topic=self.image_topic, cmd_vel_topic=self.cmd_vel_topic,
+                     odom_topic=self.odom_topic)
         self.sim = Simulator(circuit, self.direction, camera=CameraModel(rate_hz=self.rate))
         self.dt = 1.0 / self.rate
         self.command: tuple[float, float] = (0.0, 0.0)
