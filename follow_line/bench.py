@@ -1,4 +1,10 @@
-"""Benchmark matrix: drivers x circuits x directions x repetitions, resumable, in parallel."""
+"""Benchmark matrix: drivers x circuits x directions x perturbations x repetitions.
+
+Runs go to parallel worker processes; each run's record (with its trajectory) is written to
+runs/KEY.json as soon as it ends, so an interrupted benchmark resumes where it stopped and a
+failing run is recorded with its error without losing the others. The reports (results.json
+without trajectories, results.csv, results.md and plots/*.png) are rebuilt from all records.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +23,9 @@ from follow_line.drivers import check_driver_name, make_driver
 from follow_line.errors import unknown_name
 from follow_line.files import write_json_atomic, write_text_atomic
 from follow_line.lap import LapRules
-from follow_line.report import driving_table, results_csv
+from follow_line.perturb import perturbation, run_conditions
+from follow_line.plots import write_bench_plots
+from follow_line.report import results_csv, results_markdown
 
 
 @dataclass(frozen=True)
@@ -29,15 +37,19 @@ class BenchRun:
     direction: str
     repeat: int = 0
     laps: int = 1
+    perturbation: str = "clean"
 
     @property
     def key(self) -> str:
         """File-name-safe identity of the run."""
-        return f"{self.driver}__{Path(self.circuit).stem}__{self.direction}__r{self.repeat}"
+        name = Path(self.driver).stem if Path(self.driver).suffix else self.driver
+        key = f"{name}__{Path(self.circuit).stem}__{self.direction}__r{self.repeat}"
+        return key if self.perturbation == "clean" else f"{key}__{self.perturbation}"
 
 
 def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat: int = 1,
-         laps: int = 1) -> list[BenchRun]:
+         laps: int = 1, perturbations: tuple[str, ...] | list[str] = ("clean",)
+         ) -> list[BenchRun]:
     """Every run of the matrix, validating names before anything starts."""
     for name in drivers:
         check_driver_name(name)
@@ -46,8 +58,10 @@ def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat:
     for direction in directions:
         if direction not in DIRECTIONS:
             raise unknown_name("direction", direction, DIRECTIONS)
-    return [BenchRun(d, c, r, k, laps) for d in drivers for c in circuits for r in directions
-            for k in range(repeat)]
+    for name in perturbations:
+        perturbation(name)
+    return [BenchRun(d, c, r, k, laps, p) for d in drivers for p in perturbations
+            for c in circuits for r in directions for k in range(repeat)]
 
 
 def _execute(run: BenchRun, out: Path, threads: int = 1) -> dict:
@@ -56,14 +70,16 @@ def _execute(run: BenchRun, out: Path, threads: int = 1) -> dict:
 
     cv2.setNumThreads(threads)
     try:
-        circuit = load_circuit(run.circuit)
-        record = run_drive(RunSpec(circuit, run.direction, LapRules(laps=run.laps)),
-                           make_driver(run.driver, threads=threads))
+        appearance, start = run_conditions(run.perturbation, run.repeat)
+        spec = RunSpec(load_circuit(run.circuit), run.direction, LapRules(laps=run.laps),
+                       appearance, start)
+        record = run_drive(spec, make_driver(run.driver, threads=threads))
     except Exception as exc:  # noqa: BLE001 (a failing run must not stop the others)
         record = {"driver": run.driver, "circuit": Path(run.circuit).stem,
                   "direction": run.direction, "error": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc()}
     record["repeat"] = run.repeat
+    record["perturbation"] = run.perturbation
     write_json_atomic(out / "runs" / f"{run.key}.json", record)
     return record
 
@@ -104,10 +120,12 @@ def _report_progress(bar: tqdm, record: dict) -> None:
 
 
 def write_reports(records: list[dict], out: Path) -> None:
-    """results.json, results.csv and results.md in `out`."""
-    write_json_atomic(out / "results.json", {"runs": records})
+    """results.json (without trajectories), results.csv, results.md and plots/ in `out`."""
+    summaries = [{k: v for k, v in r.items() if k != "trajectory"} for r in records]
+    write_json_atomic(out / "results.json", {"runs": summaries})
     write_text_atomic(out / "results.csv", results_csv(records))
-    write_text_atomic(out / "results.md", driving_table(records))
+    write_text_atomic(out / "results.md", results_markdown(records))
+    write_bench_plots(records, out)
 
 
 def default_jobs() -> int:

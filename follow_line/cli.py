@@ -82,7 +82,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
                            video=args.video, on_progress=on_progress)
     if args.json:
         write_json_atomic(args.json, record)
-    print(json.dumps(record, indent=2))
+    print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
     return 0 if record["stop_reason"] == "lap_completed" else 1
 
 
@@ -131,12 +131,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(network=args.model, name=args.name, image_mode=args.image,
                          constant_v=args.constant_v, balance=args.balance, epochs=args.epochs,
-                         batch_size=args.batch_size, seed=args.seed,
-                         val_circuits=tuple(args.val_circuits or ()))
+                         batch_size=args.batch_size, seed=args.seed, stride=args.stride,
+                         patience=args.patience, val_circuits=tuple(args.val_circuits or ()))
     card = default_card(config.network, config.name, config.image_mode, config.constant_v)
     episodes = load_episodes(args.data, card.preprocessing, progress=not args.quiet)
     card = train_network(config, episodes, args.out, card=card,
-                         verbose=2 if args.quiet else "auto")
+                         verbose=2 if args.quiet else "auto", dataset=str(args.data))
     print(f"saved {args.out / (card.name + '.keras')} and its card "
           f"(best validation loss {card.training['best_val_loss']:.4f})")
     return 0
@@ -166,15 +166,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark matrix and write results.json/.csv/.md."""
     from follow_line.bench import default_jobs, plan, run_bench
     from follow_line.circuits import DIRECTIONS, builtin_circuits
+    from follow_line.perturb import PERTURBATIONS
 
     runs = plan(args.models, args.circuits or builtin_circuits(),
-                args.directions or list(DIRECTIONS), args.repeat, args.laps)
+                args.directions or list(DIRECTIONS), args.repeat, args.laps,
+                list(PERTURBATIONS) if args.perturb == ["all"] else args.perturb)
     records = run_bench(runs, args.out, jobs=args.jobs or default_jobs(),
                         progress=not args.quiet)
     print((args.out / "results.md").read_text())
     failed = [r for r in records if "error" in r]
     for r in failed:
-        print(f"run failed: {r['driver']} {r['circuit']} {r['direction']}: {r['error']}",
+        print(f"run failed: {r['driver']} {r['circuit']} {r['direction']} "
+              f"{r['perturbation']}: {r['error']}",
               file=sys.stderr)
     return 1 if failed else 0
 
@@ -196,6 +199,8 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
+    from follow_line.perturb import PERTURBATIONS
+
     parser = argparse.ArgumentParser(
         prog="follow-line", description="A Formula-1 car follows the red line: drive, "
         "benchmark and measure on the built-in simulator (no ROS needed).")
@@ -260,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="classifiers: raw, class-weighted or resampled classes")
     p.add_argument("--epochs", type=_positive_int, default=30)
     p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--stride", type=_positive_int, default=1,
+                   help="train on every N-th frame (validation too); 1 = all")
+    p.add_argument("--patience", type=_positive_int, default=5,
+                   help="EarlyStopping: epochs without a better validation loss")
     p.add_argument("--val-circuits", type=_csv,
                    help="hold these circuits out for validation (default: 20%% of episodes)")
     p.add_argument("--seed", type=int, default=0)
@@ -291,8 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated driver names (default: expert)")
     p.add_argument("--circuits", type=_csv, help="comma-separated (default: all built-in)")
     p.add_argument("--directions", type=_csv, help="comma-separated (default: both)")
-    p.add_argument("--repeat", type=_positive_int, default=1)
+    p.add_argument("--repeat", type=_positive_int, default=1,
+                   help="repetitions per run; repetition k > 0 jitters the start (seed k)")
     p.add_argument("--laps", type=_positive_int, default=1)
+    p.add_argument("--perturb", type=_csv, default=["clean"],
+                   help="comma-separated perturbations, or 'all': "
+                        + ", ".join(f"{p.name} ({p.description})"
+                                    for p in PERTURBATIONS.values()).replace("%", "%%"))
     p.add_argument("--jobs", type=_positive_int, help="parallel processes (default: cores)")
     p.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -72,6 +72,7 @@ def run_drive(spec: RunSpec, driver: Driver, video: Path | None = None,
     summary = monitor.summary()
     return {
         "circuit": spec.circuit.name,
+        "circuit_file": spec.circuit.source,
         "direction": spec.direction,
         "driver": driver.name,
         "laps": spec.rules.laps,
@@ -84,4 +85,5 @@ def run_drive(spec: RunSpec, driver: Driver, video: Path | None = None,
         "start_offset": vars(spec.start),
         "follow_line_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "trajectory": monitor.trajectory(),
     }

@@ -17,6 +17,8 @@ import numpy as np
 from follow_line.sim.camera import CameraModel
 from follow_line.sim.kinematics import V_LIMITS, W_LIMITS
 
+MAX_JUMP = 0.25  # of the image width: a larger step between scanned rows is another line
+
 
 @dataclass(frozen=True)
 class ExpertParams:
@@ -77,25 +79,44 @@ class ExpertDriver:
         self._padded[:, 1:-1] = red
         changes = np.flatnonzero(self._padded[:, 1:] != self._padded[:, :-1])
         width = self._padded.shape[1] - 1
-        run_rows = (changes[0::2] // width).tolist()
-        centres = (0.5 * (changes[0::2] % width + changes[1::2] % width - 1)).tolist()
+        run_rows = changes[0::2] // width
+        centres = 0.5 * (changes[0::2] % width + changes[1::2] % width - 1)
+        if len(run_rows) > 1 and np.all(np.diff(run_rows) > 0):
+            # One run per row (the usual case): the chain ends at the first missing row or
+            # at the first jump too large to be the same line.
+            ends = np.flatnonzero((np.diff(run_rows) != 1)
+                                  | (np.abs(np.diff(centres)) > MAX_JUMP * cam.width))
+            count = ends[0] + 1 if len(ends) else len(run_rows)
+            rows, cols = run_rows[:count], centres[:count]
+        else:
+            rows, cols = self._chain(run_rows.tolist(), centres.tolist())
+        return np.column_stack([self._forward[rows],
+                                (cam.width / 2 - 0.5 - cols) * self._col_scale[rows]])
+
+    def _chain(self, run_rows: list[int], centres: list[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Scanned-row indices and columns of the line, near to far, for rows with several runs.
+
+        On each row the run nearest the previous point continues the chain.
+        """
+        width = self.camera.width
         by_row: dict[int, list[float]] = {}
         for row, centre in zip(run_rows, centres, strict=True):
             by_row.setdefault(row, []).append(centre)
-        points = []
-        prev_col = cam.width / 2 - 0.5
+        rows, cols = [], []
+        prev_col = width / 2 - 0.5
         for i in range(len(self.rows)):
             row_centres = by_row.get(i)
             if not row_centres:
-                if points:
+                if rows:
                     break
                 continue
             centre = min(row_centres, key=lambda c: abs(c - prev_col))
-            if points and abs(centre - prev_col) > 0.25 * cam.width:
+            if rows and abs(centre - prev_col) > MAX_JUMP * width:
                 break  # the nearest run is not the continuation of the chain
             prev_col = centre
-            points.append((self._forward[i], (cam.width / 2 - 0.5 - centre) * self._col_scale[i]))
-        return np.array(points).reshape(-1, 2)
+            rows.append(i)
+            cols.append(centre)
+        return np.array(rows, dtype=int), np.array(cols)
 
     def __call__(self, image: np.ndarray, t: float) -> tuple[float, float]:
         """The command for this frame at simulated time `t`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,16 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+_NUMBER_LIST = re.compile(r"\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]")
+
+
+def json_text(data) -> str:
+    """Indented JSON with lists of numbers kept on one line (trajectories stay compact)."""
+    text = json.dumps(data, indent=2, sort_keys=False)
+    return _NUMBER_LIST.sub(
+        lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text) + "\n"
+
+
 def write_json_atomic(path: Path, data) -> None:
-    """Write `data` as indented JSON, atomically."""
-    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    """Write `data` as JSON (see `json_text`), atomically."""
+    write_text_atomic(path, json_text(data))

@@ -125,6 +125,11 @@ class LapMonitor:
             return "timeout"
         return None
 
+    def trajectory(self) -> dict[str, list[float]]:
+        """The monitored samples as JSON-ready columns (t, x, y, v, w, progress, cte)."""
+        columns = ("t", "x", "y", "v", "w", "progress", "cte")
+        return {c: [round(getattr(x, c), 3) for x in self.samples] for c in columns}
+
     def summary(self) -> dict:
         """The run's metrics (DESIGN.md "Lap monitor"), JSON-ready."""
         s = self.samples

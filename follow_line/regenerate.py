@@ -9,7 +9,8 @@ import yaml
 from follow_line.errors import FollowLineError
 
 ZOO_SPEC = Path(__file__).resolve().parents[1] / "config" / "zoo.yaml"
-ENTRY_KEYS = ("name", "network", "image", "constant_v", "balance", "epochs", "batch_size")
+ENTRY_KEYS = ("name", "network", "image", "constant_v", "balance", "epochs", "batch_size",
+              "stride", "patience")
 
 
 def read_spec(path: Path = ZOO_SPEC) -> dict:
@@ -60,13 +61,15 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
         config = TrainConfig(network=entry["network"], name=entry["name"],
                              image_mode=entry["image"], constant_v=entry.get("constant_v"),
                              balance=entry["balance"], epochs=entry["epochs"],
-                             batch_size=entry["batch_size"])
+                             batch_size=entry["batch_size"], stride=entry.get("stride", 1),
+                             patience=entry.get("patience", TrainConfig.patience))
         card = default_card(config.network, config.name, config.image_mode, config.constant_v)
         if card.preprocessing not in cache:
             cache.clear()  # one preprocessing at a time: datasets can be large
             cache[card.preprocessing] = load_episodes(datasets["train"], card.preprocessing,
                                                       progress=progress)
-        train_network(config, cache[card.preprocessing], out, card=card, verbose=2)
+        train_network(config, cache[card.preprocessing], out, card=card, verbose=2,
+                      dataset=str(datasets["train"]))
         trained.append(entry["name"])
         evaluate_models([entry["name"]], datasets, Path(out) / "metrics" / entry["name"],
                         folder=out, update_cards=True, progress=progress)

@@ -9,7 +9,8 @@ import statistics
 
 DIRECTION_LABELS = {"clockwise": "clockwise", "anticlockwise": "anti-clockwise"}
 DRIVER_LABELS = {"expert": "Manual"}
-CSV_FIELDS = ("driver", "circuit", "direction", "completion_pct", "lap_times_s", "stop_reason",
+CSV_FIELDS = ("driver", "circuit", "direction", "perturbation", "repeat", "completion_pct",
+              "lap_times_s", "stop_reason",
               "distance_m", "avg_speed_mps", "cte_mean_m", "cte_rms_m", "cte_max_m",
               "smoothness_w", "control_rate_hz", "latency_ms_mean", "real_time_factor",
               "error")
@@ -62,13 +63,49 @@ def driving_table(records: list[dict], title: str = "Driving results") -> str:
     return "\n".join(lines) + "\n"
 
 
+def perturbation_of(record: dict) -> str:
+    """The perturbation a run was driven under ("clean" for records written before them)."""
+    return record.get("perturbation", "clean")
+
+
+def robustness_table(records: list[dict]) -> str:
+    """Per driver and perturbation: mean completion over all runs and the runs completed."""
+    drivers = list(dict.fromkeys(r["driver"] for r in records))
+    names = list(dict.fromkeys(["clean"] + [perturbation_of(r) for r in records]))
+    names = [p for p in names if any(perturbation_of(r) == p for r in records)]
+    lines = ["**Robustness: mean completion (runs completed / runs)**", "",
+             "| Driver | " + " | ".join(names) + " |", "|---|" + ":---:|" * len(names)]
+    for d in drivers:
+        row = [driver_label(d)]
+        for p in names:
+            runs = [r for r in records if r["driver"] == d and perturbation_of(r) == p]
+            done = [r for r in runs if not r.get("error")]
+            if not done:
+                row.append("error" if runs else "")
+                continue
+            mean = statistics.fmean(r["completion_pct"] for r in done)
+            laps = sum(r["stop_reason"] == "lap_completed" for r in done)
+            row.append(f"{mean:.0f}% ({laps}/{len(runs)})")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def results_markdown(records: list[dict]) -> str:
+    """results.md: the seed's driving table of the clean runs, then robustness if perturbed."""
+    clean = [r for r in records if perturbation_of(r) == "clean"]
+    parts = [driving_table(clean)] if clean else []
+    if any(perturbation_of(r) != "clean" for r in records):
+        parts.append(robustness_table(records))
+    return "\n".join(parts)
+
+
 def results_csv(records: list[dict]) -> str:
     """One CSV line per run with the main metrics."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for r in records:
-        row = dict(r)
+        row = {**r, "perturbation": perturbation_of(r)}
         row["lap_times_s"] = " ".join(str(t) for t in r.get("lap_times_s") or [])
         writer.writerow(row)
     return out.getvalue()

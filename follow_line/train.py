@@ -37,6 +37,7 @@ class TrainConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     patience: int = 5
+    stride: int = 1  # train on every stride-th frame (neighbouring frames are near copies)
     val_fraction: float = 0.2
     val_circuits: tuple[str, ...] = ()
     flip: bool = True
@@ -169,8 +170,12 @@ def balanced_items(items: np.ndarray, episodes: list, seed: int) -> np.ndarray:
 
 
 def train_network(config: TrainConfig, episodes: list, out: Path,
-                  card: ModelCard | None = None, verbose: int | str = "auto") -> ModelCard:
-    """Train on preprocessed `episodes`; writes out/NAME.keras + NAME.json, returns the card."""
+                  card: ModelCard | None = None, verbose: int | str = "auto",
+                  dataset: str | None = None) -> ModelCard:
+    """Train on preprocessed `episodes`; writes out/NAME.keras + NAME.json, returns the card.
+
+    `dataset` (where the episodes were read from) is recorded in the card.
+    """
     import keras
 
     from follow_line.nets import build_network
@@ -188,7 +193,10 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     model = build_network(config.network, card.preprocessing.frame_shape, **options)
     train_ids, val_ids = split_episodes(episodes, config.val_fraction, config.val_circuits,
                                         config.seed)
-    items = {split: np.array([(e, k) for e in ids for k in range(len(episodes[e]))])
+    if config.stride < 1:
+        raise FollowLineError(f"stride must be >= 1, got {config.stride}")
+    items = {split: np.array([(e, k) for e in ids
+                              for k in range(0, len(episodes[e]), config.stride)])
              for split, ids in (("train", train_ids), ("val", val_ids))}
     weights = None
     if card.task == "classification" and config.balance == "balanced":
@@ -226,12 +234,14 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     best = keras.saving.load_model(checkpoint, compile=False, safe_mode=True)
     checkpoint.unlink()
     card.training = {
+        "dataset": dataset,
         "episodes": [episodes[i].name for i in train_ids],
         "validation_episodes": [episodes[i].name for i in val_ids],
         "frames": int(len(items["train"])), "validation_frames": int(len(items["val"])),
         "epochs_run": len(history.history["loss"]), "best_val_loss":
             float(min(history.history["val_loss"])), "balance": config.balance,
-        "flip": config.flip, "batch_size": config.batch_size,
+        "flip": config.flip, "batch_size": config.batch_size, "stride": config.stride,
+        "patience": config.patience,
         "learning_rate": config.learning_rate, "seed": config.seed,
         "keras_backend": keras.backend.backend(),
     }

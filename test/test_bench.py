@@ -48,3 +48,21 @@ def test_plan_validates_names_first(oval_file):
         plan(["nobody"], [str(oval_file)], ["clockwise"])
     with pytest.raises(FollowLineError, match="unknown direction"):
         plan(["expert"], [str(oval_file)], ["sideways"])
+
+
+def test_perturbed_runs_trajectories_and_plots(tmp_path, oval_file):
+    runs = plan(["expert"], [str(oval_file)], ["clockwise"], perturbations=["clean", "dark"])
+    assert [r.key for r in runs] == ["expert__oval__clockwise__r0",
+                                     "expert__oval__clockwise__r0__dark"]
+    records = run_bench(runs, tmp_path, jobs=1, progress=False)
+    assert [r["perturbation"] for r in records] == ["clean", "dark"]
+    assert records[1]["appearance"]["brightness"] == 0.55
+    saved = json.loads((tmp_path / "runs" / f"{runs[1].key}.json").read_text())
+    assert len(saved["trajectory"]["x"]) == len(saved["trajectory"]["cte"]) > 100
+    summary = json.loads((tmp_path / "results.json").read_text())["runs"]
+    assert all("trajectory" not in r for r in summary)
+    assert "**Robustness" in (tmp_path / "results.md").read_text()
+    plots = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert plots == ["cte_oval.png", "lap_times.png", "robustness.png", "trajectory_expert.png"]
+    with pytest.raises(FollowLineError, match="unknown perturbation"):
+        plan(["expert"], [str(oval_file)], ["clockwise"], perturbations=["fog"])

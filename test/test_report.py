@@ -1,4 +1,4 @@
-from follow_line.report import driving_table, format_lap_time
+from follow_line.report import driving_table, format_lap_time, results_markdown, robustness_table
 
 
 def rec(driver, circuit, direction, pct, laps):
@@ -31,3 +31,21 @@ def test_repeats_show_mean_and_spread():
     table = driving_table([rec("expert", "monaco", "clockwise", 100.0, [80.0]),
                            rec("expert", "monaco", "clockwise", 100.0, [82.0])])
     assert "| Monaco (clockwise) | 100% ± 0 | 1min 21s ± 1.4s |" in table
+
+
+def test_robustness_table_per_driver_and_perturbation():
+    records = [dict(rec("expert", "simple", "clockwise", 100.0, [36.0]),
+                    stop_reason="lap_completed"),
+               dict(rec("expert", "simple", "clockwise", 40.0, []), stop_reason="off_track",
+                    perturbation="dark"),
+               dict(rec("expert", "simple", "anticlockwise", 100.0, [36.0]),
+                    stop_reason="lap_completed", perturbation="dark"),
+               {"driver": "expert", "circuit": "simple", "direction": "clockwise",
+                "perturbation": "noise", "error": "RuntimeError: boom"}]
+    lines = robustness_table(records).splitlines()
+    assert lines[2] == "| Driver | clean | dark | noise |"
+    assert lines[4] == "| Manual | 100% (1/1) | 70% (1/2) | error |"
+    md = results_markdown(records)
+    assert "**Driving results**" in md and "**Robustness" in md
+    assert "anti-clockwise" not in md  # the driving table holds the clean runs only
+    assert "**Robustness" not in results_markdown(records[:1])

@@ -168,6 +168,7 @@ class LapMonitorNode(Node):
             "odom_topic": self.odom_topic,
             "follow_line_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "trajectory": self.monitor.trajectory(),
         }
 
     def _write_record(self) -> None:

@@ -45,7 +45,8 @@ class Appearance:
 
     brightness: float = 1.0  # multiplies every colour
     noise_std: float = 0.0  # Gaussian pixel noise, in 0-255 units
-    seed: int = 0
+    shadow_darkness: float = 0.0  # shadows across the road darken the ground by this fraction
+    seed: int = 0  # of the noise and of where the shadows fall
 
 
 class Renderer:
@@ -57,8 +58,10 @@ class Renderer:
         self.appearance = appearance or Appearance()
         self.circuit = circuit
         self._field, self._origin, self._max_d = _distance_grid(circuit)
-        self._ground = self.camera.ground_points()
-        rows = self._ground.shape[0]
+        ground = self.camera.ground_points()
+        self._forward = np.ascontiguousarray(ground[..., 0])
+        self._left = np.ascontiguousarray(ground[..., 1])
+        rows = ground.shape[0]
         self._lut_rows = np.repeat(np.arange(rows, dtype=np.float32)[:, None],
                                    self.camera.width, axis=1)
         self._lut = _colour_tables(circuit, self.camera, self._max_d, self.appearance.brightness)
@@ -67,6 +70,11 @@ class Renderer:
         # its edge cells hold, so bilinear sampling across the border stays grass.
         self._outside = 0.0
         self._rng = np.random.default_rng(self.appearance.seed)
+        self._shade = None
+        if self.appearance.shadow_darkness > 0:
+            mask = _shadow_mask(circuit, self._field.shape, self._origin, self.appearance.seed)
+            clear = 1.0 - _fog(self.camera)  # shadows fade into the haze like the ground
+            self._shade = (mask, (self.appearance.shadow_darkness * clear)[:, None])
 
     def render(self, pose: Pose) -> np.ndarray:
         """The camera image (height, width, 3) uint8 RGB seen from `pose`."""
@@ -75,14 +83,20 @@ class Renderer:
         k = 1.0 / GRID_RESOLUTION_M
         cx = pose.x + c * cam.mount_forward - self._origin[0]
         cy = pose.y + s * cam.mount_forward - self._origin[1]
-        to_grid = np.array([[c * k, -s * k, cx * k], [s * k, c * k, cy * k]], dtype=np.float32)
-        grid_xy = cv2.transform(self._ground, to_grid)
-        columns = cv2.remap(self._field, grid_xy, None, cv2.INTER_LINEAR,
+        grid_x = cv2.addWeighted(self._forward, c * k, self._left, -s * k, cx * k)
+        grid_y = cv2.addWeighted(self._forward, s * k, self._left, c * k, cy * k)
+        columns = cv2.remap(self._field, grid_x, grid_y, cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=self._outside)
         image = np.empty((cam.height, cam.width, 3), dtype=np.uint8)
         image[: cam.horizon_row] = self._sky
         cv2.remap(self._lut, columns, self._lut_rows, cv2.INTER_NEAREST,
                   dst=image[cam.horizon_row:], borderMode=cv2.BORDER_REPLICATE)
+        if self._shade is not None:
+            mask, darkness = self._shade
+            shaded = cv2.remap(mask, grid_x, grid_y, cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+            ground = image[cam.horizon_row:]
+            ground[:] = ground * (1.0 - darkness * shaded)[..., None]
         if self.appearance.noise_std > 0:
             noise = self._rng.normal(0.0, self.appearance.noise_std, image.shape)
             image = np.clip(image + noise, 0, 255).astype(np.uint8)
@@ -132,7 +146,7 @@ def _colour_tables(circuit: Circuit, camera: CameraModel, max_d: float,
     ground = camera.ground_points()
     forward = ground[:, 0, 0].astype(np.float64)
     footprint = forward / camera.focal  # metres covered by one pixel, across the view
-    fog = np.clip((forward - FOG_START_M) / (FOG_END_M - FOG_START_M), 0.0, 1.0)
+    fog = _fog(camera)
     table = np.empty((len(forward), len(d), 3), dtype=np.float32)
     for row, (width, haze) in enumerate(zip(footprint, fog, strict=True)):
         k = int(round(width / COLOUR_STEP_M))
@@ -140,6 +154,38 @@ def _colour_tables(circuit: Circuit, camera: CameraModel, max_d: float,
             else base
         table[row] = (1.0 - haze) * blurred + haze * np.asarray(HAZE, np.float32)
     return np.clip(table * brightness, 0, 255).astype(np.uint8)
+
+
+def _fog(camera: CameraModel) -> np.ndarray:
+    """Per image row below the horizon, the share of haze (0 near, 1 at FOG_END_M)."""
+    forward = camera.ground_points()[:, 0, 0].astype(np.float64)
+    return np.clip((forward - FOG_START_M) / (FOG_END_M - FOG_START_M), 0.0, 1.0)
+
+
+def _shadow_mask(circuit: Circuit, shape: tuple[int, int], origin: np.ndarray,
+                 seed: int) -> np.ndarray:
+    """Soft shadows of buildings and bridges across the road, as a grid of 0 (sun) to 1.
+
+    One shadow every ~40 m on average, at random places along the line: a band 2-8 m long
+    crossing the whole road at up to 35 degrees from square, with a 0.3 m penumbra.
+    """
+    rng = np.random.default_rng(seed)
+    line = circuit.line("anticlockwise")
+    mask = np.zeros(shape, np.float32)
+    reach = circuit.road_width + 2 * KERB_WIDTH_M + 2.0
+    for s in rng.uniform(0.0, line.length, max(1, int(line.length / 40))):
+        x, y, heading = line.pose_at(s)
+        across = heading + np.pi / 2 + rng.uniform(-0.6, 0.6)
+        half_long = rng.uniform(1.0, 4.0)
+        u = np.array([np.cos(across), np.sin(across)]) * reach / 2
+        along = np.array([np.cos(heading), np.sin(heading)]) * half_long
+        corners = np.array([[x, y]]) + np.array([u + along, u - along, -u - along, -u + along])
+        cells = np.round((corners - origin) / GRID_RESOLUTION_M).astype(np.int32)
+        cv2.fillPoly(mask, [cells], 1.0)
+    penumbra = int(round(0.3 / GRID_RESOLUTION_M)) * 2 + 1
+    mask = cv2.GaussianBlur(mask, (penumbra, penumbra), 0)
+    mask.setflags(write=False)
+    return mask
 
 
 def _sky(camera: CameraModel, brightness: float) -> np.ndarray:
