@@ -37,8 +37,10 @@ data/%/dataset.yaml: | $(STAMP)
 
 readme: $(STAMP) data/train/dataset.yaml data/test/dataset.yaml  ## regenerate README tables
 	rm -rf results/readme
-	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --out results/readme --quiet \
-	  > /dev/null
+	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --perturb all --out results/readme \
+	  --quiet > /dev/null
+	for p in lap_times robustness trajectory_pilotnet cte_monaco; do \
+	  cp results/readme/plots/$$p.png docs/bench_$$p.png; done
 	$(VENV)/bin/follow-line evaluate --models $(SHIPPED) --train-data data/train \
 	  --test-data data/test --out results/readme --quiet > /dev/null
 	$(VENV)/bin/follow-line perf --json results/readme/perf.json > results/readme/perf.md

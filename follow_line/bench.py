@@ -9,6 +9,7 @@ without trajectories, results.csv, results.md and plots/*.png) are rebuilt from 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -95,7 +96,12 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
         for run in todo:
             _report_progress(bar, _execute(run, out, threads=default_jobs()))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # Workers start from a clean process: forking one that already runs TensorFlow or
+        # LiteRT threads can deadlock.
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods
+                                              else "spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             futures = [pool.submit(_execute, run, out) for run in todo]
             for future in as_completed(futures):
                 _report_progress(bar, future.result())

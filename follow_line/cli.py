@@ -296,8 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_zoo)
 
     p = sub.add_parser("bench", help="drivers x circuits x directions, tables in --out")
-    p.add_argument("--models", type=_csv, default=["expert"],
-                   help="comma-separated driver names (default: expert)")
+    p.add_argument("--models", type=_csv, default=["pilotnet"],
+                   help="comma-separated drivers: expert, shipped networks, model files "
+                        "(default: pilotnet)")
     p.add_argument("--circuits", type=_csv, help="comma-separated (default: all built-in)")
     p.add_argument("--directions", type=_csv, help="comma-separated (default: both)")
     p.add_argument("--repeat", type=_positive_int, default=1,

@@ -50,17 +50,23 @@ def time_render(circuit: str = "monaco", frames: int = 1000) -> dict:
             "render_ms_p99": float(np.percentile(times, 99)), "frames": frames}
 
 
-def closed_loop(circuits: list[str], threads: int, direction: str = "clockwise") -> list[dict]:
-    """Real-time factor of full laps with the explicit driver (render + driver + monitor)."""
+def _real_time_factors(spec: RunSpec, make_driver, threads: int, repeats: int) -> dict:
+    """Median (and range) real-time factor of `repeats` identical runs on `threads` threads."""
     cv2.setNumThreads(threads)
-    out = []
-    for name in circuits:
-        record = run_drive(RunSpec(load_circuit(name), direction), ExpertDriver())
-        out.append({"circuit": name, "direction": direction, "threads": threads,
-                    "sim_time_s": record["sim_time_s"], "wall_time_s": record["wall_time_s"],
-                    "real_time_factor": record["real_time_factor"],
-                    "stop_reason": record["stop_reason"]})
-    return out
+    records = [run_drive(spec, make_driver()) for _ in range(repeats)]
+    factors = sorted(r["real_time_factor"] for r in records)
+    return {"circuit": spec.circuit.name, "direction": spec.direction, "threads": threads,
+            "sim_time_s": records[0]["sim_time_s"],
+            "wall_time_s": statistics.median(r["wall_time_s"] for r in records),
+            "real_time_factor": statistics.median(factors), "rtf_min": factors[0],
+            "rtf_max": factors[-1], "runs": repeats, "stop_reason": records[0]["stop_reason"]}
+
+
+def closed_loop(circuits: list[str], threads: int, direction: str = "clockwise",
+                repeats: int = 3) -> list[dict]:
+    """Real-time factor of full laps with the explicit driver (render + driver + monitor)."""
+    return [_real_time_factors(RunSpec(load_circuit(name), direction), ExpertDriver, threads,
+                               repeats) for name in circuits]
 
 
 def _latencies(fn, x, repeats: int) -> list[float]:
@@ -108,19 +114,34 @@ def _row(network: str, backend: str, times: list[float]) -> dict:
             "p99_ms": float(np.percentile(times, 99)), "runs": len(times)}
 
 
-def closed_loop_network(network: str, circuit: str = "simple", seconds: float = 30.0) -> dict:
+def closed_loop_network(network: str, threads: int, circuit: str = "simple",
+                        seconds: float = 30.0, repeats: int = 3) -> dict:
     """Real-time factor of render + pilot + monitor with a network (whatever it drives like)."""
     from follow_line.lap import LapRules
     from follow_line.zoo import load_pilot
 
-    cv2.setNumThreads(os.cpu_count() or 1)
-    pilot = load_pilot(network)
-    record = run_drive(RunSpec(load_circuit(circuit), "clockwise",
-                               LapRules(timeout_seconds=seconds, stuck_seconds=seconds)), pilot)
-    return {"network": network, "backend": pilot.backend, "circuit": circuit,
-            "threads": os.cpu_count() or 1,
-            "sim_time_s": record["sim_time_s"], "wall_time_s": record["wall_time_s"],
-            "real_time_factor": record["real_time_factor"]}
+    pilot = load_pilot(network, threads=threads)
+    spec = RunSpec(load_circuit(circuit), "clockwise",
+                   LapRules(timeout_seconds=seconds, stuck_seconds=seconds))
+    row = _real_time_factors(spec, lambda: pilot, threads, repeats)
+    return {"network": network, "backend": pilot.backend, **row}
+
+
+def default_benchmark(network: str) -> dict:
+    """Wall time of the default benchmark: one network x 3 circuits x 2 directions, all cores."""
+    import tempfile
+
+    from follow_line.bench import default_jobs, plan, run_bench
+    from follow_line.circuits import DIRECTIONS, builtin_circuits
+
+    runs = plan([network], builtin_circuits(), list(DIRECTIONS))
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        records = run_bench(runs, Path(out), jobs=default_jobs(), progress=False)
+        wall = time.perf_counter() - t0
+    return {"network": network, "runs": len(runs), "jobs": default_jobs(), "wall_time_s": wall,
+            "sim_time_s": sum(r.get("sim_time_s", 0.0) for r in records),
+            "completed": sum(r.get("stop_reason") == "lap_completed" for r in records)}
 
 
 def run_perf(circuits: list[str], networks: list[str]) -> dict:
@@ -129,13 +150,16 @@ def run_perf(circuits: list[str], networks: list[str]) -> dict:
     Render on one thread; closed loops as `follow-line drive` runs them (every core) and on
     one thread (as each `bench --jobs N` worker runs them).
     """
+    cores = os.cpu_count() or 1
     cv2.setNumThreads(1)
     figures = {"machine": machine(), "render": time_render(circuits[0]),
-               "closed_loop_expert": closed_loop(circuits, os.cpu_count() or 1)
-               + closed_loop(circuits[:1], 1)}
+               "closed_loop_expert": closed_loop(circuits, cores) + closed_loop(circuits, 1)}
     if networks:
+        figures["closed_loop_network"] = [closed_loop_network(networks[0], n)
+                                          for n in dict.fromkeys((cores, 1))]
+        figures["default_benchmark"] = default_benchmark(networks[0])
+        cv2.setNumThreads(1)
         figures["inference"] = time_inference(networks)
-        figures["closed_loop_network"] = closed_loop_network(networks[0])
     return figures
 
 
@@ -149,15 +173,16 @@ def perf_markdown(figures: dict) -> str:
              f"({r['render_ms_p99']:.3f} ms) | <= 2 ms |"]
     for row in figures["closed_loop_expert"]:
         lines.append(f"| closed loop, explicit driver, {row['circuit']} {row['direction']}, "
-                     f"{_threads(row['threads'])} "
-                     f"({row['sim_time_s']:.1f} s simulated in {row['wall_time_s']:.2f} s) | "
-                     f"{row['real_time_factor']:.1f}x real time | >= 50x |")
-    if "closed_loop_network" in figures:
-        row = figures["closed_loop_network"]
+                     f"{_loop(row)} | >= 50x |")
+    for row in figures.get("closed_loop_network", []):
         lines.append(f"| closed loop, {row['network']} ({row['backend']}), {row['circuit']}, "
-                     f"{_threads(row['threads'])} "
-                     f"({row['sim_time_s']:.1f} s simulated in {row['wall_time_s']:.2f} s) | "
-                     f"{row['real_time_factor']:.1f}x real time | >= 20x |")
+                     f"{_loop(row)} | >= 20x |")
+    if "default_benchmark" in figures:
+        b = figures["default_benchmark"]
+        lines.append(f"| default benchmark: {b['network']} x 3 circuits x 2 directions, "
+                     f"{b['jobs']} processes ({b['completed']}/{b['runs']} laps completed, "
+                     f"{b['sim_time_s']:.0f} s simulated) | {b['wall_time_s']:.1f} s wall | "
+                     f"< 60 s |")
     if "inference" in figures:
         lines += ["", "Inference, batch 1, on a preprocessed camera frame:", "",
                   "| network | backend | median (ms) | p99 (ms) |", "|---|---|---:|---:|"]
@@ -167,5 +192,9 @@ def perf_markdown(figures: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _threads(n: int) -> str:
-    return "1 thread" if n == 1 else f"{n} threads"
+def _loop(row: dict) -> str:
+    """Table cells of a closed-loop figure: conditions, then median and range."""
+    threads = "1 thread" if row["threads"] == 1 else f"{row['threads']} threads"
+    return (f"{threads}, median of {row['runs']} runs ({row['sim_time_s']:.1f} s simulated in "
+            f"{row['wall_time_s']:.2f} s) | {row['real_time_factor']:.1f}x real time "
+            f"({row['rtf_min']:.0f}-{row['rtf_max']:.0f}x)")

@@ -51,6 +51,20 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
                    "centre_line: [[0, 0], [50, 0], [50, 50], [0, 50]]\n")
     assert main(["drive", "--circuit", str(bad)]) == 2
     assert "c.yaml:2: field 'road_width' must be a positive number" in capsys.readouterr().err
+    assert main(["bench", "--perturb", "fog", "--out", str(tmp_path / "b")]) == 2
+    assert "unknown perturbation 'fog'; known: bright, clean" in capsys.readouterr().err
+
+
+def test_bench_perturbed_from_the_command_line(tmp_path, oval_file, capsys):
+    out = tmp_path / "bench"
+    assert main(["bench", "--models", "expert", "--circuits", str(oval_file), "--directions",
+                 "clockwise", "--perturb", "clean,shadow", "--repeat", "2", "--jobs", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "| Oval (clockwise) | 100% ± 0 |" in printed
+    assert "| Manual | 100% (2/2) | 100% (2/2) |" in printed
+    assert len(list((out / "runs").glob("*.json"))) == 4
+    assert (out / "plots" / "robustness.png").stat().st_size > 1000
 
 
 def test_python_dash_m_works():

@@ -1,0 +1,18 @@
+from follow_line.perf import closed_loop, machine, perf_markdown, time_render
+
+
+def test_perf_figures_and_their_table(oval_file):
+    figures = {"machine": machine(), "render": time_render(str(oval_file), frames=30),
+               "closed_loop_expert": closed_loop([str(oval_file)], threads=1, repeats=2),
+               "default_benchmark": {"network": "pilotnet", "runs": 6, "jobs": 2,
+                                     "wall_time_s": 20.0, "sim_time_s": 250.0,
+                                     "completed": 6}}
+    row = figures["closed_loop_expert"][0]
+    assert row["runs"] == 2 and row["stop_reason"] == "lap_completed"
+    assert row["rtf_min"] <= row["real_time_factor"] <= row["rtf_max"]
+    assert 0 < figures["render"]["render_ms_median"] <= figures["render"]["render_ms_p99"]
+    table = perf_markdown(figures)
+    assert "cores" in table.splitlines()[0]
+    assert "| closed loop, explicit driver, oval clockwise, 1 thread, median of 2 runs" in table
+    assert "| default benchmark: pilotnet x 3 circuits x 2 directions, 2 processes " \
+           "(6/6 laps completed, 250 s simulated) | 20.0 s wall | < 60 s |" in table
