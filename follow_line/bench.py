@@ -8,6 +8,7 @@ without trajectories, results.csv, results.md and plots/*.png) are rebuilt from 
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from follow_line.circuits import DIRECTIONS, load_circuit
-from follow_line.drive import RunSpec, run_drive
+from follow_line.drive import Driver, RunSpec, run_drive
 from follow_line.drivers import check_driver_name, make_driver
 from follow_line.errors import unknown_name
 from follow_line.files import write_json_atomic, write_text_atomic
@@ -74,7 +75,7 @@ def _execute(run: BenchRun, out: Path, threads: int = 1) -> dict:
         appearance, start = run_conditions(run.perturbation, run.repeat)
         spec = RunSpec(load_circuit(run.circuit), run.direction, LapRules(laps=run.laps),
                        appearance, start)
-        record = run_drive(spec, make_driver(run.driver, threads=threads))
+        record = run_drive(spec, _driver(run.driver, threads))
     except Exception as exc:  # noqa: BLE001 (a failing run must not stop the others)
         record = {"driver": run.driver, "circuit": Path(run.circuit).stem,
                   "direction": run.direction, "error": f"{type(exc).__name__}: {exc}",
@@ -83,6 +84,15 @@ def _execute(run: BenchRun, out: Path, threads: int = 1) -> dict:
     record["perturbation"] = run.perturbation
     write_json_atomic(out / "runs" / f"{run.key}.json", record)
     return record
+
+
+@functools.cache
+def _driver(name: str, threads: int) -> Driver:
+    """A worker's driver, loaded once per process (a network takes seconds to load).
+
+    `run_drive` resets it before every run.
+    """
+    return make_driver(name, threads=threads)
 
 
 def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = True) -> list[dict]:

@@ -53,8 +53,9 @@ class Pilot:
         self.faults = 0
 
     def reset(self) -> None:
-        """Forget the frames of the previous run."""
+        """Forget the frames and the fault count of the previous run."""
         self.buffer.reset()
+        self.faults = 0
 
     def network_input(self, image: np.ndarray, t: float) -> np.ndarray:
         """Preprocess `image`, push it into the frame buffer and return the batch of one."""
