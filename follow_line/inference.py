@@ -13,14 +13,17 @@ output arrays (in the model's output order). Backends:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from follow_line.errors import FollowLineError
+from follow_line.files import write_text_atomic
 
 BACKENDS = ("auto", "keras", "litert")
 DEVICES = ("auto", "cpu", "gpu")
@@ -146,15 +149,60 @@ def _keras_predictor(model, device: str) -> Predictor:
     raise FollowLineError(f"unsupported Keras backend {name!r}")
 
 
-def _litert_predictor(model, threads: int | None) -> Predictor:
+def litert_cache_dir() -> Path:
+    """Where converted LiteRT models are kept ($FOLLOW_LINE_CACHE, else the user cache)."""
+    root = os.environ.get("FOLLOW_LINE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "follow_line")
+    return Path(root) / "litert"
+
+
+def _fingerprint(model) -> str:
+    """Identity of a model's architecture and weights (and of the converter's version)."""
+    import tensorflow as tf
+
+    digest = hashlib.sha256(f"{tf.__version__}|{model.to_json()}".encode())
+    for w in model.weights:
+        digest.update(np.ascontiguousarray(w.numpy()).tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _cache_path(model) -> Path:
+    return litert_cache_dir() / f"{model.name}-{_fingerprint(model)}.tflite"
+
+
+def _convert(model) -> bytes:
+    """The model as a LiteRT flatbuffer, converted once and cached on disk."""
     import tempfile
 
     import tensorflow as tf
 
+    cached = _cache_path(model)
+    if cached.is_file():
+        return cached.read_bytes()
     with tempfile.TemporaryDirectory() as folder:
         spec = tf.TensorSpec((1, *model.inputs[0].shape[1:]), tf.float32)
         model.export(folder, format="tf_saved_model", verbose=False, input_signature=[spec])
         flatbuffer = tf.lite.TFLiteConverter.from_saved_model(folder).convert()
+    try:
+        write_text_atomic(cached, flatbuffer)
+    except OSError as exc:  # a read-only cache only costs the conversion next time
+        log.info("cannot cache the LiteRT model in %s: %s", cached.parent, exc)
+    return flatbuffer
+
+
+def _litert_predictor(model, threads: int | None) -> Predictor:
+    try:
+        return _litert_runner(model, _convert(model), threads)
+    except Exception:
+        cached = _cache_path(model)
+        if not cached.is_file():
+            raise
+        log.warning("damaged LiteRT cache entry %s: converting again", cached)
+        cached.unlink()
+        return _litert_runner(model, _convert(model), threads)
+
+
+def _litert_runner(model, flatbuffer: bytes, threads: int | None) -> Predictor:
     interpreter = _interpreter(flatbuffer, threads or os.cpu_count() or 1)
     signature = interpreter.get_signature_list()["serving_default"]
     runner = interpreter.get_signature_runner("serving_default")

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import pytest
 
 cv2.setNumThreads(1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _litert_cache(tmp_path_factory):
+    """Converted LiteRT models of the tests go to a temporary cache, not the user's."""
+    os.environ["FOLLOW_LINE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
 
 OVAL = """\
 name: oval

@@ -7,6 +7,7 @@ import pytest
 from follow_line.card import ModelCard
 from follow_line.drive import RunSpec, run_drive
 from follow_line.errors import FollowLineError
+from follow_line.inference import litert_cache_dir
 from follow_line.lap import LapRules
 from follow_line.nets import known_networks
 from follow_line.pilot import Pilot, check_model_matches_card
@@ -131,6 +132,19 @@ def test_litert_predictor_matches_keras(oval):
     x = fast.network_input(frame, 0.0)
     for a, b in zip(fast.predict(x), slow.predict(x), strict=True):
         assert np.allclose(a, b, rtol=1e-3, atol=1e-4)
+
+
+def test_litert_conversions_are_cached_and_a_damaged_entry_is_replaced(oval):
+    model, card = build_untrained("tinypilotnet")
+    Pilot(card, model, backend="litert")
+    entries = list(litert_cache_dir().glob("tinypilotnet-*.tflite"))
+    assert len(entries) == 1
+    entries[0].write_bytes(b"damaged")
+    pilot = Pilot(card, model, backend="litert")
+    assert pilot.backend == "litert" and entries[0].stat().st_size > 1000
+    frame = Simulator(oval, "clockwise").frame()
+    x = pilot.network_input(frame, 0.0)
+    assert np.allclose(pilot.predict(x)[0], model(x, training=False)[0], atol=1e-4)
 
 
 @pytest.mark.parametrize("network", known_networks())
