@@ -117,8 +117,17 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
                 _report_progress(bar, future.result())
     bar.close()
     records = [json.loads((out / "runs" / f"{r.key}.json").read_text()) for r in runs]
-    write_reports(records, out)
+    keys = [r.key for r in runs]
+    if todo or _reported_keys(out) != keys:  # else the reports already show these runs
+        write_reports(records, out, keys)
     return records
+
+
+def _reported_keys(out: Path) -> list[str] | None:
+    try:
+        return json.loads((out / "results.json").read_text()).get("keys")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _finished(path: Path) -> bool:
@@ -135,13 +144,13 @@ def _report_progress(bar: tqdm, record: dict) -> None:
     bar.update(1)
 
 
-def write_reports(records: list[dict], out: Path) -> None:
-    """results.json (without trajectories), results.csv, results.md and plots/ in `out`."""
-    summaries = [{k: v for k, v in r.items() if k != "trajectory"} for r in records]
-    write_json_atomic(out / "results.json", {"runs": summaries})
+def write_reports(records: list[dict], out: Path, keys: list[str] | None = None) -> None:
+    """plots/, results.csv, results.md and, last, results.json (without trajectories)."""
+    write_bench_plots(records, out)
     write_text_atomic(out / "results.csv", results_csv(records))
     write_text_atomic(out / "results.md", results_markdown(records))
-    write_bench_plots(records, out)
+    summaries = [{k: v for k, v in r.items() if k != "trajectory"} for r in records]
+    write_json_atomic(out / "results.json", {"keys": keys, "runs": summaries})
 
 
 def default_jobs() -> int:

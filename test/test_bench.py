@@ -42,6 +42,14 @@ def test_bench_writes_tables_resumes_and_keeps_failures(tmp_path, oval_file, mon
     assert finished.stat().st_mtime_ns == stamp  # finished runs are not run again
     assert sorted(r.driver for r in executed) == ["crashing", "crashing"]  # failures retried
 
+    ok_runs = [r for r in runs if r.driver == "expert"]
+    run_bench(ok_runs, tmp_path, jobs=1, progress=False)  # another selection: new reports
+    assert len(json.loads((tmp_path / "results.json").read_text())["runs"]) == 2
+    report = tmp_path / "results.md"
+    stamp = report.stat().st_mtime_ns
+    run_bench(ok_runs, tmp_path, jobs=1, progress=False)  # nothing new: reports kept as they are
+    assert report.stat().st_mtime_ns == stamp
+
 
 def test_plan_validates_names_first(oval_file):
     with pytest.raises(FollowLineError, match="unknown driver"):
