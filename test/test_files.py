@@ -1,0 +1,26 @@
+import json
+import os
+import stat
+
+from follow_line.files import json_text, write_json_atomic, write_text_atomic
+
+
+def test_json_keeps_number_lists_on_one_line_and_reads_back(tmp_path):
+    data = {"trajectory": {"x": [1, 2.5, -3e-05], "t": []}, "names": ["a", "b"],
+            "pairs": [[1, 2], [3, 4]], "mixed": [None, 1]}
+    text = json_text(data)
+    assert '"x": [1, 2.5, -3e-05]' in text and '"pairs": [\n    [1, 2],' in text
+    assert json.loads(text) == data
+    path = tmp_path / "sub" / "r.json"
+    write_json_atomic(path, data)
+    assert json.loads(path.read_text()) == data
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # the mode open() gives
+
+
+def test_atomic_writes_of_bytes_leave_no_temporary_files(tmp_path):
+    path = tmp_path / "blob.bin"
+    write_text_atomic(path, b"\x00\x01")
+    assert path.read_bytes() == b"\x00\x01"
+    assert [p.name for p in tmp_path.iterdir()] == ["blob.bin"]
