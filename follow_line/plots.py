@@ -192,7 +192,8 @@ def plot_lap_times(records: list[dict], path: Path) -> None:
                         va="bottom", fontsize=8, color="0.2")
     ax.set_xticks(range(len(groups)), [f"{c}\n{d}" for c, d in groups])
     ax.set_ylabel("lap time (s)")
-    ax.set_title("first lap time, clean runs (no bar: lap not completed, completion shown)")
+    ax.set_title("first lap time, clean runs\n(no bar: lap not completed, completion written)",
+                 fontsize=10)
     ax.grid(axis="y", alpha=0.3)
     fig.legend([Patch(color=colours[d]) for d in drivers], drivers, loc="outside lower center",
                ncol=min(len(drivers), 8))
