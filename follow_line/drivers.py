@@ -22,8 +22,10 @@ def known_drivers() -> list[str]:
 
 def check_driver_name(name: str) -> None:
     """Refuse an unknown driver before any work starts, listing the known ones."""
-    if name in DRIVERS or Path(name).suffix in (".keras", ".json"):
-        return
+    from follow_line.zoo import shipped_models
+
+    if name in DRIVERS or Path(name).suffix in (".keras", ".json") or name in shipped_models():
+        return  # known without importing the network registry (and TensorFlow)
     if name not in known_drivers():
         raise FollowLineError(f"unknown driver {name!r}; known: {', '.join(known_drivers())}")
 
