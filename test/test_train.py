@@ -133,3 +133,18 @@ def test_each_family_trains_a_step_and_reloads(tmp_path, raw_episodes, network, 
         assert all(np.isfinite(v) for v in metrics[name].values())
     table = metrics_tables([{"model": card.name, "split": "train", "metrics": metrics}])
     assert f"| {card.name} | train |" in table
+
+
+def test_stride_patience_and_dataset_are_recorded(tmp_path, raw_episodes):
+    config = TrainConfig(network="tinypilotnet", epochs=1, batch_size=8, val_fraction=0.34,
+                         stride=3, patience=2)
+    card = default_card("tinypilotnet", None, config.image_mode, None)
+    episodes = preprocess(raw_episodes, card)
+    card = train_network(config, episodes, tmp_path, card=card, verbose=0, dataset="data/x")
+    training = card.training
+    assert (training["dataset"], training["stride"], training["patience"]) == ("data/x", 3, 2)
+    trained = [e for e in episodes if e.name in training["episodes"]]
+    assert training["frames"] == sum(len(range(0, len(e), 3)) for e in trained)
+    with pytest.raises(FollowLineError, match="stride must be >= 1"):
+        train_network(TrainConfig(network="tinypilotnet", stride=0), episodes, tmp_path,
+                      card=card, verbose=0)

@@ -1,0 +1,23 @@
+import pytest
+
+from follow_line.errors import FollowLineError
+from follow_line.nets import known_networks
+from follow_line.regenerate import read_spec
+
+
+def test_the_zoo_specification_names_every_network():
+    spec = read_spec()
+    entries = spec["networks"]
+    assert {e["network"] for e in entries} == set(known_networks())
+    assert len({e["name"] for e in entries}) == len(entries) == 15
+    assert {"epochs", "stride", "patience"} <= set(spec["defaults"])
+
+
+def test_a_bad_entry_is_named(tmp_path):
+    path = tmp_path / "zoo.yaml"
+    path.write_text("datasets: {}\nnetworks:\n  - {name: a, network: pilotnet, speed: 3}\n")
+    with pytest.raises(FollowLineError, match="network entry 0 needs name and network"):
+        read_spec(path)
+    path.write_text("datasets: {}\nnetworks:\n  - {name: a, network: alexnet}\n")
+    with pytest.raises(FollowLineError, match="unknown network 'alexnet'; known: pilotnet"):
+        read_spec(path)
