@@ -18,6 +18,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from follow_line.circuits import Circuit, load_circuit  # noqa: E402
+from follow_line.report import perturbation_of  # noqa: E402
 
 SPEED_CMAP = "viridis"
 
@@ -61,14 +62,9 @@ def plot_circuits(circuits: list[Circuit], path: Path) -> None:
     _save(fig, path)
 
 
-def _perturbation(record: dict) -> str:
-    """The record's perturbation; old records have none."""
-    return record.get("perturbation", "clean")
-
-
 def _clean(records: list[dict]) -> list[dict]:
     """Unperturbed runs, crashed ones included."""
-    return [r for r in records if _perturbation(r) == "clean"]
+    return [r for r in records if perturbation_of(r) == "clean"]
 
 
 def _first_runs(records: list[dict]) -> list[dict]:
@@ -204,12 +200,12 @@ def plot_robustness(records: list[dict], path: Path) -> None:
     """Heat map of mean completion (%) per driver and perturbation, all runs pooled."""
     runs = [r for r in records if "error" not in r]
     drivers = _unique(r["driver"] for r in runs)
-    perturbations = _unique(["clean"] + [_perturbation(r) for r in runs])
+    perturbations = _unique(["clean"] + [perturbation_of(r) for r in runs])
     table = np.full((len(drivers), len(perturbations)), np.nan)
     for i, driver in enumerate(drivers):
         for j, perturbation in enumerate(perturbations):
             values = [r["completion_pct"] for r in runs
-                      if r["driver"] == driver and _perturbation(r) == perturbation]
+                      if r["driver"] == driver and perturbation_of(r) == perturbation]
             if values:
                 table[i, j] = np.mean(values)
     fig, ax = plt.subplots(figsize=(1.3 * len(perturbations) + 3, 0.45 * len(drivers) + 1.5),
@@ -239,7 +235,7 @@ def write_bench_plots(records: list[dict], out: Path) -> list[Path]:
     if _clean(records):
         written.append(plots / "lap_times.png")
         plot_lap_times(records, written[-1])
-    if any(_perturbation(r) != "clean" for r in records if "error" not in r):
+    if any(perturbation_of(r) != "clean" for r in records if "error" not in r):
         written.append(plots / "robustness.png")
         plot_robustness(records, written[-1])
     return written
