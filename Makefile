@@ -35,14 +35,14 @@ data/%/dataset.yaml: | $(STAMP)
 	$(VENV)/bin/follow-line collect --out data/$* --seed $(if $(filter test,$*),1,0) \
 	  --recovery $(if $(filter test,$*),1,2) --quiet
 
-readme: $(STAMP) data/train/dataset.yaml data/test/dataset.yaml  ## regenerate README tables
+readme: $(STAMP)  ## regenerate README tables, plots and figures
 	rm -rf results/readme
 	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --perturb all --out results/readme \
 	  --quiet > /dev/null
 	for p in lap_times robustness trajectory_pilotnet cte_monaco; do \
 	  cp results/readme/plots/$$p.png docs/bench_$$p.png; done
-	$(VENV)/bin/follow-line evaluate --models $(SHIPPED) --train-data data/train \
-	  --test-data data/test --out results/readme --quiet > /dev/null
+	$(VENV)/bin/follow-line evaluate --models $(SHIPPED) --from-cards --out results/readme \
+	  > /dev/null
 	$(VENV)/bin/follow-line perf --json results/readme/perf.json > results/readme/perf.md
 	$(VENV)/bin/follow-line circuits --plot docs/circuits.png > /dev/null
 	for c in simple monaco nurburgring; do \

@@ -144,11 +144,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Offline metrics of trained networks on train and test data (Markdown + JSON)."""
-    from follow_line.evaluate import evaluate_models
+    from follow_line.errors import FollowLineError
+    from follow_line.evaluate import card_metrics, evaluate_models
 
-    rows = evaluate_models(args.models, {"train": args.train_data, "test": args.test_data},
-                           args.out, folder=args.models_dir, update_cards=args.update_cards,
-                           progress=not args.quiet)
+    if args.from_cards:
+        rows = card_metrics(args.models, args.out, folder=args.models_dir)
+    elif args.train_data is None or args.test_data is None:
+        raise FollowLineError("evaluate needs --train-data and --test-data, or --from-cards")
+    else:
+        rows = evaluate_models(args.models, {"train": args.train_data, "test": args.test_data},
+                               args.out, folder=args.models_dir,
+                               update_cards=args.update_cards, progress=not args.quiet)
     print((args.out / "metrics.md").read_text())
     return 0 if rows else 1
 
@@ -278,8 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="offline metrics on train and test data")
     p.add_argument("--models", type=_csv, required=True, help="comma-separated trained names")
-    p.add_argument("--train-data", type=Path, required=True)
-    p.add_argument("--test-data", type=Path, required=True)
+    p.add_argument("--train-data", type=Path)
+    p.add_argument("--test-data", type=Path)
+    p.add_argument("--from-cards", action="store_true",
+                   help="tables from the metrics stored in the cards (no data needed)")
     p.add_argument("--out", type=Path, required=True, help="folder for metrics.md/.json")
     p.add_argument("--models-dir", type=Path, help="where the networks are (default: models/)")
     p.add_argument("--update-cards", action="store_true",

@@ -32,7 +32,30 @@ def evaluate_models(names: list[str], datasets: dict[str, Path], out: Path,
             card_path = Path(name).with_suffix(".json") if name.endswith((".keras", ".json")) \
                 else folder / f"{name}.json"
             card.save(card_path)
+    write_tables(rows, out)
+    return rows
+
+
+def card_metrics(names: list[str], out: Path, folder: Path | None = None) -> list[dict]:
+    """The tables from the metrics stored in each network's card (no data needed)."""
+    from follow_line.errors import FollowLineError
+    from follow_line.zoo import load_card, models_dir
+
+    folder = Path(folder) if folder else models_dir()
+    rows = []
+    for name in names:
+        card = load_card(name, folder)
+        if not card.metrics:
+            raise FollowLineError(f"the card of {name} holds no metrics: run `follow-line "
+                                  f"evaluate --update-cards` with its data first")
+        rows += [{"model": card.name, "split": split, "metrics": metrics}
+                 for split, metrics in card.metrics.items()]
+    write_tables(rows, out)
+    return rows
+
+
+def write_tables(rows: list[dict], out: Path) -> None:
+    """out/metrics.json and out/metrics.md."""
     out = Path(out)
     write_json_atomic(out / "metrics.json", {"rows": rows})
     write_text_atomic(out / "metrics.md", metrics_tables(rows))
-    return rows

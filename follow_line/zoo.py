@@ -91,10 +91,8 @@ def save_model(model, card: ModelCard, folder: Path) -> Path:
     return path
 
 
-def load_model(name_or_path: str | Path, folder: Path | None = None):
-    """(keras model, card) of a shipped name or a NAME.keras / NAME.json path (safe mode)."""
-    import keras
-
+def _network_files(name_or_path: str | Path, folder: Path | None) -> tuple[Path, Path]:
+    """NAME.keras and NAME.json of a shipped name or a path, checked to exist."""
     text = str(name_or_path)
     path = Path(text)
     folder = folder or models_dir()
@@ -108,6 +106,19 @@ def load_model(name_or_path: str | Path, folder: Path | None = None):
     for p in (weights, card_path):
         if not p.exists():
             raise FollowLineError(f"{p} does not exist (a network is NAME.keras + NAME.json)")
+    return weights, card_path
+
+
+def load_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard:
+    """The card of a shipped name or a NAME.keras / NAME.json path."""
+    return ModelCard.load(_network_files(name_or_path, folder)[1])
+
+
+def load_model(name_or_path: str | Path, folder: Path | None = None):
+    """(keras model, card) of a shipped name or a NAME.keras / NAME.json path (safe mode)."""
+    import keras
+
+    weights, card_path = _network_files(name_or_path, folder)
     card = ModelCard.load(card_path)
     try:
         model = keras.saving.load_model(weights, compile=False, safe_mode=True)

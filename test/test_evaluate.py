@@ -1,0 +1,58 @@
+import json
+
+import numpy as np
+import pytest
+
+from follow_line.cli import main
+from follow_line.data import Episode, write_folder_dataset
+from follow_line.errors import FollowLineError
+from follow_line.evaluate import card_metrics, evaluate_models
+from follow_line.expert import ExpertDriver
+from follow_line.sim import Simulator
+from follow_line.zoo import build_untrained, load_card, save_model
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory, oval):
+    """A 12-frame data.csv dataset of the expert on the test oval."""
+    sim = Simulator(oval, "clockwise")
+    expert = ExpertDriver(sim.camera)
+    frames, v, w, t = [], [], [], []
+    for _ in range(12):
+        image = sim.frame()
+        cmd = expert(image, sim.time)
+        frames.append(image), v.append(cmd[0]), w.append(cmd[1]), t.append(sim.time)
+        sim.step(*cmd)
+    folder = tmp_path_factory.mktemp("data")
+    write_folder_dataset(folder, [Episode("oval_lap0", "oval", "clockwise", "lap", np.array(t),
+                                          np.array(v, np.float32), np.array(w, np.float32),
+                                          np.stack(frames))])
+    return folder
+
+
+def test_metrics_from_data_are_stored_in_the_card_and_read_back(tmp_path, dataset):
+    model, card = build_untrained("tinypilotnet")
+    save_model(model, card, tmp_path / "models")
+    rows = evaluate_models(["tinypilotnet"], {"train": dataset, "test": dataset},
+                           tmp_path / "a", folder=tmp_path / "models", update_cards=True,
+                           progress=False)
+    assert [r["split"] for r in rows] == ["train", "test"]
+    assert rows[0]["metrics"]["frames"]["count"] == 12
+    stored = load_card("tinypilotnet", tmp_path / "models").metrics
+    assert set(stored) == {"train", "test"} and stored["test"]["w"]["mae"] >= 0
+    card_metrics(["tinypilotnet"], tmp_path / "b", folder=tmp_path / "models")
+    for name in ("metrics.md", "metrics.json"):
+        assert (tmp_path / "a" / name).exists()
+    assert (tmp_path / "a" / "metrics.md").read_text() == \
+        (tmp_path / "b" / "metrics.md").read_text()
+    assert len(json.loads((tmp_path / "b" / "metrics.json").read_text())["rows"]) == 2
+
+
+def test_cards_without_metrics_and_missing_data_are_errors(tmp_path, capsys):
+    model, card = build_untrained("tinypilotnet")
+    save_model(model, card, tmp_path)
+    with pytest.raises(FollowLineError, match="holds no metrics"):
+        card_metrics(["tinypilotnet"], tmp_path / "out", folder=tmp_path)
+    assert main(["evaluate", "--models", "tinypilotnet", "--out", str(tmp_path / "o"),
+                 "--models-dir", str(tmp_path)]) == 2
+    assert "--train-data and --test-data, or --from-cards" in capsys.readouterr().err
