@@ -36,6 +36,10 @@ def image_input(shape: FrameShape) -> keras.KerasTensor:
     return keras.Input(shape=shape, name="image")
 
 
+#: Default sequence length of the sequence networks (frames t-4 .. t), oldest first.
+DEFAULT_TIMESTEPS = 5
+
+
 def frames_input(timesteps: int, shape: FrameShape) -> keras.KerasTensor:
     """The frame-sequence input, named ``"frames"``: (T, height, width, channels), oldest first."""
     timesteps = check_positive("timesteps", timesteps)

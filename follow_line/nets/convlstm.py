@@ -21,6 +21,7 @@ import keras
 from keras import layers
 
 from follow_line.nets.common import (
+    DEFAULT_TIMESTEPS,
     REGRESSION_OUTPUTS,
     FrameShape,
     check_positive,
@@ -34,9 +35,6 @@ DEFAULT_INPUT: FrameShape = (33, 100, 3)
 
 #: Filters of the per-frame stem convolutions (5x5, stride 2, relu): PilotNet's first two.
 STEM_FILTERS: tuple[int, ...] = (24, 36)
-
-#: Default number of frames (t-4 .. t), oldest first.
-DEFAULT_TIMESTEPS = 5
 
 
 def build_convlstm(input_shape: Sequence[int] | None = None, *,

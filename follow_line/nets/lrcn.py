@@ -21,6 +21,7 @@ import keras
 from keras import layers
 
 from follow_line.nets.common import (
+    DEFAULT_TIMESTEPS,
     REGRESSION_OUTPUTS,
     FrameShape,
     check_positive,
@@ -31,9 +32,6 @@ from follow_line.nets.common import (
 
 #: Default per-frame input: the cropped road at 33x100 (the seed used 224x224 clips).
 DEFAULT_INPUT: FrameShape = (33, 100, 3)
-
-#: Default number of frames (t-4 .. t), oldest first.
-DEFAULT_TIMESTEPS = 5
 
 #: Name of the softmax head of the seed's clip classifier.
 CLASS_OUTPUT = "class"

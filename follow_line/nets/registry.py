@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import keras
 
 from follow_line.nets import classification, cnn_lstm, convlstm, lrcn, pilotnet, tinypilotnet
-from follow_line.nets.common import FrameShape
+from follow_line.nets.common import DEFAULT_TIMESTEPS, FrameShape
 
 #: Tasks and frame-feeding modes a network can declare.
 TASKS: tuple[str, ...] = ("regression", "classification")
@@ -32,7 +32,7 @@ FRAME_MODES: tuple[str, ...] = ("single", "stack", "stack_diff", "sequence")
 STACK_OFFSETS: tuple[int, ...] = (0, -10)
 
 #: Offsets of the sequence networks: the last five frames, newest first.
-SEQUENCE_OFFSETS: tuple[int, ...] = (0, -1, -2, -3, -4)
+SEQUENCE_OFFSETS: tuple[int, ...] = tuple(-k for k in range(DEFAULT_TIMESTEPS))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import keras
 from keras import layers
 
 from follow_line.nets.common import (
+    DEFAULT_TIMESTEPS,
     REGRESSION_OUTPUTS,
     FrameShape,
     frame_shape,
@@ -41,9 +42,6 @@ TINY_INPUT: FrameShape = (16, 32, 3)
 #: stride-2 convolutions bring it to a 7x24 grid for the ConvLSTM2D, close to the seed's
 #: 7x19 (cropped 160-wide image); at 33x100 LSTM-TinyPilotNet would end on 5 features.
 RECURRENT_INPUT: FrameShape = (66, 200, 3)
-
-#: Default sequence length of the recurrent variants (frames t-4 .. t).
-DEFAULT_TIMESTEPS = 5
 
 
 def build_tinypilotnet(input_shape: Sequence[int] | None = None, *,
