@@ -11,27 +11,35 @@ from follow_line.metrics import evaluate, metrics_tables
 def evaluate_models(names: list[str], datasets: dict[str, Path], out: Path,
                     folder: Path | None = None, update_cards: bool = False,
                     progress: bool = True) -> list[dict]:
-    """Metrics of each network on each named dataset; writes out/metrics.{md,json}."""
+    """Metrics of each network on each named dataset; writes out/metrics.{md,json}.
+
+    Each dataset is loaded once per preprocessing and serves every network that shares it
+    (one dataset in memory at a time: they can be large).
+    """
     from follow_line.data import load_episodes
     from follow_line.zoo import load_model, models_dir
 
     folder = Path(folder) if folder else models_dir()
-    rows, cache = [], {}
-    for name in names:
-        model, card = load_model(name, folder)
+    networks = {name: load_model(name, folder) for name in names}
+    by_preprocessing: dict = {}
+    for name, (_, card) in networks.items():
+        by_preprocessing.setdefault(card.preprocessing, []).append(name)
+    results = {}
+    for preprocessing, group in by_preprocessing.items():
         for split, path in datasets.items():
-            key = (card.preprocessing, str(path))
-            if key not in cache:
-                cache.clear()  # one preprocessing at a time: datasets can be large
-                cache[key] = load_episodes(path, card.preprocessing, progress=progress)
-            metrics = evaluate(model, card, cache[key])
-            rows.append({"model": card.name, "split": split, "data": str(path),
-                         "metrics": metrics})
-            card.metrics[split] = metrics
-        if update_cards:
-            card_path = Path(name).with_suffix(".json") if name.endswith((".keras", ".json")) \
-                else folder / f"{name}.json"
+            episodes = load_episodes(path, preprocessing, progress=progress)
+            for name in group:
+                model, card = networks[name]
+                card.metrics[split] = evaluate(model, card, episodes)
+                results[name, split] = {"model": card.name, "split": split, "data": str(path),
+                                        "metrics": card.metrics[split]}
+            del episodes
+    if update_cards:
+        for name, (_, card) in networks.items():
+            card_path = Path(name).with_suffix(".json") \
+                if name.endswith((".keras", ".json")) else folder / f"{name}.json"
             card.save(card_path)
+    rows = [results[name, split] for name in names for split in datasets]
     write_tables(rows, out)
     return rows
 

@@ -56,3 +56,21 @@ def test_cards_without_metrics_and_missing_data_are_errors(tmp_path, capsys):
     assert main(["evaluate", "--models", "tinypilotnet", "--out", str(tmp_path / "o"),
                  "--models-dir", str(tmp_path)]) == 2
     assert "--train-data and --test-data, or --from-cards" in capsys.readouterr().err
+
+
+def test_networks_sharing_a_preprocessing_share_each_dataset_load(tmp_path, dataset,
+                                                                  monkeypatch):
+    from follow_line import data
+
+    for name in ("tiny_a", "tiny_b"):
+        model, card = build_untrained("tinypilotnet")
+        card.name = name
+        save_model(model, card, tmp_path)
+    loads = []
+    real = data.load_episodes
+    monkeypatch.setattr(data, "load_episodes", lambda *a, **k: loads.append(a) or real(*a, **k))
+    rows = evaluate_models(["tiny_a", "tiny_b"], {"train": dataset, "test": dataset},
+                           tmp_path / "out", folder=tmp_path, progress=False)
+    assert [(r["model"], r["split"]) for r in rows] == [
+        ("tiny_a", "train"), ("tiny_a", "test"), ("tiny_b", "train"), ("tiny_b", "test")]
+    assert len(loads) == 2
