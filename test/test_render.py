@@ -116,3 +116,12 @@ def test_simulator_steps_at_camera_rate(oval):
     assert sim.command == (24.0, 7.1)
     sim.reset()
     assert sim.pose == start and sim.time == 0.0
+
+
+def test_ground_homography_maps_pixels_to_their_ground_points():
+    ground = CAM.ground_points().astype(np.float64)
+    rows, cols = np.mgrid[0:ground.shape[0], 0:CAM.width]
+    pixels = np.stack([cols.ravel(), rows.ravel(), np.ones(cols.size)])
+    mapped = CAM.ground_homography() @ pixels
+    forward_left = (mapped[:2] / mapped[2]).T.reshape(ground.shape)
+    np.testing.assert_allclose(forward_left, ground, rtol=1e-5, atol=1e-4)

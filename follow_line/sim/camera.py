@@ -46,6 +46,17 @@ class CameraModel:
         left = -cols[None, :] * forward / f
         return np.dstack([forward, left]).astype(np.float32)
 
+    def ground_homography(self) -> np.ndarray:
+        """3x3 map from (col, row below the horizon, 1) to homogeneous (forward, left, 1).
+
+        The same points as `ground_points`: a level pinhole camera over flat ground sees it
+        through a homography, so a frame can be warped in one `cv2.warpPerspective`.
+        """
+        h, half_width = self.mount_height, self.width / 2
+        return np.array([[0.0, 0.0, h * self.focal],
+                         [-h, 0.0, -h * (0.5 - half_width)],
+                         [0.0, 1.0, self.horizon_row + 0.5 - self.height / 2]])
+
     def project(self, forward: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Continuous (col, row) pixel coordinates of ground points ahead of the camera."""
         f = self.focal

@@ -5,8 +5,9 @@ stored once as a signed-distance grid around its red line (0.1 m cells, exact di
 bilinear between cells); the colour of a ground point is a function of that distance only
 (red line, asphalt, white edge line, kerb, grass). A per-row colour table, pre-filtered with
 the width of one pixel on the ground at that row and faded to haze near the horizon, turns
-distances into colours. A frame is then two `cv2.remap` calls: grid -> distances ->
-colours, about 0.6 ms on one core for 640x480.
+distances into colours. The ground is seen through a homography, so a frame is one
+`cv2.warpPerspective` (pixels -> distances) and one `cv2.remap` (distances -> colours), about
+0.5 ms on one core for 640x480.
 """
 
 from __future__ import annotations
@@ -58,10 +59,8 @@ class Renderer:
         self.appearance = appearance or Appearance()
         self.circuit = circuit
         self._field, self._origin, self._max_d = _distance_grid(circuit)
-        ground = self.camera.ground_points()
-        self._forward = np.ascontiguousarray(ground[..., 0])
-        self._left = np.ascontiguousarray(ground[..., 1])
-        rows = ground.shape[0]
+        self._ground = self.camera.ground_homography()
+        rows = self.camera.height - self.camera.horizon_row
         self._lut_rows = np.repeat(np.arange(rows, dtype=np.float32)[:, None],
                                    self.camera.width, axis=1)
         lut = _colour_tables(circuit, self.camera, self._max_d, self.appearance.brightness)
@@ -84,14 +83,11 @@ class Renderer:
     def render(self, pose: Pose) -> np.ndarray:
         """The camera image (height, width, 3) uint8 RGB seen from `pose`."""
         cam = self.camera
-        c, s = np.cos(pose.theta), np.sin(pose.theta)
-        k = 1.0 / GRID_RESOLUTION_M
-        cx = pose.x + c * cam.mount_forward - self._origin[0]
-        cy = pose.y + s * cam.mount_forward - self._origin[1]
-        grid_x = cv2.addWeighted(self._forward, c * k, self._left, -s * k, cx * k)
-        grid_y = cv2.addWeighted(self._forward, s * k, self._left, c * k, cy * k)
-        columns = cv2.remap(self._field, grid_x, grid_y, cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=self._outside)
+        pixels_to_grid = self._camera_to_grid(pose) @ self._ground
+        size = (cam.width, cam.height - cam.horizon_row)
+        columns = cv2.warpPerspective(self._field, pixels_to_grid, size,
+                                      flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                      borderMode=cv2.BORDER_CONSTANT, borderValue=self._outside)
         image = np.empty((cam.height, cam.width, 3), dtype=np.uint8)
         image[: cam.horizon_row] = self._sky
         words = cv2.remap(self._lut_words, columns, self._lut_rows, cv2.INTER_NEAREST,
@@ -100,14 +96,23 @@ class Renderer:
                      dst=image[cam.horizon_row:])
         if self._shade is not None:
             mask, darkness = self._shade
-            shaded = cv2.remap(mask, grid_x, grid_y, cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+            shaded = cv2.warpPerspective(mask, pixels_to_grid, size,
+                                         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                         borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
             ground = image[cam.horizon_row:]
             ground[:] = ground * (1.0 - darkness * shaded)[..., None]
         if self.appearance.noise_std > 0:
             noise = self._rng.normal(0.0, self.appearance.noise_std, image.shape)
             image = np.clip(image + noise, 0, 255).astype(np.uint8)
         return image
+
+    def _camera_to_grid(self, pose: Pose) -> np.ndarray:
+        """3x3 affine map from (forward, left) metres off the camera to distance-grid cells."""
+        c, s = np.cos(pose.theta), np.sin(pose.theta)
+        k = 1.0 / GRID_RESOLUTION_M
+        x = pose.x + c * self.camera.mount_forward - self._origin[0]
+        y = pose.y + s * self.camera.mount_forward - self._origin[1]
+        return np.array([[c * k, -s * k, x * k], [s * k, c * k, y * k], [0.0, 0.0, 1.0]])
 
     def distance_at(self, x: float, y: float) -> float:
         """Signed distance (m) from the red line of a world point, as the renderer sees it."""
