@@ -71,9 +71,8 @@ class ExpertDriver:
         if image.shape != (cam.height, cam.width, 3):
             raise ValueError(f"expert driver expects a {cam.width}x{cam.height}x3 RGB image "
                              f"(shape {(cam.height, cam.width, 3)}), got shape {image.shape}")
-        band = image[self.rows]
-        red = (band[..., 0] >= p.red_min) & (
-            cv2.subtract(band[..., 0], np.maximum(band[..., 1], band[..., 2])) >= p.red_margin)
+        r, g, b = cv2.split(image[self.rows])  # contiguous channels: faster than strided views
+        red = (r >= p.red_min) & (cv2.subtract(r, cv2.max(g, b)) >= p.red_margin)
         # Runs of red pixels on every scanned row at once: changes of the padded mask come in
         # (start, end) pairs in row-major order.
         self._padded[:, 1:-1] = red
