@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,11 +227,13 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / f".{card.name}.best.keras"
+    started = time.perf_counter()
     history = model.fit(
         train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose,
         callbacks=[keras.callbacks.EarlyStopping(patience=config.patience,
                                                  restore_best_weights=True),
                    keras.callbacks.ModelCheckpoint(checkpoint, save_best_only=True)])
+    seconds = time.perf_counter() - started
     best = keras.saving.load_model(checkpoint, compile=False, safe_mode=True)
     checkpoint.unlink()
     card.training = {
@@ -238,7 +241,8 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
         "episodes": [episodes[i].name for i in train_ids],
         "validation_episodes": [episodes[i].name for i in val_ids],
         "frames": int(len(items["train"])), "validation_frames": int(len(items["val"])),
-        "epochs_run": len(history.history["loss"]), "best_val_loss":
+        "epochs_run": len(history.history["loss"]), "seconds": round(seconds, 1),
+        "best_val_loss":
             float(min(history.history["val_loss"])), "balance": config.balance,
         "flip": config.flip, "batch_size": config.batch_size, "stride": config.stride,
         "patience": config.patience,

@@ -255,7 +255,9 @@ def test_convlstm_stack(models):
     assert [c.return_sequences for c in cells] == [True, True, False]
     for cell in cells:  # every ConvLSTM2D is followed by a BatchNormalization
         index = model.layers.index(cell)
-        assert isinstance(model.layers[index + 1], keras.layers.BatchNormalization)
+        norm = model.layers[index + 1]
+        assert isinstance(norm, keras.layers.BatchNormalization)
+        assert norm.momentum == 0.9  # its moving averages settle in ~25 batches
     raw = build_network("convlstm", (16, 32, 1), stem_filters=(), conv_lstm_layers=4)
     assert sum(isinstance(layer, keras.layers.ConvLSTM2D) for layer in raw.layers) == 4
     assert not any(isinstance(layer, keras.layers.TimeDistributed) for layer in raw.layers)

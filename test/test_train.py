@@ -126,6 +126,7 @@ def test_each_family_trains_a_step_and_reloads(tmp_path, raw_episodes, network, 
     card = train_network(config, episodes, tmp_path, card=card, verbose=0)
     model, loaded = load_model(card.name, tmp_path)
     assert loaded.training["epochs_run"] == 1 and loaded.training["validation_episodes"]
+    assert loaded.training["seconds"] > 0
     assert loaded.constant_v == options.get("constant_v", loaded.constant_v)
     metrics = evaluate(model, loaded, episodes)
     assert metrics["frames"]["count"] == sum(len(e) for e in episodes)

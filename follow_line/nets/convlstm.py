@@ -11,6 +11,11 @@ ConvLSTM2D is costly: every step convolves the input and the state for four gate
 first shrunk by a per-frame stem, PilotNet's first two convolutions (Conv2D 24 and 36,
 5x5, stride 2, relu; 33x100 -> 6x22), so the ConvLSTM2D stack runs on 132 positions
 instead of 3,300. ``stem_filters=()`` removes the stem (the seeds' stack on raw frames).
+
+The stack trains on few steps (every eighth frame: ~25 batches an epoch), too few for the
+BatchNormalization moving averages at Keras' default momentum 0.99 to leave their start
+(0.99^75 = 0.47 of the initial variance 1 remained after 75 steps, and the network did not
+drive). The normalisations here use momentum 0.9 (``norm_momentum``).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ def build_convlstm(input_shape: Sequence[int] | None = None, *,
                    timesteps: int = DEFAULT_TIMESTEPS, filters: int = 40,
                    conv_lstm_layers: int = 3,
                    stem_filters: Sequence[int] = STEM_FILTERS,
+                   norm_momentum: float = 0.9,
                    outputs: Sequence[str] = REGRESSION_OUTPUTS,
                    name: str = "convlstm") -> keras.Model:
     """ConvLSTM2D stack on ``"frames"`` (T, H, W, C), default 5 x 33x100x3, oldest first.
@@ -60,7 +66,7 @@ def build_convlstm(input_shape: Sequence[int] | None = None, *,
     for i in range(1, count + 1):
         x = layers.ConvLSTM2D(filters, 3, padding="same", return_sequences=i < count,
                               name=f"conv_lstm{i}")(x)
-        x = layers.BatchNormalization(name=f"conv_lstm{i}_norm")(x)
+        x = layers.BatchNormalization(momentum=norm_momentum, name=f"conv_lstm{i}_norm")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(50, activation="relu", name="fc1")(x)
     x = layers.Dense(10, activation="relu", name="fc2")(x)
