@@ -2,8 +2,10 @@
 
 Runs go to parallel worker processes; each run's record (with its trajectory) is written to
 runs/KEY.json as soon as it ends, so an interrupted benchmark resumes where it stopped and a
-failing run is recorded with its error without losing the others. The reports (results.json
-without trajectories, results.csv, results.md and plots/*.png) are rebuilt from all records.
+failing run is recorded with its error without losing the others. A record keeps the digest
+of the network's weights: a run whose network was retrained since is run again. The reports
+(results.json without trajectories, results.csv, results.md and plots/*.png) are rebuilt
+from all records.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from tqdm import tqdm
 
 from follow_line.circuits import DIRECTIONS, load_circuit
 from follow_line.drive import Driver, RunSpec, run_drive
-from follow_line.drivers import check_driver_name, make_driver
+from follow_line.drivers import check_driver_name, driver_weights, make_driver
 from follow_line.errors import unknown_name
 from follow_line.files import write_json_atomic, write_text_atomic
 from follow_line.lap import LapRules
@@ -66,8 +68,11 @@ def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat:
             for c in circuits for r in directions for k in range(repeat)]
 
 
-def _execute(run: BenchRun, out: Path, threads: int = 1) -> dict:
-    """Drive one run in a worker and write its record; errors become records too."""
+def _execute(run: BenchRun, out: Path, weights: str | None, threads: int = 1) -> dict:
+    """Drive one run in a worker and write its record; errors become records too.
+
+    `weights` (the driver's `driver_weights`) is recorded with the run.
+    """
     import cv2
 
     cv2.setNumThreads(threads)
@@ -82,6 +87,7 @@ def _execute(run: BenchRun, out: Path, threads: int = 1) -> dict:
                   "traceback": traceback.format_exc()}
     record["repeat"] = run.repeat
     record["perturbation"] = run.perturbation
+    record["weights"] = weights
     write_json_atomic(out / "runs" / f"{run.key}.json", record)
     return record
 
@@ -96,15 +102,20 @@ def _driver(name: str, threads: int) -> Driver:
 
 
 def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = True) -> list[dict]:
-    """Run what is not done yet (a run is done when its record holds no error), then report."""
+    """Run what is not done yet, then report.
+
+    A run is done when its record holds no error and was driven with the current weights.
+    """
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    todo = [r for r in runs if not _finished(out / "runs" / f"{r.key}.json")]
+    weights = {name: driver_weights(name) for name in {r.driver for r in runs}}
+    todo = [r for r in runs if not _finished(out / "runs" / f"{r.key}.json", weights[r.driver])]
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="bench", unit="run",
                disable=not progress)
     if jobs <= 1:
         for run in todo:
-            _report_progress(bar, _execute(run, out, threads=default_jobs()))
+            _report_progress(bar, _execute(run, out, weights[run.driver],
+                                           threads=default_jobs()))
     else:
         # Workers start from a clean process: forking one that already runs TensorFlow or
         # LiteRT threads can deadlock.
@@ -112,7 +123,7 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods
                                               else "spawn")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_execute, run, out) for run in todo]
+            futures = [pool.submit(_execute, run, out, weights[run.driver]) for run in todo]
             for future in as_completed(futures):
                 _report_progress(bar, future.result())
     bar.close()
@@ -130,11 +141,12 @@ def _reported_keys(out: Path) -> list[str] | None:
         return None
 
 
-def _finished(path: Path) -> bool:
+def _finished(path: Path, weights: str | None) -> bool:
     try:
-        return "error" not in json.loads(path.read_text())
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
+    return "error" not in record and record.get("weights") == weights
 
 
 def _report_progress(bar: tqdm, record: dict) -> None:

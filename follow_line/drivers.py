@@ -30,6 +30,19 @@ def check_driver_name(name: str) -> None:
         raise FollowLineError(f"unknown driver {name!r}; known: {', '.join(known_drivers())}")
 
 
+def driver_weights(name: str) -> str | None:
+    """The digest of a network driver's weights file (`weights_digest`).
+
+    None for the explicit driver and for untrained registry networks (no weights file).
+    """
+    from follow_line.zoo import shipped_models, weights_digest
+
+    if name not in DRIVERS and (Path(name).suffix in (".keras", ".json")
+                                or name in shipped_models()):
+        return weights_digest(name)
+    return None
+
+
 def make_driver(name: str, backend: str = "auto", device: str = "auto",
                 threads: int | None = None) -> Driver:
     """A fresh driver: 'expert', a shipped network, a model file, or a registry network."""

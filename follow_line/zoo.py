@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -107,6 +108,12 @@ def _network_files(name_or_path: str | Path, folder: Path | None) -> tuple[Path,
         if not p.exists():
             raise FollowLineError(f"{p} does not exist (a network is NAME.keras + NAME.json)")
     return weights, card_path
+
+
+def weights_digest(name_or_path: str | Path, folder: Path | None = None) -> str:
+    """SHA-256 of a trained network's weights file (first 16 hex digits)."""
+    weights, _ = _network_files(name_or_path, folder)
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
 
 
 def load_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard:

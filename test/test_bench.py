@@ -4,7 +4,9 @@ import pytest
 
 from follow_line import bench, drivers
 from follow_line.bench import plan, run_bench
+from follow_line.drivers import driver_weights
 from follow_line.errors import FollowLineError
+from follow_line.zoo import build_untrained, save_model, weights_digest
 
 
 class Crashing:
@@ -37,7 +39,7 @@ def test_bench_writes_tables_resumes_and_keeps_failures(tmp_path, oval_file, mon
     executed = []
     real = bench._execute
     monkeypatch.setattr(bench, "_execute",
-                        lambda run, out, **kw: executed.append(run) or real(run, out, **kw))
+                        lambda run, *args, **kw: executed.append(run) or real(run, *args, **kw))
     run_bench(runs, tmp_path, jobs=1, progress=False)
     assert finished.stat().st_mtime_ns == stamp  # finished runs are not run again
     assert sorted(r.driver for r in executed) == ["crashing", "crashing"]  # failures retried
@@ -49,6 +51,26 @@ def test_bench_writes_tables_resumes_and_keeps_failures(tmp_path, oval_file, mon
     stamp = report.stat().st_mtime_ns
     run_bench(ok_runs, tmp_path, jobs=1, progress=False)  # nothing new: reports kept as they are
     assert report.stat().st_mtime_ns == stamp
+
+
+def test_a_retrained_network_is_run_again(tmp_path, oval_file, monkeypatch):
+    model, card = build_untrained("tinypilotnet")
+    weights = save_model(model, card, tmp_path / "models")
+    runs = plan(["expert", str(weights)], [str(oval_file)], ["clockwise"])
+    records = run_bench(runs, tmp_path, jobs=1, progress=False)
+    assert records[0]["weights"] is None  # the explicit driver has no weights
+    assert records[1]["weights"] == driver_weights(str(weights)) == weights_digest(weights)
+    executed = []
+    real = bench._execute
+    monkeypatch.setattr(bench, "_execute",
+                        lambda run, *args, **kw: executed.append(run) or real(run, *args, **kw))
+    run_bench(runs, tmp_path, jobs=1, progress=False)
+    assert executed == []  # same weights: nothing to run
+    model.get_layer("fc1").kernel.assign(model.get_layer("fc1").kernel * 0.5)
+    save_model(model, card, tmp_path / "models")  # retrained
+    records = run_bench(runs, tmp_path, jobs=1, progress=False)
+    assert executed == [runs[1]]
+    assert records[1]["weights"] == weights_digest(weights) != records[0]["weights"]
 
 
 def test_plan_validates_names_first(oval_file):
