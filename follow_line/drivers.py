@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from follow_line.drive import Driver
 from follow_line.errors import FollowLineError
 from follow_line.expert import ExpertDriver
@@ -22,9 +20,9 @@ def known_drivers() -> list[str]:
 
 def check_driver_name(name: str) -> None:
     """Refuse an unknown driver before any work starts, listing the known ones."""
-    from follow_line.zoo import shipped_models
+    from follow_line.zoo import has_weights
 
-    if name in DRIVERS or Path(name).suffix in (".keras", ".json") or name in shipped_models():
+    if name in DRIVERS or has_weights(name):
         return  # known without importing the network registry (and TensorFlow)
     if name not in known_drivers():
         raise FollowLineError(f"unknown driver {name!r}; known: {', '.join(known_drivers())}")
@@ -35,12 +33,9 @@ def driver_weights(name: str) -> str | None:
 
     None for the explicit driver and for untrained registry networks (no weights file).
     """
-    from follow_line.zoo import shipped_models, weights_digest
+    from follow_line.zoo import has_weights, weights_digest
 
-    if name not in DRIVERS and (Path(name).suffix in (".keras", ".json")
-                                or name in shipped_models()):
-        return weights_digest(name)
-    return None
+    return None if name in DRIVERS or not has_weights(name) else weights_digest(name)
 
 
 def make_driver(name: str, backend: str = "auto", device: str = "auto",

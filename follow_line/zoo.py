@@ -92,6 +92,12 @@ def save_model(model, card: ModelCard, folder: Path) -> Path:
     return path
 
 
+def has_weights(name_or_path: str | Path, folder: Path | None = None) -> bool:
+    """Whether the name is a model file path or a network shipped in `folder`."""
+    text = str(name_or_path)
+    return Path(text).suffix in (".keras", ".json") or text in shipped_models(folder)
+
+
 def _network_files(name_or_path: str | Path, folder: Path | None) -> tuple[Path, Path]:
     """NAME.keras and NAME.json of a shipped name or a path, checked to exist."""
     text = str(name_or_path)
@@ -143,7 +149,7 @@ def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "a
 
     folder = folder or models_dir()
     text = str(name_or_path)
-    if Path(text).suffix in (".keras", ".json") or text in shipped_models(folder):
+    if has_weights(text, folder):
         model, card = load_model(text, folder)
     elif text in known_networks():
         log.warning("no trained weights for %s in %s: driving a freshly built, untrained "
