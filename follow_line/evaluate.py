@@ -17,7 +17,7 @@ def evaluate_models(names: list[str], datasets: dict[str, Path], out: Path,
     (one dataset in memory at a time: they can be large).
     """
     from follow_line.data import load_episodes
-    from follow_line.zoo import load_model, models_dir
+    from follow_line.zoo import load_model, models_dir, network_files
 
     folder = Path(folder) if folder else models_dir()
     networks = {name: load_model(name, folder) for name in names}
@@ -36,9 +36,7 @@ def evaluate_models(names: list[str], datasets: dict[str, Path], out: Path,
             del episodes
     if update_cards:
         for name, (_, card) in networks.items():
-            card_path = Path(name).with_suffix(".json") \
-                if name.endswith((".keras", ".json")) else folder / f"{name}.json"
-            card.save(card_path)
+            card.save(network_files(name, folder)[1])
     rows = [results[name, split] for name in names for split in datasets]
     write_tables(rows, out)
     return rows

@@ -98,7 +98,7 @@ def has_weights(name_or_path: str | Path, folder: Path | None = None) -> bool:
     return Path(text).suffix in (".keras", ".json") or text in shipped_models(folder)
 
 
-def _network_files(name_or_path: str | Path, folder: Path | None) -> tuple[Path, Path]:
+def network_files(name_or_path: str | Path, folder: Path | None) -> tuple[Path, Path]:
     """NAME.keras and NAME.json of a shipped name or a path, checked to exist."""
     text = str(name_or_path)
     path = Path(text)
@@ -118,20 +118,20 @@ def _network_files(name_or_path: str | Path, folder: Path | None) -> tuple[Path,
 
 def weights_digest(name_or_path: str | Path, folder: Path | None = None) -> str:
     """SHA-256 of a trained network's weights file (first 16 hex digits)."""
-    weights, _ = _network_files(name_or_path, folder)
+    weights, _ = network_files(name_or_path, folder)
     return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
 
 
 def load_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard:
     """The card of a shipped name or a NAME.keras / NAME.json path."""
-    return ModelCard.load(_network_files(name_or_path, folder)[1])
+    return ModelCard.load(network_files(name_or_path, folder)[1])
 
 
 def load_model(name_or_path: str | Path, folder: Path | None = None):
     """(keras model, card) of a shipped name or a NAME.keras / NAME.json path (safe mode)."""
     import keras
 
-    weights, card_path = _network_files(name_or_path, folder)
+    weights, card_path = network_files(name_or_path, folder)
     card = ModelCard.load(card_path)
     try:
         model = keras.saving.load_model(weights, compile=False, safe_mode=True)
