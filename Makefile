@@ -2,12 +2,13 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+ROS_STAMP := $(VENV)/.ros-installed-stamp
 OUT ?= results/demo
 
 comma := ,
 SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
 
-.PHONY: demo test test-all perf readme models clean
+.PHONY: demo test test-all perf ros-perf readme models clean
 
 $(STAMP): requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -15,14 +16,18 @@ $(STAMP): requirements.txt setup.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+$(ROS_STAMP): requirements-ros.txt $(STAMP)  ## ROS 2 wheels (rclpy, Fast DDS, messages)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-ros.txt
+	touch $(ROS_STAMP)
+
 demo: $(STAMP)  ## the expert and every shipped network on every circuit and direction
 	$(VENV)/bin/follow-line bench --models expert$(if $(SHIPPED),$(comma)$(SHIPPED)) --out $(OUT)
 
-test: $(STAMP)  ## fast test suite (slow tests: make test-all)
+test: $(ROS_STAMP)  ## fast test suite (slow tests: make test-all)
 	$(PY) -m ruff check follow_line test setup.py $(wildcard launch)
 	$(PY) -m pytest -q -m "not slow"
 
-test-all: $(STAMP)
+test-all: $(ROS_STAMP)
 	$(PY) -m pytest -q
 
 perf: $(STAMP)  ## performance figures for the README

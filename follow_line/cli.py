@@ -86,6 +86,21 @@ def cmd_drive(args: argparse.Namespace) -> int:
     return 0 if record["stop_reason"] == "lap_completed" else 1
 
 
+def cmd_ros(args: argparse.Namespace) -> int:
+    """Drive one run through the ROS 2 graph (sim, drive and lap-monitor nodes)."""
+    from follow_line.ros.bringup import GraphSpec, run_graph
+
+    spec = GraphSpec(model=args.model, circuit=args.circuit, direction=args.direction,
+                     laps=args.laps, lockstep=not args.free_running,
+                     real_time_factor=args.real_time_factor, timeout_seconds=args.timeout or 0.0,
+                     device=args.device, backend=args.backend)
+    record = run_graph(spec, record_path=args.json, quiet=args.quiet)
+    print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
+    if record["stop_reason"] == "interrupted":
+        return 130
+    return 0 if record["stop_reason"] == "lap_completed" else 1
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """List the registry networks and the shipped (trained) ones."""
     from follow_line.nets import NETWORKS
@@ -242,6 +257,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--video", type=Path, help="record the camera to this .mp4 file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_drive)
+
+    p = sub.add_parser("ros", help="drive one circuit through the ROS 2 graph (sim, drive and "
+                                   "lap-monitor nodes as processes; needs rclpy, not launch)")
+    p.add_argument("--model", default="pilotnet",
+                   help="a shipped network, a registry network, a NAME.keras path or 'expert'")
+    p.add_argument("--backend", default="auto", choices=("auto", "keras", "litert"))
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
+    p.add_argument("--circuit", default="simple", help="built-in name or path to a YAML file")
+    p.add_argument("--direction", default="clockwise", help="clockwise or anticlockwise")
+    p.add_argument("--laps", type=_positive_int, default=1)
+    p.add_argument("--free-running", action="store_true",
+                   help="simulate in real time (x --real-time-factor) instead of in lockstep "
+                        "with the driver")
+    p.add_argument("--real-time-factor", type=float, default=1.0,
+                   help="free-running: simulated seconds per wall-clock second")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="simulated seconds before giving up (default: 300 per lap)")
+    p.add_argument("--json", type=Path, help="write the run record to this file")
+    p.add_argument("--quiet", action="store_true", help="hide the nodes' logs")
+    p.set_defaults(func=cmd_ros)
 
     p = sub.add_parser("models", help="list the network registry and the shipped networks")
     p.set_defaults(func=cmd_models)

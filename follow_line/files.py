@@ -1,4 +1,8 @@
-"""Atomic file writes: a reader never sees half a file, an interruption loses nothing written."""
+"""Atomic file writes, and the package's own folders (models, config).
+
+A reader never sees half a file; an interruption loses nothing written. The folders are found
+in a source checkout or a ROS install.
+"""
 
 from __future__ import annotations
 
@@ -41,3 +45,16 @@ def json_text(data) -> str:
 def write_json_atomic(path: Path, data) -> None:
     """Write `data` as JSON (see `json_text`), atomically."""
     write_text_atomic(path, json_text(data))
+
+
+def package_folder(name: str) -> Path:
+    """The package's `name` folder (models, config): the source tree, else the ROS share."""
+    source = Path(__file__).resolve().parents[1] / name
+    if source.is_dir():
+        return source
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        return Path(get_package_share_directory("follow_line")) / name
+    except Exception:  # noqa: BLE001 (no ROS, or the package is not installed there)
+        return source

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from follow_line.card import V_CLASS_VALUES, W_CLASS_VALUES, FrameSpec, ModelCard
 from follow_line.errors import FollowLineError
+from follow_line.files import package_folder
 from follow_line.vision import Preprocessing
 
 log = logging.getLogger(__name__)
@@ -24,15 +25,7 @@ def models_dir() -> Path:
     env = os.environ.get("FOLLOW_LINE_MODELS")
     if env:
         return Path(env)
-    source = Path(__file__).resolve().parents[1] / "models"
-    if source.is_dir():
-        return source
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        return Path(get_package_share_directory("follow_line")) / "models"
-    except Exception:  # noqa: BLE001 (no ROS, or the package is not installed there)
-        return source
+    return package_folder("models")
 
 
 def shipped_models(folder: Path | None = None) -> list[str]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from pathlib import Path
 
 from follow_line.errors import FollowLineError
 
 NS_PER_S = 1_000_000_000
+POLL_S = 0.05  # how often a spinning node looks for a signal
 
 
 def stamp_to_seconds(stamp) -> float:
@@ -41,13 +43,21 @@ def declare(node, name: str, default, description: str, constraints: str = ""):
     """Declare a read-only parameter with its description; returns its start-up value.
 
     Read-only because the nodes read their parameters once, at start-up: ROS refuses a later
-    `ros2 param set` instead of silently ignoring it.
+    `ros2 param set` instead of silently ignoring it. A float parameter also takes an integer
+    (`max_v:=20`), returned as a float.
     """
     from rcl_interfaces.msg import ParameterDescriptor
 
+    is_float = isinstance(default, float)
     descriptor = ParameterDescriptor(description=description,
-                                     additional_constraints=constraints, read_only=True)
-    return node.declare_parameter(name, default, descriptor).value
+                                     additional_constraints=constraints, read_only=True,
+                                     dynamic_typing=is_float)
+    value = node.declare_parameter(name, default, descriptor).value
+    if not is_float:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise parameter_error(name, value, f"a number ({constraints or 'float'})")
+    return float(value)
 
 
 def parameter_error(name: str, value, allowed: str) -> FollowLineError:
@@ -99,50 +109,81 @@ def check_range(name: str, value: float, low: float | None = None, high: float |
     return value
 
 
-def run_node(node_class, args: list[str] | None = None,
-             keep_context_on_interrupt: bool = False) -> int:
-    """The body of a node's entry point: init, spin until Ctrl-C, clean up; the exit code.
+def missing_params_files(args: list[str]) -> list[str]:
+    """The `--params-file` arguments of a ROS command line that name no readable file."""
+    return [path for flag, path in zip(args, args[1:], strict=False)
+            if flag == "--params-file" and not Path(path).is_file()]
 
-    `destroy_node` runs before `rclpy.shutdown()`, so a node can still publish there (the drive
-    node's zero twist). With `keep_context_on_interrupt`, rclpy installs no signal handler:
-    Ctrl-C raises KeyboardInterrupt while the context is still valid (rclpy's own handler shuts
-    the context down first, after which nothing can be published: ros2/rclpy#1077). The node
-    then needs a timer, so that its executor wakes up to notice the interrupt.
+
+def run_node(node_class, args: list[str] | None = None) -> int:
+    """The body of a node's entry point: init, spin until a signal, clean up; the exit code.
+
+    SIGINT and SIGTERM are handled here, not by rclpy (whose handler shuts the context down
+    before the node can publish again: ros2/rclpy#1077). During start-up a signal aborts the
+    start; afterwards it ends the spin loop, which polls at POLL_S, so the node's
+    `destroy_node` (the drive node's zero twist, the lap monitor's record) runs while the
+    context is still valid. A node may also end its own run by setting `done`. Exit codes:
+    0 after a signal or `done`, 1 for a bad parameter or a failure, 2 for a bad command line.
     """
+    import signal
+    import sys
+
     import rclpy
     from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.logging import get_logger
+    from rclpy.signals import SignalHandlerOptions
 
+    name = getattr(node_class, "NODE_NAME", node_class.__name__)
+    argv = sys.argv if args is None else args
+    missing = missing_params_files(argv)
+    if missing:
+        print(f"{name}: error: --params-file {missing[0]}: no such file", file=sys.stderr)
+        return 2
+    stopping = {"signal": None, "started": False}
+
+    def on_signal(signum, _frame):
+        stopping["signal"] = signal.Signals(signum).name
+        if not stopping["started"]:
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        from rclpy.executors import ExternalShutdownException
-    except ImportError:  # rclpy releases before Humble
-        ExternalShutdownException = KeyboardInterrupt  # noqa: N806
-
-    if keep_context_on_interrupt:
-        try:
-            from rclpy.signals import SignalHandlerOptions
-        except ImportError:  # rclpy releases before Humble: no choice
-            rclpy.init(args=args)
-        else:
-            rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    else:
-        rclpy.init(args=args)
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:  # noqa: BLE001 (rclpy's own errors: a bad --ros-args line)
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 2
     node = None
     code = 0
     try:
         node = node_class()
-        rclpy.spin(node)
+        stopping["started"] = True
+        if stopping["signal"] is None:
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            while (stopping["signal"] is None and not getattr(node, "done", False)
+                   and rclpy.ok()):
+                executor.spin_once(timeout_sec=POLL_S)
+        if stopping["signal"]:
+            node.get_logger().info(f"{stopping['signal']}: shutting down")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except (FollowLineError, InvalidParameterTypeException,
             InvalidParameterValueException) as exc:
-        get_logger(getattr(node_class, "NODE_NAME", node_class.__name__)).fatal(str(exc))
+        get_logger(name).fatal(str(exc))
+        code = 1
+    except Exception as exc:  # noqa: BLE001 (the node's destroy_node still stops the car)
+        get_logger(name).fatal(f"{type(exc).__name__}: {exc}")
         code = 1
     finally:
         if node is not None:
             node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return code
 
 

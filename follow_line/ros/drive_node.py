@@ -1,9 +1,11 @@
 """Drive node: camera image -> driver (a network or the explicit driver) -> cmd_vel.
 
-Each camera frame (sensor-data QoS) is converted to RGB, driven with the frame's header stamp
-as its time, clamped to the node's limits and published as a Twist (or a TwistStamped). The
-car is stopped (a zero twist) when frames go stale, when a frame cannot be used, and when the
-node shuts down.
+Each camera frame (sensor-data QoS, keeping only the newest frame, so that a driver slower
+than the camera drives the latest frame instead of a queue of old ones) is converted to RGB,
+driven with the frame's header stamp as its time, clamped to the node's limits and published
+as a Twist (or a TwistStamped carrying the frame's stamp, which the lockstep simulator waits
+for). The car is stopped (a zero twist) when frames go stale (steady clock, whatever /clock
+does), when a frame cannot be used, and when the node shuts down (a signal, an error).
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ import time
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Twist, TwistStamped
+from rclpy.clock import Clock, ClockType
+from rclpy.duration import Duration
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
 from follow_line.drivers import check_driver_name, make_driver
@@ -38,12 +42,19 @@ CMD_VEL_DEPTH = 10
 WATCHDOG_CHECKS = 5  # watchdog timer ticks per watchdog_timeout
 STATS_PERIOD_S = 5.0  # latency report
 ERROR_PERIOD_S = 2.0  # throttle of per-frame errors and warnings
+STOP_ACK_S = 0.3  # how long shutdown waits for subscribers to acknowledge the zero twist
+# Sensor-data QoS (best effort, volatile) with a history of one: the newest frame only.
+CAMERA_QOS = QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliability,
+                        durability=qos_profile_sensor_data.durability,
+                        history=qos_profile_sensor_data.history)
 
 
 class DriveNode(Node):
     """Camera frames in, velocity commands out; a zero command on stale frames and at exit."""
 
     NODE_NAME = NODE_NAME
+    cmd_pub = None  # until built: rclpy may destroy a node whose __init__ failed
+    _stopped = False
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
@@ -57,7 +68,8 @@ class DriveNode(Node):
         self.cmd_vel_topic = declare(self, "cmd_vel_topic", CMD_VEL_TOPIC,
                                      "Velocity command topic")
         self.stamped = declare(self, "stamped", False,
-                               "Publish geometry_msgs/TwistStamped instead of Twist")
+                               "Publish geometry_msgs/TwistStamped (stamped with the frame's "
+                               "stamp; the lockstep simulator needs it) instead of Twist")
         self.device = declare(self, "device", "auto", "Where the network runs",
                               f"one of {', '.join(DEVICES)}")
         self.backend = declare(self, "backend", "auto", "Network inference backend",
@@ -70,7 +82,7 @@ class DriveNode(Node):
                              "[-max_w, max_w]", f"0 < max_w <= {W_LIMITS[1]:g}")
         self.watchdog_timeout = declare(
             self, "watchdog_timeout", 0.5,
-            "Seconds (node clock) without a camera frame after which the car is stopped",
+            "Seconds (steady clock) without a camera frame after which the car is stopped",
             "> 0")
         self.control_rate_limit = declare(
             self, "control_rate_limit", 0.0,
@@ -81,23 +93,23 @@ class DriveNode(Node):
             self.driver = make_driver(self.model, self.backend, self.device)
         except FollowLineError as exc:
             raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
-        self.driver.reset()
         self._camera = Preprocessing()  # the camera frame every driver expects (640x480 RGB)
+        self._warm_up()
 
         self.cmd_pub = self.create_publisher(TwistStamped if self.stamped else Twist,
                                              self.cmd_vel_topic, CMD_VEL_DEPTH)
-        self.image_sub = self.create_subscription(Image, self.image_topic, self._on_image,
-                                                  qos_profile_sensor_data)
-        self.watchdog = self.create_timer(self.watchdog_timeout / WATCHDOG_CHECKS,
-                                          self._on_watchdog)
         self.last_command: tuple[float, float] = (0.0, 0.0)
-        self._last_frame = self.get_clock().now()  # start-up counts as a frame
+        self.frames = {"received": 0, "driven": 0, "skipped": 0, "failed": 0}
+        self._last_frame = time.monotonic()  # start-up counts as a frame
         self._stale = False
-        self._stopped = False
+        self._last_stamp = None  # (sec, nanosec) of the last frame driven
         self._last_driven_t: float | None = None
-        self._frames = 0
-        self._latency_sum_ms = 0.0
-        self._latency_max_ms = 0.0
+        self._latencies_ms: list[float] = []
+        self.image_sub = self.create_subscription(Image, self.image_topic, self._on_image,
+                                                  CAMERA_QOS)
+        self.watchdog = self.create_timer(self.watchdog_timeout / WATCHDOG_CHECKS,
+                                          self._on_watchdog,
+                                          clock=Clock(clock_type=ClockType.STEADY_TIME))
         backend = getattr(self.driver, "backend", None)
         self.get_logger().info(
             f"driving with {self.driver.name}{f' ({backend})' if backend else ''}: "
@@ -117,6 +129,16 @@ class DriveNode(Node):
             check_driver_name(self.model)
         except FollowLineError as exc:
             raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
+
+    def _warm_up(self) -> None:
+        """Drive one blank frame (a network's first call is slow), then forget it."""
+        import numpy as np
+
+        try:
+            self.driver(np.zeros((*self._camera.camera_size, 3), np.uint8), 0.0)
+        except Exception as exc:  # noqa: BLE001 (the first real frame reports it properly)
+            self.get_logger().warning(f"warm-up frame failed: {exc}")
+        self.driver.reset()
 
     def clamp(self, v: float, w: float) -> tuple[float, float]:
         """(v, w) within [0, max_v] x [-max_w, max_w]; a non-finite command becomes a stop."""
@@ -143,14 +165,23 @@ class DriveNode(Node):
     def _on_image(self, msg: Image) -> None:
         if self._stopped:
             return
-        self._last_frame = self.get_clock().now()
+        self.frames["received"] += 1
+        self._last_frame = time.monotonic()
         self._stale = False
+        stamp = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        if self.stamped and stamp == self._last_stamp:
+            # The same frame again (a lockstep simulator repeats a frame until its command
+            # arrives): answer with the same command; a stateful driver must not see it twice.
+            self.frames["skipped"] += 1
+            self.publish_command(*self.last_command, msg.header.stamp)
+            return
         t = stamp_to_seconds(msg.header.stamp)
-        if t == 0.0:
-            self.get_logger().warn(f"frames on {self.image_topic} carry no stamp: timing them "
-                                   "with the node clock", once=True)
-            t = self._last_frame.nanoseconds * 1e-9
+        if t == 0.0 and not self.stamped:
+            self.get_logger().warning(f"a frame on {self.image_topic} carries no stamp: timing "
+                                      "it with the node clock", once=True)
+            t = self.get_clock().now().nanoseconds * 1e-9
         if self._skip(t):
+            self.frames["skipped"] += 1
             return
         start = time.perf_counter()
         try:
@@ -158,6 +189,7 @@ class DriveNode(Node):
             self._camera.check(image)
             v, w = self.driver(image, t)
         except Exception as exc:  # noqa: BLE001 (whatever goes wrong, the car stops)
+            self.frames["failed"] += 1
             self.get_logger().error(
                 f"cannot drive from the frame on {self.image_topic}: {exc}; stopping the car",
                 throttle_duration_sec=ERROR_PERIOD_S)
@@ -165,6 +197,8 @@ class DriveNode(Node):
             return
         latency_ms = (time.perf_counter() - start) * 1e3
         self.publish_command(*self.clamp(v, w), msg.header.stamp)
+        self.frames["driven"] += 1
+        self._last_stamp = stamp
         self._last_driven_t = t
         self._report(latency_ms)
 
@@ -175,37 +209,43 @@ class DriveNode(Node):
         since = t - self._last_driven_t
         return 0.0 <= since < 1.0 / self.control_rate_limit - 1e-6
 
+    def frame_counts(self) -> str:
+        """The frames received, driven, skipped and failed so far, as one line."""
+        return ", ".join(f"{n} {what}" for what, n in self.frames.items()) + " frame(s)"
+
     def _report(self, latency_ms: float) -> None:
-        self._frames += 1
-        self._latency_sum_ms += latency_ms
-        self._latency_max_ms = max(self._latency_max_ms, latency_ms)
-        text = (f"{self._frames} frame(s) driven, latency mean "
-                f"{self._latency_sum_ms / self._frames:.2f} ms, max {self._latency_max_ms:.2f} ms,"
-                f" last command v={self.last_command[0]:.2f} w={self.last_command[1]:.2f}")
+        self._latencies_ms.append(latency_ms)
+        lat = sorted(self._latencies_ms)
+        text = (f"{self.frame_counts()}; driver latency median {lat[len(lat) // 2]:.2f} ms, "
+                f"max {lat[-1]:.2f} ms; last command v={self.last_command[0]:.2f} "
+                f"w={self.last_command[1]:.2f}")
         if self.get_logger().info(text, throttle_duration_sec=STATS_PERIOD_S):
-            self._frames = 0
-            self._latency_sum_ms = self._latency_max_ms = 0.0
+            self._latencies_ms.clear()
 
     def _on_watchdog(self) -> None:
         if self._stale or self._stopped:
             return
-        age = (self.get_clock().now() - self._last_frame).nanoseconds * 1e-9
+        age = time.monotonic() - self._last_frame
         if age >= self.watchdog_timeout:
             self._stale = True
             self.publish_command(0.0, 0.0)
-            self.get_logger().warn(f"no camera frame on {self.image_topic} for {age:.2f} s "
-                                   f"(watchdog_timeout {self.watchdog_timeout:g} s): stopping "
-                                   "the car", throttle_duration_sec=ERROR_PERIOD_S)
+            self.get_logger().warning(
+                f"no camera frame on {self.image_topic} for {age:.2f} s (watchdog_timeout "
+                f"{self.watchdog_timeout:g} s): stopping the car",
+                throttle_duration_sec=ERROR_PERIOD_S)
 
     def stop(self) -> None:
-        """Publish a zero twist and drive no more frames (called by destroy_node)."""
-        if self._stopped:
+        """Publish a zero twist, wait for its delivery, drive no more frames (destroy_node)."""
+        if self._stopped or self.cmd_pub is None:
             return
         self._stopped = True
         try:
             self.publish_command(0.0, 0.0)
+            self.cmd_pub.wait_for_all_acked(Duration(seconds=STOP_ACK_S))
         except Exception as exc:  # noqa: BLE001 (e.g. the context is already shut down)
             self.get_logger().error(f"could not publish the stop command: {exc}")
+            return
+        self.get_logger().info(f"car stopped; {self.frame_counts()}")
 
     def destroy_node(self):
         """Stop the car, then destroy the node."""
@@ -214,8 +254,8 @@ class DriveNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    """`ros2 run follow_line drive_node`: drive until Ctrl-C, then stop the car."""
-    return run_node(DriveNode, args, keep_context_on_interrupt=True)
+    """`ros2 run follow_line drive_node`: drive until a signal, then stop the car."""
+    return run_node(DriveNode, args)
 
 
 if __name__ == "__main__":

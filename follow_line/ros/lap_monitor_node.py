@@ -1,11 +1,15 @@
 """Lap monitor node: odometry -> progress along the circuit's line, lap times, the run record.
 
 Time is the odometry's header stamp (simulated time under Gazebo or the built-in sim node).
-The run starts at the first odometry message after the first forward command on cmd_vel, so
-that the time a driver takes to load its network counts neither as lap time nor as "stuck".
-Progress (percent of the requested laps) goes out on `~/completion`, each lap time on
-`~/lap_time`; when a stop reason appears the node logs it, writes the run record (if
-`record_path` is set) and stops monitoring.
+The run starts at the last pose before the car first moves (a forward command on cmd_vel, or
+a forward twist in the odometry), so that the time a driver takes to load its network counts
+neither as lap time nor as "stuck". Each sample's (v, w) is the odometry's twist: the command
+the built-in simulator obeyed, the measured velocity under Gazebo. `control_rate_hz` counts
+the commands that arrived on cmd_vel during the run (with TwistStamped: by stamp). Progress
+(percent of the requested laps) goes out on `~/completion`, each lap time on `~/lap_time`;
+when a stop reason appears the node logs it, writes the run record (if `record_path` is set)
+and stops monitoring (and, with `exit_when_done`, ends the node). A run cut short by a signal
+is recorded too, with stop_reason "interrupted".
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ class LapMonitorNode(Node):
     """Follows the car's odometry along the reference line until a stop reason."""
 
     NODE_NAME = NODE_NAME
+    monitor = None  # until built: rclpy may destroy a node whose __init__ failed
+    finished = False
+    done = False
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
@@ -63,6 +70,9 @@ class LapMonitorNode(Node):
                                    "empty: no record")
         self.driver_name = declare(self, "driver_name", "unknown",
                                    "Name of the driver, for the run record")
+        self.exit_when_done = declare(self, "exit_when_done", False,
+                                      "End the node (exit code 0) once the run record is "
+                                      "written")
         stuck_seconds = declare(self, "stuck_seconds", LapRules.stuck_seconds,
                                 "Seconds without new progress after which the run ends "
                                 "('stuck')", "> 0")
@@ -95,41 +105,61 @@ class LapMonitorNode(Node):
         self.cmd_sub = self.create_subscription(
             TwistStamped if self.stamped else Twist, self.cmd_vel_topic, self._on_cmd_vel,
             CMD_VEL_DEPTH)
-        self.command: tuple[float, float] = (0.0, 0.0)
         self.started = False
-        self.finished = False
         self.record: dict | None = None
+        self._pending = None  # the last (t, pose, command) before the run started
         self._last_t: float | None = None
         self._wall_start: float | None = None
+        self._commands = 0  # cmd_vel messages during the run (unstamped)
+        self._command_stamps: list[float] = []  # their stamps (TwistStamped)
         self.get_logger().info(
             f"monitoring {self.circuit.name} {self.direction} ({self.line.length:.1f} m, "
             f"{self.laps} lap(s)) on {self.odom_topic}; the run starts with the first forward "
             f"command on {self.cmd_vel_topic}")
 
     def _on_cmd_vel(self, msg) -> None:
+        if self.finished:
+            return
+        if self.stamped:
+            self._command_stamps.append(stamp_to_seconds(msg.header.stamp))
+        elif self.started:
+            self._commands += 1
         twist = msg.twist if self.stamped else msg
-        self.command = (twist.linear.x, twist.angular.z)
         if not self.started and twist.linear.x > START_SPEED:
-            self.started = True
-            self.get_logger().info(f"first forward command from the driver: run started "
-                                   f"({self.driver_name})")
+            self._start("first forward command from the driver")
+
+    def _start(self, why: str) -> None:
+        self.started = True
+        self._wall_start = time.monotonic()
+        self.get_logger().info(f"{why}: run started ({self.driver_name})")
+        if self._pending is not None:
+            self._update(*self._pending)
 
     def _on_odom(self, msg: Odometry) -> None:
-        if self.finished or not self.started:
+        if self.finished:
             return
         t = stamp_to_seconds(msg.header.stamp)
-        if self._last_t is not None and t < self._last_t:
-            self.get_logger().warn(f"odometry stamp went back from {self._last_t:.3f} s to "
-                                   f"{t:.3f} s: message ignored",
-                                   throttle_duration_sec=WARN_PERIOD_S)
+        if self._last_t is not None and t <= self._last_t:
+            if t < self._last_t:
+                self.get_logger().warning(f"odometry stamp went back from {self._last_t:.3f} s"
+                                          f" to {t:.3f} s: message ignored",
+                                          throttle_duration_sec=WARN_PERIOD_S)
             return
-        if self._wall_start is None:
-            self._wall_start = time.monotonic()
-        self._last_t = t
         p, q = msg.pose.pose.position, msg.pose.pose.orientation
         pose = Pose(p.x, p.y, yaw_from_quaternion(q.x, q.y, q.z, q.w))
+        twist = msg.twist.twist
+        sample = (t, pose, (twist.linear.x, twist.angular.z))
+        if not self.started:
+            if twist.linear.x <= START_SPEED:
+                self._pending = sample
+                return
+            self._start("the car moves")
+        self._update(*sample)
+
+    def _update(self, t: float, pose: Pose, command: tuple[float, float]) -> None:
+        self._last_t = t
         laps_before = len(self.monitor.lap_times)
-        reason = self.monitor.update(t, pose, self.command)
+        reason = self.monitor.update(t, pose, command)
         for k in range(laps_before, len(self.monitor.lap_times)):
             lap_time = self.monitor.lap_times[k]
             self.get_logger().info(f"lap {k + 1}/{self.laps} of {self.circuit.name} "
@@ -138,6 +168,16 @@ class LapMonitorNode(Node):
         self.completion_pub.publish(Float32(data=float(self.monitor.completion_pct)))
         if reason is not None:
             self._finish()
+
+    def frames_driven(self) -> int:
+        """Commands that arrived during the run: one per frame the driver answered."""
+        if not self.stamped:
+            return self._commands
+        samples = self.monitor.samples
+        if not samples:
+            return 0
+        first, last = samples[0].t, samples[-1].t
+        return len({t for t in self._command_stamps if first - 1e-6 <= t < last - 1e-6})
 
     def _finish(self) -> None:
         self.finished = True
@@ -148,12 +188,16 @@ class LapMonitorNode(Node):
         if self.record["stop_reason"] == "lap_completed":
             self.get_logger().info(summary)
         else:
-            self.get_logger().warn(summary)
+            self.get_logger().warning(summary)
         self._write_record()
+        self.done = self.exit_when_done
 
     def run_record(self) -> dict:
         """The run record: `follow_line.drive.run_drive`'s fields that apply under ROS."""
         summary = self.monitor.summary()
+        elapsed = summary["sim_time_s"]
+        frames = self.frames_driven()
+        summary["control_rate_hz"] = round(frames / elapsed, 2) if elapsed > 0 else 0.0
         wall = time.monotonic() - self._wall_start if self._wall_start is not None else 0.0
         return {
             "circuit": self.circuit.name,
@@ -162,6 +206,7 @@ class LapMonitorNode(Node):
             "laps": self.laps,
             "circuit_length_m": round(self.line.length, 2),
             **summary,
+            "frames_driven": frames,
             "wall_time_s": round(wall, 3),
             "real_time_factor": round(summary["sim_time_s"] / wall, 2) if wall > 0 else None,
             "source": "ros",
@@ -182,17 +227,19 @@ class LapMonitorNode(Node):
             self.get_logger().info(f"run record written to {self.record_path}")
 
     def destroy_node(self):
-        """Write the record of an unfinished run (stop_reason null), then destroy the node."""
-        if not self.finished and self.monitor.samples:
+        """Write the record of an unfinished run (stop_reason "interrupted"), then destroy."""
+        if not self.finished and self.monitor is not None and self.monitor.samples:
             self.finished = True
-            self.record = self.run_record()
-            self.get_logger().warn("node shut down before the run ended")
+            self.record = {**self.run_record(), "stop_reason": "interrupted"}
+            self.get_logger().warning(
+                f"run interrupted at {self.record['completion_pct']:.1f} % after "
+                f"{self.record['sim_time_s']:.1f} s")
             self._write_record()
         return super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> int:
-    """`ros2 run follow_line lap_monitor_node`: monitor until Ctrl-C."""
+    """`ros2 run follow_line lap_monitor_node`: monitor until a signal (or the run ends)."""
     return run_node(LapMonitorNode, args)
 
 

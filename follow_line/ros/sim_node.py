@@ -1,15 +1,22 @@
 """Built-in simulator node: a loopback simulator (like nav2's) with camera, odometry and /clock.
 
-Each tick of a wall-clock timer (rate x real_time_factor per second) holds the last cmd_vel
-for one camera period of simulated time, then publishes /clock, the camera image and the
-odometry, all stamped with the new simulated time. The timer runs on the steady clock, so the
-node also works when it is started with use_sim_time (its own /clock then drives its ROS clock).
+Free-running, each tick of a steady-clock timer (rate x real_time_factor per second) holds the
+last cmd_vel for one camera period of simulated time, then publishes /clock, the camera image
+and the odometry, all stamped with the new simulated time; a driver that cannot keep up sees
+fewer frames and its commands apply late, as on a robot (the node warns when they lag).
+
+In lockstep (`lockstep:=true`, with TwistStamped commands) the simulation steps only when the
+command stamped with the current frame's stamp arrives, which makes a run through the ROS graph
+give the same record as `follow-line drive`, as fast as the nodes allow. It starts once the
+camera, odometry and cmd_vel topics are connected, and repeats a frame whose command has not
+come within RESEND_S (a best-effort frame can be lost while the graph connects).
 """
 
 from __future__ import annotations
 
 import array
 import math
+import time
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Twist, TwistStamped
@@ -33,9 +40,11 @@ from follow_line.ros import (
     check_topics,
     declare,
     declare_circuit,
+    parameter_error,
     quaternion_from_yaw,
     run_node,
     seconds_to_stamp,
+    stamp_to_seconds,
 )
 from follow_line.sim import CameraModel, Simulator
 
@@ -48,6 +57,9 @@ IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
                        durability=DurabilityPolicy.VOLATILE)
 DEPTH = 10
 WARN_PERIOD_S = 5.0
+RESEND_S = 0.5  # lockstep: repeat a frame whose command has not come in this long
+SETTLE_S = 0.5  # lockstep: wait this long after the graph is connected before the first frame
+LAG_FRAMES = 3  # free-running: warn when commands are this many frames behind the camera
 
 
 class SimNode(Node):
@@ -71,13 +83,24 @@ class SimNode(Node):
                             "> 0")
         self.real_time_factor = declare(self, "real_time_factor", 1.0,
                                         "Simulated seconds per wall-clock second", "> 0")
+        self.lockstep = declare(self, "lockstep", False,
+                                "Step only when the command for the current frame (matched by "
+                                "stamp; needs stamped) arrived, instead of in real time")
         check_range("rate", self.rate, 0.0, low_open=True)
         check_range("real_time_factor", self.real_time_factor, 0.0, low_open=True)
         check_topics(image_topic=self.image_topic, cmd_vel_topic=self.cmd_vel_topic,
                      odom_topic=self.odom_topic)
+        if self.lockstep and not self.stamped:
+            raise parameter_error("stamped", self.stamped, "true when lockstep is true "
+                                  "(commands are matched to frames by stamp)")
         self.sim = Simulator(circuit, self.direction, camera=CameraModel(rate_hz=self.rate))
         self.dt = 1.0 / self.rate
         self.command: tuple[float, float] = (0.0, 0.0)
+        self.command_t: float | None = None  # stamp of the last command (TwistStamped)
+        self.frames_published = 0
+        self._since_command = 0  # frames published since the last command
+        self._connected_at: float | None = None  # lockstep: when the graph was connected
+        self._frame_sent_at: float | None = None  # lockstep: when the current frame went out
 
         self.clock_pub = self.create_publisher(ClockMsg, CLOCK_TOPIC, DEPTH)
         self.image_pub = self.create_publisher(Image, self.image_topic, IMAGE_QOS)
@@ -86,12 +109,17 @@ class SimNode(Node):
             TwistStamped if self.stamped else Twist, self.cmd_vel_topic, self._on_cmd_vel,
             DEPTH)
         self.steady_clock = Clock(clock_type=ClockType.STEADY_TIME)
-        self.timer = self.create_timer(self.dt / self.real_time_factor, self._on_tick,
-                                       clock=self.steady_clock)
+        if self.lockstep:
+            self.timer = self.create_timer(RESEND_S / 5, self._on_lockstep_timer,
+                                           clock=self.steady_clock)
+            pace = "in lockstep with the driver"
+        else:
+            self.timer = self.create_timer(self.dt / self.real_time_factor, self._on_tick,
+                                           clock=self.steady_clock)
+            pace = f"x {self.real_time_factor:g} real time"
         self.get_logger().info(
-            f"simulating {circuit.name} {self.direction} at {self.rate:g} Hz x "
-            f"{self.real_time_factor:g} real time: {self.cmd_vel_topic} -> {self.image_topic},"
-            f" {self.odom_topic}, {CLOCK_TOPIC}")
+            f"simulating {circuit.name} {self.direction} at {self.rate:g} Hz {pace}: "
+            f"{self.cmd_vel_topic} -> {self.image_topic}, {self.odom_topic}, {CLOCK_TOPIC}")
 
     def _on_cmd_vel(self, msg) -> None:
         twist = msg.twist if self.stamped else msg
@@ -100,14 +128,78 @@ class SimNode(Node):
             self.get_logger().error(f"non-finite command v={v} w={w} ignored",
                                     throttle_duration_sec=WARN_PERIOD_S)
             return
+        if self.lockstep:
+            if self._frame_sent_at is not None and msg.header.stamp == self._stamp():
+                self.command = (v, w)
+                self._step()
+            return
         self.command = (v, w)
+        self._since_command = 0
+        if self.stamped:
+            self.command_t = stamp_to_seconds(msg.header.stamp)
+
+    def _stamp(self) -> Time:
+        sec, nanosec = seconds_to_stamp(self.sim.time)
+        return Time(sec=sec, nanosec=nanosec)
+
+    def _publish_frame(self, odometry: bool = True) -> None:
+        """/clock, the camera image and (unless repeating a frame) the odometry, now."""
+        stamp = self._stamp()
+        self.clock_pub.publish(ClockMsg(clock=stamp))
+        self.image_pub.publish(self.image_message(stamp))
+        if odometry:
+            self.odom_pub.publish(self.odometry_message(stamp))
+            self.frames_published += 1
+        self._frame_sent_at = time.monotonic()
+
+    def _step(self) -> None:
+        self.sim.step(*self.command, self.dt)
+        self._publish_frame()
 
     def _on_tick(self) -> None:
-        self.sim.step(*self.command, self.dt)
-        sec, nanosec = seconds_to_stamp(self.sim.time)
-        self.clock_pub.publish(ClockMsg(clock=Time(sec=sec, nanosec=nanosec)))
-        self.image_pub.publish(self.image_message(Time(sec=sec, nanosec=nanosec)))
-        self.odom_pub.publish(self.odometry_message(Time(sec=sec, nanosec=nanosec)))
+        self._step()
+        self._since_command += 1
+        behind = (self._since_command if self.command_t is None
+                  else round((self.sim.time - self.command_t) / self.dt))
+        if behind >= LAG_FRAMES:
+            self.get_logger().warning(
+                f"the driver's commands are {behind} frames behind the camera at "
+                f"real_time_factor {self.real_time_factor:g}: it cannot keep up; lower "
+                "real_time_factor or run in lockstep", throttle_duration_sec=WARN_PERIOD_S)
+
+    def _connected(self) -> bool:
+        missing = [topic for topic, n in (
+            (self.image_topic, self.image_pub.get_subscription_count()),
+            (self.odom_topic, self.odom_pub.get_subscription_count()),
+            (self.cmd_vel_topic, self.cmd_sub.get_publisher_count())) if n == 0]
+        if missing:
+            self.get_logger().info(f"lockstep: waiting for the driver and the lap monitor "
+                                   f"(nothing connected on {', '.join(missing)})",
+                                   throttle_duration_sec=WARN_PERIOD_S)
+        return not missing
+
+    def _on_lockstep_timer(self) -> None:
+        now = time.monotonic()
+        if self._frame_sent_at is None:
+            if not self._connected():
+                self._connected_at = None
+            elif self._connected_at is None:
+                self._connected_at = now
+            elif now - self._connected_at >= SETTLE_S:
+                self.get_logger().info("lockstep: graph connected, first frame")
+                self._publish_frame()
+        elif now - self._frame_sent_at >= RESEND_S:
+            self.get_logger().warning(f"lockstep: no command for the frame at "
+                                      f"{self.sim.time:.3f} s yet: sending it again",
+                                      throttle_duration_sec=WARN_PERIOD_S)
+            self._publish_frame(odometry=False)
+
+    def destroy_node(self):
+        """Say how many frames went out, then destroy the node."""
+        if hasattr(self, "sim"):
+            self.get_logger().info(f"{self.frames_published} frame(s) published, simulated "
+                                   f"time {self.sim.time:.2f} s")
+        return super().destroy_node()
 
     def image_message(self, stamp: Time) -> Image:
         """The camera frame at the current pose, stamped `stamp`."""
@@ -139,7 +231,7 @@ class SimNode(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    """`ros2 run follow_line sim_node`: simulate until Ctrl-C."""
+    """`ros2 run follow_line sim_node`: simulate until a signal."""
     return run_node(SimNode, args)
 
 

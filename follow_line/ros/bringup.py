@@ -1,0 +1,170 @@
+"""Bring-up without launch_ros: the sim, drive and lap-monitor nodes as child processes.
+
+For ROS 2 installed from PyPI (rclpy, Fast DDS, messages; no launch, launch_ros, ros2cli).
+Each node runs in its own process with the parameters drive.launch.py gives it (sim:=builtin),
+the shipped Fast DDS profile (config/fastdds.xml) and TwistStamped commands. The graph ends
+when the lap monitor has written the run record, on Ctrl-C or SIGTERM, or when a node fails:
+every node still running then gets SIGINT (and is killed after SHUTDOWN_S).
+Plain Python: rclpy is imported only by the child processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from follow_line.errors import FollowLineError
+from follow_line.files import package_folder, write_json_atomic
+
+PROFILES_ENV = "FASTDDS_DEFAULT_PROFILES_FILE"
+SHUTDOWN_S = 5.0  # a node still running this long after SIGINT is killed
+POLL_S = 0.1
+
+
+@dataclass
+class GraphSpec:
+    """What the graph drives and how."""
+
+    model: str = "pilotnet"
+    circuit: str = "simple"
+    direction: str = "clockwise"
+    laps: int = 1
+    lockstep: bool = True
+    real_time_factor: float = 1.0
+    timeout_seconds: float = 0.0  # 0: the lap monitor's default (300 s per lap)
+    device: str = "auto"
+    backend: str = "auto"
+
+
+def dds_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """`env` (default: os.environ) with the shipped Fast DDS profile unless one is set."""
+    env = dict(os.environ if env is None else env)
+    env.setdefault(PROFILES_ENV, str(package_folder("config") / "fastdds.xml"))
+    return env
+
+
+def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
+    """The command line of each node: `python -m`, its params file and the overrides."""
+    config = package_folder("config")
+    common = {"use_sim_time": True, "stamped": True}
+    params = {
+        "sim_node": ("sim", {"circuit": spec.circuit, "direction": spec.direction,
+                             "lockstep": spec.lockstep, "stamped": True,
+                             "real_time_factor": float(spec.real_time_factor)}),
+        "drive_node": ("drive", {**common, "model": spec.model, "device": spec.device,
+                                 "backend": spec.backend}),
+        "lap_monitor_node": ("lap_monitor", {
+            **common, "circuit": spec.circuit, "direction": spec.direction,
+            "laps": spec.laps, "driver_name": spec.model, "record_path": str(record_path),
+            "exit_when_done": True, "timeout_seconds": float(spec.timeout_seconds)}),
+    }
+    return {node: [sys.executable, "-m", f"follow_line.ros.{node}", "--ros-args",
+                   "--params-file", str(config / f"{config_name}.yaml"),
+                   *[arg for k, v in values.items() for arg in ("-p", f"{k}:={_ros(v)}")]]
+            for node, (config_name, values) in params.items()}
+
+
+def _ros(value) -> str:
+    """A parameter value as `-p name:=value` writes it (YAML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # quoted: a path or name is never read as a number
+    return repr(value)
+
+
+def check_spec(spec: GraphSpec) -> None:
+    """Refuse what the nodes would refuse, before any process starts."""
+    import importlib.util
+
+    from follow_line.circuits import DIRECTIONS, load_circuit
+    from follow_line.drivers import check_driver_name
+    from follow_line.errors import unknown_name
+
+    if importlib.util.find_spec("rclpy") is None:
+        raise FollowLineError("ROS 2 is not available (rclpy cannot be imported): install the "
+                              "wheels with `pip install -r requirements-ros.txt`, or source a "
+                              "ROS 2 installation")
+    load_circuit(spec.circuit)
+    if spec.direction not in DIRECTIONS:
+        raise unknown_name("direction", spec.direction, DIRECTIONS)
+    check_driver_name(spec.model)
+    if spec.laps < 1:
+        raise FollowLineError(f"laps is {spec.laps}; allowed: an integer >= 1")
+    if not spec.real_time_factor > 0:
+        raise FollowLineError(f"real-time factor is {spec.real_time_factor}; allowed: > 0")
+
+
+def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = False,
+              env: dict[str, str] | None = None) -> dict:
+    """Run the graph until the lap monitor's record is written (or a signal); the record.
+
+    Returns (and writes to `record_path`, if given) the lap monitor's run record, with
+    stop_reason "interrupted" if the run was cut short, plus "node_exit_codes". A node that
+    exits with an error ends the graph with a FollowLineError naming it.
+    """
+    check_spec(spec)
+    with tempfile.TemporaryDirectory(prefix="follow_line_ros_") as tmp:
+        path = Path(tmp) / "record.json"
+        commands = node_commands(spec, path)
+        out = subprocess.DEVNULL if quiet else None
+        children: dict[str, subprocess.Popen] = {}
+        interrupted = {"signal": None}
+
+        def on_signal(signum, _frame):
+            interrupted["signal"] = signal.Signals(signum).name
+
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for name, command in commands.items():
+                children[name] = subprocess.Popen(command, env=dds_environment(env),
+                                                  stdout=out, stderr=out)
+            failed = _wait(children, interrupted)
+        finally:
+            codes = _stop(children)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if failed:
+            raise FollowLineError(f"{failed} exited with code {codes[failed]}; see its log "
+                                  "above")
+        record = json.loads(path.read_text()) if path.exists() else {}
+        if interrupted["signal"] or not record:
+            record = {**record, "stop_reason": "interrupted"}
+        record["node_exit_codes"] = codes
+    if record_path:
+        write_json_atomic(Path(record_path), record)
+    return record
+
+
+def _wait(children: dict[str, subprocess.Popen], interrupted: dict) -> str | None:
+    """Wait for the lap monitor to finish or a signal; the name of a node that failed."""
+    while interrupted["signal"] is None:
+        for name, child in children.items():
+            code = child.poll()
+            if code is not None and (code != 0 or name == "lap_monitor_node"):
+                return name if code != 0 else None
+        time.sleep(POLL_S)
+    return None
+
+
+def _stop(children: dict[str, subprocess.Popen]) -> dict[str, int]:
+    """SIGINT to every node still running (all at once, as `ros2 launch` does); exit codes."""
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + SHUTDOWN_S
+    codes = {}
+    for name, child in children.items():
+        try:
+            codes[name] = child.wait(timeout=max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            codes[name] = child.wait()
+    return codes
