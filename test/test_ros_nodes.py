@@ -1,9 +1,8 @@
-"""The ROS 2 nodes, against the real rclpy where installed, else against test/ros_standin.
+"""The ROS 2 nodes in this process, on real rclpy and Fast DDS (the PyPI wheels).
 
-The same tests run on both. Those that need the stand-in's controllable clock or its record
-of what was published after rclpy.shutdown() are skipped with real rclpy, with the reason.
-Messages travel through the graph as they would in ROS: a probe node publishes and
-subscribes, and the nodes' callbacks run when they spin.
+A probe node publishes and subscribes; the nodes' callbacks run when the test spins them.
+What needs real processes, real time and real signals (the watchdog, SIGINT and SIGTERM,
+lockstep runs) is in test_ros_graph.py.
 """
 
 import json
@@ -16,7 +15,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import ros_standin
 
 from follow_line.errors import FollowLineError
 from follow_line.expert import ExpertDriver
@@ -24,46 +22,39 @@ from follow_line.gazebo import CAMERA_TOPIC, CMD_VEL_TOPIC, ODOM_TOPIC
 from follow_line.sim import Simulator, StartOffset
 from follow_line.sim.kinematics import Pose, integrate
 
-REAL_RCLPY = ros_standin.real_rclpy_available()
 RCLPY_OWN_PARAMETERS = {"use_sim_time", "start_type_description_service"}
-
-
-def standin_only(reason):
-    return pytest.mark.skipif(REAL_RCLPY, reason=f"real rclpy: {reason}")
+rclpy = pytest.importorskip("rclpy", reason="ROS 2 wheels not installed (make test installs "
+                            "them from requirements-ros.txt)")
 
 
 @pytest.fixture(scope="module")
 def ros():
-    with ros_standin.ros_modules() as mode:
-        import rclpy
-        from builtin_interfaces.msg import Time
-        from geometry_msgs.msg import Twist, TwistStamped
-        from nav_msgs.msg import Odometry
-        from rclpy.exceptions import InvalidParameterTypeException
-        from rclpy.parameter import Parameter
-        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-        from rosgraph_msgs.msg import Clock
-        from sensor_msgs.msg import Image
-        from std_msgs.msg import Float32
+    from builtin_interfaces.msg import Time
+    from geometry_msgs.msg import Twist, TwistStamped
+    from nav_msgs.msg import Odometry
+    from rclpy.exceptions import InvalidParameterTypeException
+    from rclpy.parameter import Parameter
+    from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+    from rosgraph_msgs.msg import Clock
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Float32
 
-        from follow_line.ros import drive_node, lap_monitor_node, sim_node
+    from follow_line.ros import drive_node, lap_monitor_node, sim_node
 
-        yield SimpleNamespace(
-            standin=ros_standin if mode == "standin" else None, rclpy=rclpy, Time=Time,
-            Twist=Twist, TwistStamped=TwistStamped, Odometry=Odometry, Clock=Clock,
-            Image=Image, Float32=Float32, Parameter=Parameter, QoSProfile=QoSProfile,
-            ReliabilityPolicy=ReliabilityPolicy, sensor_qos=qos_profile_sensor_data,
-            InvalidParameterTypeException=InvalidParameterTypeException,
-            drive_node=drive_node, DriveNode=drive_node.DriveNode,
-            LapMonitorNode=lap_monitor_node.LapMonitorNode, SimNode=sim_node.SimNode)
+    yield SimpleNamespace(
+        rclpy=rclpy, Time=Time,
+        Twist=Twist, TwistStamped=TwistStamped, Odometry=Odometry, Clock=Clock,
+        Image=Image, Float32=Float32, Parameter=Parameter, QoSProfile=QoSProfile,
+        ReliabilityPolicy=ReliabilityPolicy, sensor_qos=qos_profile_sensor_data,
+        InvalidParameterTypeException=InvalidParameterTypeException,
+        drive_node=drive_node, DriveNode=drive_node.DriveNode,
+        LapMonitorNode=lap_monitor_node.LapMonitorNode, SimNode=sim_node.SimNode)
 
 
 @pytest.fixture
 def ctx(ros):
     """An initialized context; ctx.make(NodeClass, **params) nodes are destroyed afterwards."""
     ros.rclpy.init(args=[])
-    if ros.standin:
-        ros.standin.clear_logs()
     nodes = []
 
     def make(node_class, **params):
@@ -109,10 +100,7 @@ def spin_until(ros, nodes, condition, timeout=10.0):
 
 
 def spin_for(ros, nodes, seconds):
-    """Spin `nodes` for `seconds` of wall time (the stand-in: until nothing is ready)."""
-    if ros.standin:
-        ros.standin.run_ready(*nodes)
-        return
+    """Spin `nodes` for `seconds` of wall time."""
     spin_until(ros, nodes, lambda: False, timeout=seconds)
 
 
@@ -199,51 +187,6 @@ def test_commands_are_clamped_to_max_v_and_max_w(ros, ctx, oval):
     assert node.clamp(math.nan, 1.0) == (0.0, 0.0)
 
 
-@standin_only("the watchdog test needs the stand-in's controllable clock")
-def test_watchdog_publishes_one_zero_twist_after_the_timeout_and_not_before(ros, ctx, oval):
-    standin = ros.standin
-    node = ctx.make(ros.DriveNode, model="expert", watchdog_timeout=0.5)
-    probe, publisher, commands = camera_rig(ros, ctx, node)
-    frame = Simulator(oval, "anticlockwise").frame()
-
-    def advance(seconds, step=0.05):
-        for _ in range(round(seconds / step)):
-            standin.advance_time(step)
-            standin.run_ready(node, probe)
-
-    publisher.publish(image_msg(ros, frame, 1.0))
-    standin.run_ready(node, probe)
-    assert len(commands) == 1 and commands[0].linear.x > 0
-    advance(0.45)
-    assert len(commands) == 1  # not before the timeout
-    advance(0.1)
-    assert len(commands) == 2 and vw(commands[1]) == (0.0, 0.0)
-    advance(2.0)
-    assert len(commands) == 2  # once per stale period
-    publisher.publish(image_msg(ros, frame, 1.05))
-    standin.run_ready(node, probe)
-    assert len(commands) == 3 and commands[2].linear.x > 0
-    advance(0.45)
-    assert len(commands) == 3
-    advance(0.1)
-    assert len(commands) == 4 and vw(commands[3]) == (0.0, 0.0)
-    warnings = [r for r in standin.logs()
-                if r.severity == "WARN" and "no camera frame" in r.message]
-    assert len(warnings) == 2 and all(r.name == "follow_line_drive" for r in warnings)
-
-
-@standin_only("the watchdog test needs the stand-in's controllable clock")
-def test_watchdog_stops_a_car_that_never_got_a_frame(ros, ctx):
-    node = ctx.make(ros.DriveNode, model="expert", watchdog_timeout=0.2)
-    probe, _, commands = camera_rig(ros, ctx, node)
-    ros.standin.advance_time(0.15)
-    ros.standin.run_ready(node, probe)
-    assert commands == []
-    ros.standin.advance_time(0.1)
-    ros.standin.run_ready(node, probe)
-    assert [vw(m) for m in commands] == [(0.0, 0.0)]
-
-
 @pytest.mark.parametrize("case, expected", [
     ("small", "640x480"), ("rgba8", "'rgba8'"), ("truncated", "step x height")])
 def test_a_bad_image_gives_a_zero_twist_and_an_error_log(ros, ctx, oval, capfd, case, expected):
@@ -270,32 +213,6 @@ def test_a_bad_image_gives_a_zero_twist_and_an_error_log(ros, ctx, oval, capfd, 
     assert commands[2].linear.x > 0
 
 
-@standin_only("counting throttled logs needs the stand-in's controllable clock")
-def test_per_frame_logs_are_throttled(ros, ctx, oval):
-    standin = ros.standin
-    node = ctx.make(ros.DriveNode, model="expert")
-    probe, publisher, commands = camera_rig(ros, ctx, node)
-    frame = Simulator(oval, "anticlockwise").frame()
-    for k in range(4):
-        publisher.publish(image_msg(ros, frame[::2], 1.0 + 0.05 * k))
-        standin.run_ready(node, probe)
-    standin.advance_time(2.1)
-    publisher.publish(image_msg(ros, frame[::2], 3.0))
-    standin.run_ready(node, probe)
-    errors = [r for r in standin.logs() if r.severity == "ERROR"]
-    assert len(errors) == 2  # 5 bad frames: the first, and the first 2 s later
-    assert len(commands) == 6 and all(vw(m) == (0.0, 0.0) for m in commands)  # + watchdog
-    for k in range(3):
-        publisher.publish(image_msg(ros, frame, 4.0 + 0.05 * k))
-        standin.run_ready(node, probe)
-    standin.advance_time(5.0)
-    publisher.publish(image_msg(ros, frame, 9.0))
-    standin.run_ready(node, probe)
-    reports = [r.message for r in standin.logs() if "frame(s) driven" in r.message]
-    assert len(reports) == 2
-    assert reports[0].startswith("1 frame(s)") and reports[1].startswith("3 frame(s)")
-
-
 def test_shutdown_publishes_a_zero_twist(ros, ctx, oval):
     node = ctx.make(ros.DriveNode, model="expert")
     probe, publisher, commands = camera_rig(ros, ctx, node)
@@ -305,26 +222,6 @@ def test_shutdown_publishes_a_zero_twist(ros, ctx, oval):
     ctx.destroy(node)
     assert spin_until(ros, [probe], lambda: len(commands) == 2)
     assert vw(commands[1]) == (0.0, 0.0)
-
-
-@standin_only("reading what was published after rclpy.shutdown() needs the stand-in graph")
-def test_main_drives_until_ctrl_c_then_stops_the_car(ros, oval, monkeypatch):
-    standin = ros.standin
-    frame = Simulator(oval, "anticlockwise").frame()
-
-    def spin_then_interrupt(node, executor=None):
-        probe = ros.rclpy.create_node("probe")
-        probe.create_publisher(ros.Image, CAMERA_TOPIC, ros.sensor_qos).publish(
-            image_msg(ros, frame, 1.0))
-        standin.run_ready(node)
-        probe.destroy_node()
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(ros.rclpy, "spin", spin_then_interrupt)
-    assert ros.drive_node.main(["--ros-args", "-p", "model:=expert"]) == 0
-    sent = standin.published(CMD_VEL_TOPIC)
-    assert len(sent) == 2 and sent[0].linear.x > 0 and vw(sent[1]) == (0.0, 0.0)
-    assert not ros.rclpy.ok()
 
 
 def test_main_refuses_a_bad_parameter_with_exit_code_1(ros, capfd):
@@ -352,9 +249,13 @@ def test_drive_parameters_are_validated_at_start_up(ros, ctx, params, name, allo
     assert f"'{name}'" in str(err.value) and allowed in str(err.value)
 
 
-def test_a_parameter_of_the_wrong_type_is_refused_by_rclpy(ros, ctx):
-    with pytest.raises(ros.InvalidParameterTypeException, match="max_v"):
+def test_a_float_parameter_takes_an_integer_and_refuses_a_string(ros, ctx):
+    node = ctx.make(ros.DriveNode, model="expert", max_v=20, watchdog_timeout=1)
+    assert node.max_v == 20.0 and isinstance(node.max_v, float) and node.watchdog_timeout == 1.0
+    with pytest.raises(FollowLineError, match="'max_v' is 'fast'; allowed: a number"):
         ctx.make(ros.DriveNode, model="expert", max_v="fast")
+    with pytest.raises(ros.InvalidParameterTypeException, match="laps"):  # an int stays an int
+        ctx.make(ros.LapMonitorNode, laps=1.5)
 
 
 @pytest.mark.parametrize("kind", ["drive", "lap_monitor", "sim"])
@@ -366,12 +267,12 @@ def test_every_parameter_has_a_description_and_is_read_only(ros, ctx, oval_file,
     elif kind == "lap_monitor":
         node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file))
         expected = {"circuit", "direction", "laps", "odom_topic", "cmd_vel_topic", "stamped",
-                    "record_path", "driver_name", "stuck_seconds", "timeout_seconds",
-                    "off_track_margin"}
+                    "record_path", "driver_name", "exit_when_done", "stuck_seconds",
+                    "timeout_seconds", "off_track_margin"}
     else:
         node = ctx.make(ros.SimNode, circuit=str(oval_file))
         expected = {"circuit", "direction", "image_topic", "cmd_vel_topic", "odom_topic",
-                    "stamped", "rate", "real_time_factor"}
+                    "stamped", "rate", "real_time_factor", "lockstep"}
     names = set(node.list_parameters([], 0).names) - RCLPY_OWN_PARAMETERS
     assert names == expected
     for name in names:
@@ -382,10 +283,13 @@ def test_every_parameter_has_a_description_and_is_read_only(ros, ctx, oval_file,
     assert not result.successful and "read-only" in result.reason
 
 
-def test_the_camera_subscription_uses_the_sensor_data_qos(ros, ctx):
+def test_the_camera_subscription_uses_the_sensor_data_qos_keeping_the_newest_frame(ros, ctx):
     node = ctx.make(ros.DriveNode, model="expert")
     [camera] = [s for s in node.subscriptions if s.topic_name == CAMERA_TOPIC]
-    assert camera.qos_profile == ros.sensor_qos and camera.msg_type is ros.Image
+    qos = camera.qos_profile
+    assert camera.msg_type is ros.Image and qos.depth == 1
+    assert (qos.reliability, qos.durability, qos.history) == (
+        ros.sensor_qos.reliability, ros.sensor_qos.durability, ros.sensor_qos.history)
     [cmd] = [p for p in node.publishers if p.topic_name == CMD_VEL_TOPIC]
     assert cmd.msg_type is ros.Twist
 
@@ -394,10 +298,11 @@ def test_control_rate_limit_skips_frames_by_stamp(ros, ctx, oval):
     node = ctx.make(ros.DriveNode, model="expert", stamped=True, control_rate_limit=10.0)
     probe, publisher, commands = camera_rig(ros, ctx, node, ros.TwistStamped)
     frame = Simulator(oval, "anticlockwise").frame()
-    for t in (1.0, 1.05, 1.1, 1.12, 1.2):
+    for k, t in enumerate((1.0, 1.05, 1.1, 1.12, 1.2)):  # one at a time: the node keeps one
         publisher.publish(image_msg(ros, frame, t))
-    assert spin_until(ros, [node, probe], lambda: len(commands) >= 3)
+        assert spin_until(ros, [node], lambda k=k: node.frames["received"] == k + 1)
     spin_for(ros, [node, probe], 0.3)
+    assert node.frames == {"received": 5, "driven": 3, "skipped": 2, "failed": 0}
     stamps = [m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 for m in commands]
     assert stamps == pytest.approx([1.0, 1.1, 1.2])
 
@@ -495,8 +400,10 @@ def test_lap_monitor_waits_for_the_first_forward_command(ros, ctx, oval, oval_fi
     rig.cmd.publish(forward(ros, 5.0))
     assert spin_until(ros, [node], lambda: node.started)
     rig.odom.publish(odom_msg(ros, 20.0, x, y, yaw))
-    assert spin_until(ros, [node, rig.probe], lambda: rig.completion)
-    assert node.monitor.samples[0].t == 20.0 and node.monitor.stop_reason is None
+    assert spin_until(ros, [node, rig.probe], lambda: len(rig.completion) == 2)
+    # The run starts at the last pose before the first forward command.
+    assert [s.t for s in node.monitor.samples] == [19.5, 20.0]
+    assert node.monitor.stop_reason is None
 
 
 def test_lap_monitor_reports_off_track_and_writes_the_record(ros, ctx, oval, oval_file,
@@ -560,8 +467,6 @@ def test_sim_node_ticks_publish_clock_image_and_odometry_in_sim_time(ros, ctx, o
     assert np.all(np.diff(clocks) == period) and clocks[0] % period == 0
     assert np.all(np.diff(odom_stamps) == period) and set(odom_stamps) <= set(clocks)
     assert {ns(m.header.stamp) for m in got.image} <= set(clocks)
-    if ros.standin:  # nothing is lost to discovery: every tick from the first is seen
-        assert clocks[0] == odom_stamps[0] == ns(got.image[0].header.stamp) == period
     image = got.image[0]
     assert (image.height, image.width, image.encoding, image.step) == (480, 640, "rgb8", 1920)
     assert image.header.frame_id == "camera_link" and len(image.data) == 480 * 640 * 3
@@ -590,8 +495,6 @@ def test_sim_node_ticks_publish_clock_image_and_odometry_in_sim_time(ros, ctx, o
         frame = np.frombuffer(bytes(image.data), np.uint8).reshape(480, 640, 3)
         renderer = Simulator(oval, "anticlockwise").renderer
         np.testing.assert_array_equal(frame, renderer.render(pose))
-    else:
-        assert not ros.standin
 
 
 def test_sim_node_runs_with_use_sim_time_on_its_own_clock(ros, ctx, oval_file):

@@ -187,6 +187,21 @@ def run_node(node_class, args: list[str] | None = None) -> int:
     return code
 
 
+def exit_process(code: int):
+    """End the process now with `code`, after flushing its output.
+
+    Used once a node has shut down cleanly (car stopped, record written, rclpy shut down):
+    the interpreter's own teardown with TensorFlow loaded takes about half a second, and a
+    signalled node must be gone within one.
+    """
+    import os
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _entry(module: str) -> int:
     """Run a node's main, or say plainly that ROS 2 is missing (instead of a traceback)."""
     import importlib
@@ -198,7 +213,7 @@ def _entry(module: str) -> int:
               "/opt/ros/<distro>/setup.bash and your workspace. Without ROS, use the "
               "`follow-line` command.", file=sys.stderr)
         return 2
-    return importlib.import_module(f"follow_line.ros.{module}").main()
+    exit_process(importlib.import_module(f"follow_line.ros.{module}").main())
 
 
 def drive_main() -> int:

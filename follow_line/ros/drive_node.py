@@ -30,6 +30,7 @@ from follow_line.ros import (
     check_range,
     check_topics,
     declare,
+    exit_process,
     run_node,
     stamp_to_seconds,
 )
@@ -259,4 +260,4 @@ def main(args: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

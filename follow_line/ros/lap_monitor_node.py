@@ -33,6 +33,7 @@ from follow_line.ros import (
     check_topics,
     declare,
     declare_circuit,
+    exit_process,
     parameter_error,
     run_node,
     stamp_to_seconds,
@@ -244,4 +245,4 @@ def main(args: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

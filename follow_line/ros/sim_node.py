@@ -40,6 +40,7 @@ from follow_line.ros import (
     check_topics,
     declare,
     declare_circuit,
+    exit_process,
     parameter_error,
     quaternion_from_yaw,
     run_node,
@@ -236,4 +237,4 @@ def main(args: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_process(main())

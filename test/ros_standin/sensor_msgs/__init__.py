@@ -1,1 +1,0 @@
-"""Stand-in for the sensor_msgs message package (see ros_standin/__init__.py)."""
