@@ -1,0 +1,295 @@
+"""The nodes as separate processes on real rclpy and Fast DDS: signals, watchdog, lockstep.
+
+Each node runs as `python -m follow_line.ros.<node>` with the parameters the bring-up (and
+drive.launch.py) gives it. A probe node in the test process plays the camera or listens to
+cmd_vel. Time limits here are the safety requirements themselves (a signalled node is gone
+within 1 s, a stale camera stops the car within the watchdog timeout), with the margin stated.
+"""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from follow_line.circuits import load_circuit
+from follow_line.drive import RunSpec, run_drive
+from follow_line.drivers import make_driver
+from follow_line.gazebo import CAMERA_TOPIC, CMD_VEL_TOPIC
+from follow_line.ros.bringup import GraphSpec, dds_environment, node_commands
+from follow_line.sim import Simulator
+
+rclpy = pytest.importorskip("rclpy", reason="ROS 2 wheels not installed (make test installs "
+                            "them from requirements-ros.txt)")
+
+EXIT_S = 1.0  # a signalled node is gone within this long
+START_S = 60.0  # a node (TensorFlow import, network load) is up within this long
+RUNS = [(c, d) for c in ("simple", "monaco", "nurburgring")
+        for d in ("clockwise", "anticlockwise")]
+
+
+@pytest.fixture
+def probe():
+    """A probe node in this process: `.spin_until(condition)`, publishers, subscriptions."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    rclpy.init(args=[])
+    node = rclpy.create_node("probe")
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+
+    def spin_until(condition, timeout=START_S):
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                return False
+            executor.spin_once(timeout_sec=0.01)
+        return True
+
+    yield SimpleNamespace(node=node, spin_until=spin_until)
+    executor.shutdown()
+    node.destroy_node()
+    rclpy.shutdown()
+
+
+class Graph:
+    """Node processes of one test; logs in files; every process is gone afterwards."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, command: list[str], name: str | None = None) -> subprocess.Popen:
+        name = name or command[2].rsplit(".", 1)[-1]
+        log = open(self.tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed with the file)
+        self.procs[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                            env=dds_environment())
+        return self.procs[name]
+
+    def start_graph(self, spec: GraphSpec) -> Path:
+        record = self.tmp_path / "record.json"
+        for command in node_commands(spec, record).values():
+            self.start(command)
+        return record
+
+    def log(self, name: str) -> str:
+        return (self.tmp_path / f"{name}.log").read_text()
+
+    def signal_all(self, sig=signal.SIGINT) -> dict[str, tuple[int, float]]:
+        """`sig` to every node at once; {name: (exit code, seconds to exit)}."""
+        t0 = time.monotonic()
+        for proc in self.procs.values():
+            proc.send_signal(sig)
+        return {name: self.wait(name, t0) for name in self.procs}
+
+    def wait(self, name: str, t0: float, timeout: float = 10.0) -> tuple[int, float]:
+        code = self.procs[name].wait(timeout=timeout)
+        return code, time.monotonic() - t0
+
+    def close(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def graph(tmp_path):
+    g = Graph(tmp_path)
+    yield g
+    g.close()
+
+
+def node_command(node: str, **params) -> list[str]:
+    args = [arg for k, v in params.items() for arg in ("-p", f"{k}:={v}")]
+    return [sys.executable, "-m", f"follow_line.ros.{node}", "--ros-args", *args]
+
+
+def camera(probe):
+    """A camera publisher and a cmd_vel recorder [(receive time, v)] on the probe."""
+    from geometry_msgs.msg import Twist
+    from rclpy.qos import qos_profile_sensor_data
+    from sensor_msgs.msg import Image
+
+    publisher = probe.node.create_publisher(Image, CAMERA_TOPIC, qos_profile_sensor_data)
+    commands = []
+    probe.node.create_subscription(
+        Twist, CMD_VEL_TOPIC, lambda m: commands.append((time.monotonic(), m.linear.x)), 100)
+    return publisher, commands
+
+
+FRAME = Simulator(load_circuit("simple"), "clockwise").frame()
+
+
+def frame_message(t: float):
+    """The start-line camera frame of the simple circuit, stamped `t`."""
+    import array
+
+    from sensor_msgs.msg import Image
+
+    from follow_line.ros import seconds_to_stamp
+
+    msg = Image(height=480, width=640, encoding="rgb8", step=1920,
+                data=array.array("B", FRAME.tobytes()))
+    msg.header.stamp.sec, msg.header.stamp.nanosec = seconds_to_stamp(t)
+    return msg
+
+
+def drive_until_moving(probe, publisher, commands, count=5):
+    """Frames at 20 Hz until the drive node has answered `count` of them with v > 0."""
+    assert probe.spin_until(lambda: publisher.get_subscription_count() > 0), "no drive node"
+    t = 1.0
+    while sum(v > 0 for _, v in commands) < count:
+        publisher.publish(frame_message(t))
+        probe.spin_until(lambda: False, timeout=0.05)
+        t += 0.05
+        assert t < 1.0 + START_S * 20, "the drive node never drove"
+    return t
+
+
+# --- never left moving ----------------------------------------------------------------------
+
+def test_the_watchdog_stops_the_car_on_the_steady_clock_while_sim_time_is_frozen(probe,
+                                                                                graph):
+    from rosgraph_msgs.msg import Clock
+
+    clock = probe.node.create_publisher(Clock, "/clock", 10)
+    graph.start(node_command("drive_node", model="expert", use_sim_time="true",
+                             watchdog_timeout=0.3))
+    publisher, commands = camera(probe)
+    clock.publish(Clock())  # sim time stands still at 0: a stopped simulator
+    drive_until_moving(probe, publisher, commands)
+    last_frame = time.monotonic()
+    assert probe.spin_until(lambda: commands[-1][1] == 0.0, timeout=2.0)
+    stopped_after = commands[-1][0] - last_frame
+    assert stopped_after <= 0.3 + 0.3, f"zero twist {stopped_after:.2f} s after the last frame"
+    assert "watchdog_timeout 0.3 s): stopping the car" in graph.log("drive_node") or \
+        probe.spin_until(lambda: "stopping the car" in graph.log("drive_node"), timeout=1.0)
+    assert graph.procs["drive_node"].poll() is None  # stopped, still running, still safe
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_drive_node_stops_the_car_and_exits_0_within_1_s(probe, graph, sig):
+    graph.start(node_command("drive_node", model="expert", watchdog_timeout=5.0))
+    publisher, commands = camera(probe)
+    drive_until_moving(probe, publisher, commands)
+    [(code, seconds)] = graph.signal_all(sig).values()
+    assert code == 0 and seconds < EXIT_S
+    probe.spin_until(lambda: False, timeout=0.3)
+    assert commands[-1][1] == 0.0 and commands[-2][1] > 0.0
+    log = graph.log("drive_node")
+    assert f"{sig.name}: shutting down" in log and "car stopped" in log
+    assert "Traceback" not in log
+
+
+def test_sigint_to_all_three_nodes_at_once_mid_run(probe, graph):
+    """The bar: every node exits 0 within 1 s, the last cmd_vel is zero, the record says so."""
+    from geometry_msgs.msg import TwistStamped
+
+    commands = []
+    probe.node.create_subscription(TwistStamped, CMD_VEL_TOPIC,
+                                   lambda m: commands.append(m.twist.linear.x), 1000)
+    record = graph.start_graph(GraphSpec(model="pilotnet", circuit="monaco"))
+    assert probe.spin_until(lambda: sum(v > 0 for v in commands) >= 100), "no run"
+    exits = graph.signal_all(signal.SIGINT)
+    assert all(code == 0 and seconds < EXIT_S for code, seconds in exits.values()), exits
+    probe.spin_until(lambda: False, timeout=0.3)
+    assert commands[-1] == 0.0
+    data = json.loads(record.read_text())
+    assert data["stop_reason"] == "interrupted" and 0.0 < data["completion_pct"] < 100.0
+    for name in exits:
+        assert "Traceback" not in graph.log(name), name
+
+
+def test_sigterm_to_the_lap_monitor_writes_the_interrupted_record(probe, graph):
+    record = graph.start_graph(GraphSpec(model="expert", circuit="simple"))
+    assert probe.spin_until(lambda: "run started" in graph.log("lap_monitor_node"))
+    probe.spin_until(lambda: False, timeout=0.5)
+    t0 = time.monotonic()
+    graph.procs["lap_monitor_node"].send_signal(signal.SIGTERM)
+    code, seconds = graph.wait("lap_monitor_node", t0)
+    assert code == 0 and seconds < EXIT_S
+    data = json.loads(record.read_text())
+    assert data["stop_reason"] == "interrupted" and data["trajectory"]["t"]
+    assert "run interrupted at" in graph.log("lap_monitor_node")
+
+
+# --- start-up errors ------------------------------------------------------------------------
+
+def test_a_missing_params_file_is_one_line_and_exit_code_2(tmp_path):
+    missing = tmp_path / "nowhere.yaml"
+    result = subprocess.run(node_command("drive_node") + ["--params-file", str(missing)],
+                            capture_output=True, text=True, timeout=START_S)
+    assert result.returncode == 2
+    assert f"--params-file {missing}: no such file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("node, params, text", [
+    ("drive_node", {"model": "expert", "max_v": 99}, "'max_v' is 99.0"),
+    ("lap_monitor_node", {"laps": 0}, "'laps' is 0"),
+    ("sim_node", {"lockstep": "true"}, "'stamped' is False"),
+])
+def test_a_bad_parameter_is_exit_code_1_without_a_traceback(node, params, text):
+    result = subprocess.run(node_command(node, **params), capture_output=True, text=True,
+                            timeout=START_S, env=dds_environment())
+    assert result.returncode == 1
+    assert "FATAL" in result.stderr and text in result.stderr
+    assert "Traceback" not in result.stderr and "AttributeError" not in result.stderr
+
+
+# --- every frame delivered, lockstep --------------------------------------------------------
+
+def test_a_20_hz_free_running_run_delivers_every_frame(probe, graph):
+    """Every frame from the first one driven gets its command (matched by stamp)."""
+    from geometry_msgs.msg import TwistStamped
+    from rosgraph_msgs.msg import Clock
+
+    def ns(stamp):
+        return stamp.sec * 1_000_000_000 + stamp.nanosec
+
+    commanded, ticks = set(), []
+    probe.node.create_subscription(TwistStamped, CMD_VEL_TOPIC,
+                                   lambda m: m.twist.linear.x > 0 and commanded.add(ns(m.header.stamp)),
+                                   1000)
+    probe.node.create_subscription(Clock, "/clock", lambda m: ticks.append(ns(m.clock)), 1000)
+    graph.start_graph(GraphSpec(model="expert", circuit="monaco", lockstep=False))
+    assert probe.spin_until(lambda: commanded)
+    probe.spin_until(lambda: False, timeout=3.0)  # 60 frames of 921,648 bytes
+    graph.procs["sim_node"].send_signal(signal.SIGINT)  # the camera stops first
+    graph.wait("sim_node", time.monotonic())
+    probe.spin_until(lambda: False, timeout=0.5)
+    graph.signal_all(signal.SIGINT)
+    first = min(commanded)
+    frames = [t for t in ticks if t >= first]
+    assert len(frames) >= 50 and frames == sorted(set(frames))
+    lost = [t * 1e-9 for t in frames if t not in commanded]
+    assert lost == []
+    published = int(graph.log("sim_node").split(" frame(s) published")[0].split()[-1])
+    assert published == len(ticks)
+
+
+@pytest.mark.parametrize("model, circuit, direction", [
+    ("pilotnet", "monaco", "clockwise"),
+    *[("expert", c, d) for c, d in RUNS],
+    *[pytest.param("pilotnet", c, d, marks=pytest.mark.slow) for c, d in RUNS
+      if (c, d) != ("monaco", "clockwise")],
+])
+def test_a_lockstep_run_through_the_ros_graph_gives_the_in_process_record(graph, model,
+                                                                         circuit, direction):
+    record = graph.start_graph(GraphSpec(model=model, circuit=circuit, direction=direction))
+    code, _ = graph.wait("lap_monitor_node", time.monotonic(), timeout=300.0)
+    assert code == 0, graph.log("lap_monitor_node")
+    ros = json.loads(record.read_text())
+    local = run_drive(RunSpec(load_circuit(circuit), direction), make_driver(model))
+    for key in ("completion_pct", "stop_reason", "laps_completed", "sim_time_s",
+                "distance_m", "cte_mean_m", "cte_max_m", "smoothness_v", "smoothness_w",
+                "control_rate_hz"):
+        assert ros[key] == local[key], key
+    assert ros["lap_times_s"] == pytest.approx(local["lap_times_s"], abs=1e-3)
+    assert ros["trajectory"] == local["trajectory"]
+    assert ros["frames_driven"] == len(local["trajectory"]["t"]) - 1
