@@ -101,6 +101,22 @@ def cmd_ros(args: argparse.Namespace) -> int:
     return 0 if record["stop_reason"] == "lap_completed" else 1
 
 
+def cmd_ros_perf(args: argparse.Namespace) -> int:
+    """Lockstep speed, latency and frames lost through the ROS 2 graph."""
+    from follow_line.files import write_json_atomic
+    from follow_line.ros.benchmark import ros_perf, ros_perf_markdown
+    from follow_line.ros.bringup import GraphSpec, check_spec
+
+    spec = GraphSpec(model=args.model, circuit=args.circuit, backend=args.backend)
+    check_spec(spec)
+    figures = ros_perf(spec, seconds=args.seconds, repeats=args.repeats,
+                       compare_defaults=not args.no_defaults)
+    if args.json:
+        write_json_atomic(args.json, figures)
+    print(ros_perf_markdown(figures))
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     """List the registry networks and the shipped (trained) ones."""
     from follow_line.nets import NETWORKS
@@ -277,6 +293,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the run record to this file")
     p.add_argument("--quiet", action="store_true", help="hide the nodes' logs")
     p.set_defaults(func=cmd_ros)
+
+    p = sub.add_parser("ros-perf", help="latency, frames lost and lockstep speed through the "
+                                        "ROS 2 graph (needs rclpy)")
+    p.add_argument("--model", default="pilotnet")
+    p.add_argument("--backend", default="auto", choices=("auto", "keras", "litert"))
+    p.add_argument("--circuit", default="monaco")
+    p.add_argument("--seconds", type=float, default=30.0, help="free-running window (sim s)")
+    p.add_argument("--repeats", type=_positive_int, default=3, help="lockstep runs")
+    p.add_argument("--no-defaults", action="store_true",
+                   help="skip the comparison run with Fast DDS's default transports")
+    p.add_argument("--json", type=Path, help="also write the figures as JSON")
+    p.set_defaults(func=cmd_ros_perf)
 
     p = sub.add_parser("models", help="list the network registry and the shipped networks")
     p.set_defaults(func=cmd_models)

@@ -8,12 +8,12 @@ import pytest
 
 @pytest.fixture(scope="module")
 def ros():
-    Image = pytest.importorskip("sensor_msgs.msg", reason="ROS 2 wheels not installed").Image
+    msgs = pytest.importorskip("sensor_msgs.msg", reason="ROS 2 wheels not installed")
 
     from follow_line.errors import FollowLineError
     from follow_line.ros.image_conversion import SUPPORTED_ENCODINGS, image_to_rgb
 
-    return type("Ros", (), dict(Image=Image, FollowLineError=FollowLineError,
+    return type("Ros", (), dict(Image=msgs.Image, FollowLineError=FollowLineError,
                                 image_to_rgb=staticmethod(image_to_rgb),
                                 SUPPORTED=SUPPORTED_ENCODINGS))
 

@@ -43,10 +43,17 @@ class GraphSpec:
     backend: str = "auto"
 
 
-def dds_environment(env: dict[str, str] | None = None) -> dict[str, str]:
-    """`env` (default: os.environ) with the shipped Fast DDS profile unless one is set."""
+def dds_environment(env: dict[str, str] | None = None,
+                    shipped_profile: bool = True) -> dict[str, str]:
+    """`env` (default: os.environ) with the shipped Fast DDS profile unless one is set.
+
+    Without `shipped_profile`: no profile at all, Fast DDS's defaults (for comparison).
+    """
     env = dict(os.environ if env is None else env)
-    env.setdefault(PROFILES_ENV, str(package_folder("config") / "fastdds.xml"))
+    if shipped_profile:
+        env.setdefault(PROFILES_ENV, str(package_folder("config") / "fastdds.xml"))
+    else:
+        env.pop(PROFILES_ENV, None)
     return env
 
 
@@ -103,7 +110,7 @@ def check_spec(spec: GraphSpec) -> None:
 
 
 def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = False,
-              env: dict[str, str] | None = None) -> dict:
+              env: dict[str, str] | None = None, shipped_profile: bool = True) -> dict:
     """Run the graph until the lap monitor's record is written (or a signal); the record.
 
     Returns (and writes to `record_path`, if given) the lap monitor's run record, with
@@ -124,8 +131,8 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             for name, command in commands.items():
-                children[name] = subprocess.Popen(command, env=dds_environment(env),
-                                                  stdout=out, stderr=out)
+                children[name] = subprocess.Popen(
+                    command, env=dds_environment(env, shipped_profile), stdout=out, stderr=out)
             failed = _wait(children, interrupted)
         finally:
             codes = _stop(children)

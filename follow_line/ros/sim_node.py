@@ -146,8 +146,9 @@ class SimNode(Node):
     def _publish_frame(self, odometry: bool = True) -> None:
         """/clock, the camera image and (unless repeating a frame) the odometry, now."""
         stamp = self._stamp()
+        image = self.image_message(stamp)  # rendered first: the three go out back to back
         self.clock_pub.publish(ClockMsg(clock=stamp))
-        self.image_pub.publish(self.image_message(stamp))
+        self.image_pub.publish(image)
         if odometry:
             self.odom_pub.publish(self.odometry_message(stamp))
             self.frames_published += 1
