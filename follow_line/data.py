@@ -137,8 +137,8 @@ class EpisodeWriter:
                 x=0.0, y=0.0, z=math.sin(theta / 2), w=math.cos(theta / 2)))
         odom = _T["nav_msgs/msg/Odometry"](
             header=_header(stamp, "odom"), child_frame_id="base_link",
-            pose=_T["geometry_msgs/msg/PoseWithCovariance"](pose=odom_pose,
-                                                             covariance=np.zeros(36)),
+            pose=_T["geometry_msgs/msg/PoseWithCovariance"](
+                pose=odom_pose, covariance=np.zeros(36)),
             twist=_T["geometry_msgs/msg/TwistWithCovariance"](
                 twist=_twist(sv, sw), covariance=np.zeros(36)))
         for role, msg in (("image", img), ("cmd_vel", _twist(v, w)), ("odom", odom)):

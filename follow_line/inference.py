@@ -127,12 +127,12 @@ def _keras_predictor(model, device: str) -> Predictor:
         params = (model.trainable_variables, model.non_trainable_variables)
 
         @jax.jit
-        def forward(trainable, non_trainable, x):
+        def jax_forward(trainable, non_trainable, x):
             out, _ = model.stateless_call(trainable, non_trainable, x, training=False)
             return out if isinstance(out, list | tuple) else [out]
 
         values = ([v.value for v in params[0]], [v.value for v in params[1]])
-        return lambda x: [np.asarray(o) for o in forward(*values, x)]
+        return lambda x: [np.asarray(o) for o in jax_forward(*values, x)]
     if name == "torch":
         import torch
 

@@ -47,4 +47,3 @@ def targets(card: ModelCard, v: np.ndarray, w: np.ndarray) -> dict[str, np.ndarr
             out[name] = v_class(v)
     return {k: (a.astype(np.float32)[:, None] if a.dtype.kind == "f" else a)
             for k, a in out.items()}
-

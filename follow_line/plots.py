@@ -150,8 +150,8 @@ def plot_cte(records: list[dict], path: Path) -> None:
         ax.set_xlabel("lap completion (%)")
         ax.grid(alpha=0.3)
     axes[0, 0].set_ylabel("cross-track error (m)")
-    handles = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels(),
-                                                                strict=True)}
+    handles = {label: h for ax in axes[0]
+               for h, label in zip(*ax.get_legend_handles_labels(), strict=True)}
     fig.legend(handles.values(), handles.keys(), loc="outside right upper", fontsize="small",
                ncol=1 + len(handles) // 20)
     _save(fig, path)

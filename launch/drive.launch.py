@@ -1,14 +1,29 @@
 """Drive a circuit with a network: Gazebo or the built-in simulator, drive and lap monitor.
 
 ros2 launch follow_line drive.launch.py model:=pilotnet circuit:=monaco direction:=clockwise
-    sim:=gazebo|builtin headless:=false use_sim_time:=true
+    sim:=gazebo|builtin lockstep:=true headless:=false use_sim_time:=true
+
+Every node gets the shipped Fast DDS transport profile (config/fastdds.xml: a shared-memory
+segment large enough for 640x480 frames) unless FASTDDS_DEFAULT_PROFILES_FILE is already set.
+With sim:=builtin lockstep:=true, commands are TwistStamped and the simulator steps only when
+the drive node has answered the current frame.
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, OpaqueFunction
+from launch.actions import (
+    DeclareLaunchArgument,
+    IncludeLaunchDescription,
+    OpaqueFunction,
+    SetEnvironmentVariable,
+)
 from launch.conditions import IfCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch.substitutions import (
+    EnvironmentVariable,
+    LaunchConfiguration,
+    PathJoinSubstitution,
+    PythonExpression,
+)
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
@@ -19,6 +34,9 @@ ARGUMENTS = [  # name, default, description, choices (a literal: tests read it)
     ("direction", "clockwise", "driving direction", ["clockwise", "anticlockwise"]),
     ("sim", "gazebo", "simulator: Gazebo with worlds/<circuit>.world, or the built-in one",
      ["gazebo", "builtin"]),
+    ("lockstep", "true", "built-in sim: step only when the driver has answered the current "
+                         "frame (the same record as `follow-line drive`); false: real time",
+     ["true", "false"]),
     ("headless", "false", "run Gazebo without its GUI", ["true", "false"]),
     ("use_sim_time", "true", "use the simulator's /clock", ["true", "false"]),
 ]
@@ -59,15 +77,21 @@ def generate_launch_description():
     declared = [DeclareLaunchArgument(name, default_value=default, description=description,
                                       **({"choices": choices} if choices else {}))
                 for name, default, description, choices in ARGUMENTS]
-    common = {"use_sim_time": use_sim_time}
+    stamped = PythonExpression(["'", LaunchConfiguration("sim"), "' == 'builtin' and '",
+                                LaunchConfiguration("lockstep"), "' == 'true'"])
+    common = {"use_sim_time": use_sim_time, "stamped": stamped}
+    profile = EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", default_value=[
+        PathJoinSubstitution([share, "config", "fastdds.xml"])])
     return LaunchDescription([
         *declared,
+        SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile),
         OpaqueFunction(function=_gazebo, condition=IfCondition(is_gazebo)),
         Node(package="follow_line", executable="sim_node", name="follow_line_sim",
              output="screen", condition=IfCondition(is_builtin),
              parameters=[PathJoinSubstitution([share, "config", "sim.yaml"]), common,
                          {"circuit": LaunchConfiguration("circuit"),
-                          "direction": LaunchConfiguration("direction")}]),
+                          "direction": LaunchConfiguration("direction"),
+                          "lockstep": stamped}]),
         Node(package="follow_line", executable="drive_node", name="follow_line_drive",
              output="screen",
              parameters=[PathJoinSubstitution([share, "config", "drive.yaml"]), common,

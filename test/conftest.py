@@ -24,6 +24,7 @@ def _litert_cache(tmp_path_factory):
     """Converted LiteRT models of the tests go to a temporary cache, not the user's."""
     os.environ["FOLLOW_LINE_CACHE"] = str(tmp_path_factory.mktemp("cache"))
 
+
 OVAL = """\
 name: oval
 description: test oval

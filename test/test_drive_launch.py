@@ -29,8 +29,8 @@ def generate_test_description():
     return launch.LaunchDescription([
         IncludeLaunchDescription(
             PythonLaunchDescriptionSource(str(LAUNCH)),
-            launch_arguments={"sim": "builtin", "model": "expert", "headless": "true",
-                              "circuit": "simple"}.items()),
+            launch_arguments={"sim": "builtin", "lockstep": "false", "model": "expert",
+                              "headless": "true", "circuit": "simple"}.items()),
         launch_testing.actions.ReadyToTest(),
     ])
 

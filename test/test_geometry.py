@@ -59,8 +59,8 @@ def test_windowed_projection_matches_global_and_recovers_from_jumps():
     near = line.project(-20.5, 0.1, hint=200)
     assert near.s == pytest.approx(line.project(-20.5, 0.1).s)
     jumped = line.project(20.5, 0.0, hint=200)  # far outside the window
-    assert jumped.s == pytest.approx(0.0, abs=0.05) or jumped.s == pytest.approx(line.length,
-                                                                                abs=0.05)
+    assert (jumped.s == pytest.approx(0.0, abs=0.05)
+            or jumped.s == pytest.approx(line.length, abs=0.05))
 
 
 def test_pose_at_wraps_and_interpolates():

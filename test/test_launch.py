@@ -19,10 +19,11 @@ def declared_arguments():
     raise AssertionError("ARGUMENTS not found")
 
 
-def test_the_six_arguments_with_descriptions_and_choices():
+def test_the_seven_arguments_with_descriptions_and_choices():
     args = {name: (default, description, choices)
             for name, default, description, choices in declared_arguments()}
-    assert set(args) == {"model", "circuit", "direction", "sim", "headless", "use_sim_time"}
+    assert set(args) == {"model", "circuit", "direction", "sim", "lockstep", "headless",
+                         "use_sim_time"}
     for name, (default, description, choices) in args.items():
         assert len(description) > 10, name
         if choices is not None:
@@ -31,6 +32,7 @@ def test_the_six_arguments_with_descriptions_and_choices():
     assert args["direction"][2] == ["clockwise", "anticlockwise"]
     assert args["circuit"][2] == ["simple", "monaco", "nurburgring"]
     assert args["headless"][2] == args["use_sim_time"][2] == ["true", "false"]
+    assert args["lockstep"][2] == ["true", "false"]
     assert args["model"][2] is None  # any shipped network or model file
 
 
@@ -46,7 +48,10 @@ def test_nodes_config_files_and_executables_exist():
     setup = (ROOT / "setup.py").read_text()
     for executable in executables:
         assert f"{executable} = follow_line.ros:" in setup, executable
-    for config in re.findall(r'"config", "([\w.]+)"', text):
+    configs = re.findall(r'"config", "([\w.]+)"', text)
+    assert "fastdds.xml" in configs and 'SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE"' \
+        in text
+    for config in configs:
         assert (ROOT / "config" / config).is_file(), config
     assert 'FindPackageShare("follow_line")' in text
 
@@ -60,7 +65,8 @@ def test_launch_description_builds_with_real_launch_ros():
     spec.loader.exec_module(module)
     description = module.generate_launch_description()
     names = {a.name for a in description.get_launch_arguments()}
-    assert names == {"model", "circuit", "direction", "sim", "headless", "use_sim_time"}
+    assert names == {"model", "circuit", "direction", "sim", "lockstep", "headless",
+                     "use_sim_time"}
 
 
 @pytest.mark.parametrize("config,node", [("drive.yaml", "drive_node"),
@@ -81,3 +87,18 @@ def test_parameter_files_set_only_declared_parameters(config, node):
         except ValueError:  # a named constant: its type is checked by the node itself
             continue
         assert type(value) is type(default), name  # rclpy refuses 24 for a float parameter
+
+
+def test_the_dds_profile_gives_shared_memory_a_segment_larger_than_a_frame():
+    import xml.etree.ElementTree as ET
+
+    ns = {"dds": "http://www.eprosima.com"}
+    root = ET.parse(ROOT / "config" / "fastdds.xml").getroot()
+    [shm] = [t for t in root.iterfind(".//dds:transport_descriptor", ns)
+             if t.findtext("dds:type", namespaces=ns) == "SHM"]
+    frame_bytes = 921_648  # a serialized 640x480 rgb8 sensor_msgs/Image
+    assert int(shm.findtext("dds:segment_size", namespaces=ns)) >= 16 * frame_bytes
+    participant = root.find(".//dds:participant", ns)
+    assert participant.get("is_default_profile") == "true"
+    used = {t.text for t in participant.iterfind(".//dds:userTransports/dds:transport_id", ns)}
+    assert shm.findtext("dds:transport_id", namespaces=ns) in used

@@ -134,8 +134,8 @@ def test_litert_predictor_matches_keras(oval):
         assert np.allclose(a, b, rtol=1e-3, atol=1e-4)
 
 
-def test_litert_conversions_are_cached_and_a_damaged_entry_is_replaced(oval, tmp_path,
-                                                                        monkeypatch):
+def test_litert_conversions_are_cached_and_a_damaged_entry_is_replaced(
+        oval, tmp_path, monkeypatch):
     monkeypatch.setenv("FOLLOW_LINE_CACHE", str(tmp_path))  # no entries of other tests
     model, card = build_untrained("tinypilotnet")
     Pilot(card, model, backend="litert")

@@ -153,8 +153,8 @@ def drive_until_moving(probe, publisher, commands, count=5):
 
 # --- never left moving ----------------------------------------------------------------------
 
-def test_the_watchdog_stops_the_car_on_the_steady_clock_while_sim_time_is_frozen(probe,
-                                                                                graph):
+def test_the_watchdog_stops_the_car_on_the_steady_clock_while_sim_time_is_frozen(
+        probe, graph):
     from rosgraph_msgs.msg import Clock
 
     clock = probe.node.create_publisher(Clock, "/clock", 10)
@@ -253,6 +253,7 @@ def test_a_20_hz_free_running_run_delivers_every_frame(probe, graph):
         return stamp.sec * 1_000_000_000 + stamp.nanosec
 
     commanded, ticks = set(), []
+
     def on_cmd(msg):
         if msg.twist.linear.x > 0:  # an answer to a frame, not a stop command
             commanded.add(ns(msg.header.stamp))
@@ -281,8 +282,8 @@ def test_a_20_hz_free_running_run_delivers_every_frame(probe, graph):
     *[pytest.param("pilotnet", c, d, marks=pytest.mark.slow) for c, d in RUNS
       if (c, d) != ("monaco", "clockwise")],
 ])
-def test_a_lockstep_run_through_the_ros_graph_gives_the_in_process_record(graph, model,
-                                                                         circuit, direction):
+def test_a_lockstep_run_through_the_ros_graph_gives_the_in_process_record(
+        graph, model, circuit, direction):
     record = graph.start_graph(GraphSpec(model=model, circuit=circuit, direction=direction))
     code, _ = graph.wait("lap_monitor_node", time.monotonic(), timeout=300.0)
     assert code == 0, graph.log("lap_monitor_node")
@@ -295,3 +296,30 @@ def test_a_lockstep_run_through_the_ros_graph_gives_the_in_process_record(graph,
     assert ros["lap_times_s"] == pytest.approx(local["lap_times_s"], abs=1e-3)
     assert ros["trajectory"] == local["trajectory"]
     assert ros["frames_driven"] == len(local["trajectory"]["t"]) - 1
+
+
+# --- the bring-up command -------------------------------------------------------------------
+
+def test_follow_line_ros_drives_a_lap_and_writes_the_record(tmp_path):
+    record = tmp_path / "runs" / "expert.json"
+    result = subprocess.run([sys.executable, "-m", "follow_line", "ros", "--model", "expert",
+                             "--circuit", "simple", "--json", str(record), "--quiet"],
+                            capture_output=True, text=True, timeout=300, env=dds_environment())
+    assert result.returncode == 0, result.stderr
+    data = json.loads(record.read_text())
+    assert data["stop_reason"] == "lap_completed" and data["source"] == "ros"
+    assert data["node_exit_codes"] == {"sim_node": 0, "drive_node": 0, "lap_monitor_node": 0}
+    assert json.loads(result.stdout)["lap_times_s"] == data["lap_times_s"]
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--circuit", "atlantis"], "atlantis"),
+    (["--direction", "sideways"], "anticlockwise, clockwise"),
+    (["--model", "no_such_network"], "expert"),
+    (["--free-running", "--real-time-factor", "0"], "allowed: > 0"),
+])
+def test_follow_line_ros_refuses_bad_input_before_starting_nodes(args, text):
+    result = subprocess.run([sys.executable, "-m", "follow_line", "ros", *args],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and text in result.stderr
+    assert "Traceback" not in result.stderr and "[INFO]" not in result.stderr

@@ -307,8 +307,8 @@ def test_control_rate_limit_skips_frames_by_stamp(ros, ctx, oval):
     assert stamps == pytest.approx([1.0, 1.1, 1.2])
 
 
-def test_a_freshly_built_tinypilotnet_drives_through_the_network(ros, ctx, oval, tmp_path,
-                                                                  monkeypatch):
+def test_a_freshly_built_tinypilotnet_drives_through_the_network(
+        ros, ctx, oval, tmp_path, monkeypatch):
     monkeypatch.setenv("FOLLOW_LINE_MODELS", str(tmp_path))  # no shipped weights: build one
     node = ctx.make(ros.DriveNode, model="tinypilotnet", backend="keras", device="cpu")
     assert node.driver.name == "tinypilotnet" and node.driver.backend == "keras"
@@ -503,6 +503,14 @@ def test_sim_node_runs_with_use_sim_time_on_its_own_clock(ros, ctx, oval_file):
     assert node.get_parameter("use_sim_time").value is True
     assert spin_until(ros, [node], lambda: node.get_clock().now().nanoseconds >= 500_000_000)
     assert node.sim.time == pytest.approx(node.get_clock().now().nanoseconds * 1e-9)
+
+
+def test_a_free_running_sim_warns_when_the_driver_cannot_keep_up(ros, ctx, oval_file, capfd):
+    node = ctx.make(ros.SimNode, circuit=str(oval_file), stamped=True, real_time_factor=20.0)
+    assert spin_until(ros, [node], lambda: node.frames_published >= 10)
+    err = capfd.readouterr().err
+    assert "frames behind the camera at real_time_factor 20" in err
+    assert "lower real_time_factor or run in lockstep" in err
 
 
 @pytest.mark.parametrize("params, name", [

@@ -36,7 +36,7 @@ VGG_BLOCKS: tuple[tuple[tuple[int, ...], int], ...] = (((32,), 3), ((64, 64), 2)
 
 
 def smaller_vgg_features(x: keras.KerasTensor, dense_units: int = 1024) -> keras.KerasTensor:
-    """SmallerVGGNet feature extractor, up to the Dropout(0.5) after its dense layer.
+    """Build the SmallerVGGNet feature extractor, up to the Dropout(0.5) after its dense layer.
 
     Layer by layer as the seed's CNN+LSTM summary: Conv2D(relu) then BatchNormalization
     for each conv, MaxPooling2D and Dropout(0.25) closing each block, Flatten,
@@ -60,7 +60,7 @@ def smaller_vgg_features(x: keras.KerasTensor, dense_units: int = 1024) -> keras
 def build_classification(input_shape: Sequence[int] | None = None, *, v_head: bool = True,
                          w_classes: int = W_CLASSES, v_classes: int = V_CLASSES,
                          name: str = "classification_7w_4v") -> keras.Model:
-    """SmallerVGGNet classifier on ``"image"`` (default 33x100x3).
+    """Build the SmallerVGGNet classifier on ``"image"`` (default 33x100x3).
 
     Outputs ``"w_class"`` (softmax over ``w_classes``) then, if ``v_head``, ``"v_class"``
     (softmax over ``v_classes``); without ``v_head`` v is a constant given outside.

@@ -37,7 +37,7 @@ DENSE_UNITS: tuple[int, ...] = (1164, 100, 50, 10)
 def build_pilotnet(input_shape: Sequence[int] | None = None, *, stack: int = 1,
                    outputs: Sequence[str] = REGRESSION_OUTPUTS,
                    name: str = "pilotnet") -> keras.Model:
-    """PilotNet regression network.
+    """Build the PilotNet regression network.
 
     ``input_shape`` is one frame (H, W, C), default 66x200x3; the network input
     ``"image"`` is (H, W, stack * C): ``stack=2`` gives the stacked variants.

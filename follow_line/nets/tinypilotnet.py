@@ -47,7 +47,7 @@ RECURRENT_INPUT: FrameShape = (66, 200, 3)
 def build_tinypilotnet(input_shape: Sequence[int] | None = None, *,
                        outputs: Sequence[str] = REGRESSION_OUTPUTS,
                        name: str = "tinypilotnet") -> keras.Model:
-    """TinyPilotNet regression network on one image ``"image"`` (default 16x32x3)."""
+    """Build the TinyPilotNet regression network on ``"image"`` (default 16x32x3)."""
     inputs = image_input(frame_shape(input_shape, TINY_INPUT))
     x = layers.BatchNormalization(epsilon=0.001, name="input_norm")(inputs)
     x = layers.Conv2D(8, 3, strides=2, activation="relu", name="conv1")(x)
