@@ -33,6 +33,11 @@ test-all: $(ROS_STAMP)
 perf: $(STAMP)  ## performance figures for the README
 	$(VENV)/bin/follow-line perf
 
+ros-perf: $(ROS_STAMP)  ## latency, frames lost, lockstep speed through the ROS 2 graph
+	mkdir -p results
+	$(VENV)/bin/follow-line ros-perf --json results/ros_perf.json > results/ros_perf.md
+	$(PY) -m follow_line.readme README.md ros_perf=results/ros_perf.md
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 

@@ -279,8 +279,7 @@ def test_a_20_hz_free_running_run_delivers_every_frame(probe, graph):
 @pytest.mark.parametrize("model, circuit, direction", [
     ("pilotnet", "monaco", "clockwise"),
     *[("expert", c, d) for c, d in RUNS],
-    *[pytest.param("pilotnet", c, d, marks=pytest.mark.slow) for c, d in RUNS
-      if (c, d) != ("monaco", "clockwise")],
+    *[("pilotnet", c, d) for c, d in RUNS if (c, d) != ("monaco", "clockwise")],
 ])
 def test_a_lockstep_run_through_the_ros_graph_gives_the_in_process_record(
         graph, model, circuit, direction):
