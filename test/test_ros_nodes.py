@@ -425,6 +425,31 @@ def test_lap_monitor_reports_off_track_and_writes_the_record(ros, ctx, oval, ova
     assert data["driver"] == "unknown" and data["completion_pct"] < 2.0
 
 
+def test_control_rate_counts_the_frames_the_driver_answered(ros, ctx, oval, oval_file):
+    node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file), direction="anticlockwise",
+                    stamped=True)
+    probe = ctx.probe()
+    odom = probe.create_publisher(ros.Odometry, ODOM_TOPIC, 100)
+    cmd = probe.create_publisher(ros.TwistStamped, CMD_VEL_TOPIC, 100)
+    assert matched(ros, [node, probe], odom, cmd)
+    line, speed = oval.line("anticlockwise"), 10.0
+    for k in range(41):  # 2 s of 20 Hz odometry; the driver answered every second frame
+        t = 0.05 * k
+        if k % 2 == 0:
+            msg = ros.TwistStamped()
+            msg.header.stamp, msg.twist.linear.x = stamp(ros, t), speed
+            cmd.publish(msg)
+        message = odom_msg(ros, t, *line.pose_at(speed * t))
+        message.twist.twist.linear.x = speed if k else 0.0
+        odom.publish(message)
+        assert spin_until(ros, [node], lambda t=t: node.monitor.samples
+                          and node.monitor.samples[-1].t == pytest.approx(t))
+    spin_for(ros, [node], 0.2)
+    record = node.run_record()
+    assert record["frames_driven"] == 20 and record["control_rate_hz"] == 10.0
+    assert record["sim_time_s"] == 2.0
+
+
 @pytest.mark.parametrize("params, name", [
     ({"circuit": "atlantis"}, "circuit"), ({"direction": "sideways"}, "direction"),
     ({"laps": 0}, "laps"), ({"stuck_seconds": 0.0}, "stuck_seconds"),

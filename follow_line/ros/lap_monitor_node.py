@@ -43,7 +43,7 @@ from follow_line.sim.kinematics import Pose
 
 NODE_NAME = "follow_line_lap_monitor"
 ODOM_DEPTH = 50
-CMD_VEL_DEPTH = 10
+CMD_VEL_DEPTH = 100  # deep enough to count every command when the node falls behind
 WARN_PERIOD_S = 5.0
 START_SPEED = 1e-3  # m/s: a command faster than this starts the run
 
