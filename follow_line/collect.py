@@ -9,7 +9,9 @@ stays the expert's command for what the camera sees, so networks learn to come b
 from __future__ import annotations
 
 import math
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from follow_line.circuits import DIRECTIONS, load_circuit
-from follow_line.data import EpisodeWriter, write_dataset_index
+from follow_line.data import INDEX_FILE, EpisodeWriter, read_dataset_index, write_dataset_index
 from follow_line.errors import FollowLineError, unknown_name
 from follow_line.expert import ExpertDriver
 from follow_line.lap import LapMonitor, LapRules
@@ -111,26 +113,74 @@ def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
 def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1,
             recovery: int = 1, seed: int = 0, overwrite: bool = False,
             progress: bool = True) -> list[dict]:
-    """Record a dataset folder (dataset.yaml + one rosbag2 folder per episode)."""
+    """Record a dataset folder (dataset.yaml + one rosbag2 folder per episode).
+
+    `out` must be new, empty, or (with `overwrite`) a dataset this command wrote and nothing
+    else: collect never deletes what it did not write. The dataset is recorded in a hidden
+    folder beside `out` and moved into place when complete, so an interruption (even
+    `kill -9`) leaves the previous dataset as it was.
+    """
     out = Path(out)
-    if (out / "dataset.yaml").exists() and not overwrite:
-        raise FollowLineError(f"{out} already holds a dataset; choose another --out or pass "
-                              "--overwrite")
+    replaced = check_collect_out(out, overwrite)
     plans = plan_episodes(circuits, directions, laps, recovery)
     rng = np.random.default_rng(seed)
     estimate = sum(_frames_estimate(p) for p in plans)
-    metas = []
-    with tqdm(total=estimate, desc="collect", unit="frame", disable=not progress) as bar:
-        for plan in plans:
-            folder = out / plan.name
-            if folder.exists():
-                shutil.rmtree(folder)
-            bar.set_postfix_str(plan.name)
-            metas.append(record_episode(plan, folder, rng, bar=bar))
-        bar.total = bar.n
-        bar.refresh()
-    write_dataset_index(out, metas)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.collecting-"))
+    try:
+        metas = []
+        with tqdm(total=estimate, desc="collect", unit="frame", disable=not progress) as bar:
+            for plan in plans:
+                bar.set_postfix_str(plan.name)
+                metas.append(record_episode(plan, staging / plan.name, rng, bar=bar))
+            bar.total = bar.n
+            bar.refresh()
+        write_dataset_index(staging, metas)
+        _move_into_place(staging, out, replaced)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return metas
+
+
+def check_collect_out(out: Path, overwrite: bool) -> bool:
+    """Refuse an --out collect may not write to; whether it holds a dataset to replace."""
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise FollowLineError(f"--out {out} is a file; give a folder for the dataset")
+    names = {p.name for p in out.iterdir()}
+    if not names:
+        return False
+    if INDEX_FILE not in names:
+        raise FollowLineError(
+            f"--out {out} is not empty and holds no follow_line dataset ({INDEX_FILE}); "
+            "collect writes only into a new or empty folder, or over a dataset it wrote "
+            "(with --overwrite)")
+    if not overwrite:
+        raise FollowLineError(f"{out} already holds a dataset; choose another --out or pass "
+                              "--overwrite")
+    ours = {INDEX_FILE} | {entry["bag"] for entry in read_dataset_index(out)["episodes"]}
+    foreign = sorted(names - ours)
+    if foreign:
+        raise FollowLineError(
+            f"{out} also holds {', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''},"
+            " which the dataset did not write; --overwrite replaces only a dataset's own "
+            "files: move them or choose another --out")
+    return True
+
+
+def _move_into_place(staging: Path, out: Path, replaced: bool) -> None:
+    """Put the finished dataset at `out`; the previous one (all ours) is removed after."""
+    if not replaced:
+        if out.exists():
+            out.rmdir()  # empty: checked before recording
+        os.replace(staging, out)
+        return
+    old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.replaced-"))
+    os.replace(out, old / out.name)
+    os.replace(staging, out)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _frames_estimate(plan: EpisodePlan) -> int:

@@ -43,3 +43,74 @@ def test_refuses_to_overwrite_and_bad_names(tmp_path, oval_file):
         collect(tmp_path / "ds", [str(oval_file)], ["clockwise"], progress=False)
     with pytest.raises(FollowLineError, match="unknown direction"):
         plan_episodes([str(oval_file)], ["up"], 1, 1)
+
+
+def test_never_deletes_what_it_did_not_write(tmp_path, oval_file):
+    user = tmp_path / "mine"  # a user's own data.csv dataset: no dataset.yaml
+    (user / "images").mkdir(parents=True)
+    (user / "data.csv").write_text("image,v,w\nimages/0.png,1,0\n")
+    (user / "images" / "0.png").write_bytes(b"png")
+    for overwrite in (False, True):
+        with pytest.raises(FollowLineError, match="holds no follow_line dataset"):
+            collect(user, [str(oval_file)], ["clockwise"], recovery=0, overwrite=overwrite,
+                    progress=False)
+    assert (user / "images" / "0.png").read_bytes() == b"png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # no leftovers either
+    ds = tmp_path / "ds"
+    collect(ds, [str(oval_file)], ["clockwise"], recovery=0, progress=False)
+    (ds / "notes.txt").write_text("mine")
+    with pytest.raises(FollowLineError, match="notes.txt, which the dataset did not write"):
+        collect(ds, [str(oval_file)], ["clockwise"], recovery=0, overwrite=True,
+                progress=False)
+    assert (ds / "notes.txt").read_text() == "mine"
+    with pytest.raises(FollowLineError, match="is a file"):
+        collect(ds / "notes.txt", [str(oval_file)], ["clockwise"], progress=False)
+
+
+def test_an_interrupted_overwrite_leaves_the_previous_dataset(tmp_path, oval_file,
+                                                              monkeypatch):
+    import follow_line.collect as collect_module
+
+    ds = tmp_path / "ds"
+    collect(ds, [str(oval_file)], ["clockwise"], recovery=0, progress=False)
+    before = read_dataset_index(ds)
+    real = collect_module.record_episode
+
+    def fail_on_the_second(plan, *args, **kwargs):
+        if plan.kind == "recovery":
+            raise KeyboardInterrupt
+        return real(plan, *args, **kwargs)
+
+    monkeypatch.setattr(collect_module, "record_episode", fail_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        collect(ds, [str(oval_file)], ["anticlockwise"], recovery=1, overwrite=True,
+                progress=False)
+    assert read_dataset_index(ds) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+    monkeypatch.undo()
+    collect(ds, [str(oval_file)], ["anticlockwise"], recovery=0, overwrite=True,
+            progress=False)
+    assert [e["direction"] for e in read_dataset_index(ds)["episodes"]] == ["anticlockwise"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_kill_9_during_an_overwrite_leaves_the_previous_dataset_usable(tmp_path, oval_file):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ds = tmp_path / "ds"
+    collect(ds, [str(oval_file)], ["clockwise"], recovery=0, progress=False)
+    before = read_dataset_index(ds)
+    proc = subprocess.Popen([sys.executable, "-m", "follow_line", "collect", "--out", str(ds),
+                             "--circuits", str(oval_file), "--directions", "anticlockwise",
+                             "--recovery", "1", "--overwrite", "--quiet"])
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".ds.collecting-*/*/metadata.yaml")):  # one episode done
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert read_dataset_index(ds) == before
+    assert len(load_episodes(ds, None, progress=False)) == 1
