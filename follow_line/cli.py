@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from follow_line import __version__
@@ -16,6 +19,60 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
+
+
+def _finite(text: str) -> float:
+    """A finite number (NaN and infinity refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _positive(text: str) -> float:
+    """A finite number > 0."""
+    value = _finite(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    """1 to the machine's core count (each worker holds its own TensorFlow, ~0.8 GB)."""
+    value = _positive_int(text)
+    cores = os.cpu_count() or 1
+    if value > cores:
+        raise argparse.ArgumentTypeError(f"at most {cores} (the cores of this machine; each "
+                                         f"worker takes about 0.8 GB), got {value}")
+    return value
+
+
+def check_writable(path: Path | None) -> None:
+    """Refuse an output file that cannot be written, before the work that fills it."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise FollowLineError(f"{path} is a folder; give a file path")
+    ancestor = next((p for p in path.parents if p.exists()), None)
+    if ancestor is not None and not ancestor.is_dir():
+        raise FollowLineError(f"cannot write {path}: {ancestor} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.probe"):
+            pass
+    except OSError as exc:
+        raise FollowLineError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _csv(text: str) -> list[str]:
@@ -68,6 +125,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
     circuit = load_circuit(args.circuit)
     if args.direction not in DIRECTIONS:
         raise unknown_name("direction", args.direction, DIRECTIONS)
+    check_writable(args.json)
     driver = make_driver(args.model or args.driver, backend=args.backend, device=args.device)
     rules = LapRules(laps=args.laps, timeout_seconds=args.timeout)
     with tqdm(total=100.0, desc=f"{circuit.name} {args.direction}", unit="%",
@@ -80,9 +138,9 @@ def cmd_drive(args: argparse.Namespace) -> int:
 
         record = run_drive(RunSpec(circuit, args.direction, rules), driver,
                            video=args.video, on_progress=on_progress)
+    print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
     if args.json:
         write_json_atomic(args.json, record)
-    print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
     return 0 if record["stop_reason"] == "lap_completed" else 1
 
 
@@ -94,6 +152,7 @@ def cmd_ros(args: argparse.Namespace) -> int:
                      laps=args.laps, lockstep=not args.free_running,
                      real_time_factor=args.real_time_factor, timeout_seconds=args.timeout or 0.0,
                      device=args.device, backend=args.backend)
+    check_writable(args.json)
     record = run_graph(spec, record_path=args.json, quiet=args.quiet)
     print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
     if record["stop_reason"] == "interrupted":
@@ -251,8 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("frame", help="save the camera image at a point of a circuit")
     p.add_argument("--circuit", default="simple", help="built-in name or path to a YAML file")
     p.add_argument("--direction", default="clockwise", help="clockwise or anticlockwise")
-    p.add_argument("--at", type=float, default=0.0, help="metres along the line from the start")
-    p.add_argument("--lateral", type=float, default=0.0, help="metres left of the line")
+    p.add_argument("--at", type=_finite, default=0.0, help="metres along the line from the start")
+    p.add_argument("--lateral", type=_finite, default=0.0, help="metres left of the line")
     p.add_argument("--out", type=Path, required=True, help="image file (.png)")
     p.set_defaults(func=cmd_frame)
 
@@ -267,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--circuit", default="simple", help="built-in name or path to a YAML file")
     p.add_argument("--direction", default="clockwise", help="clockwise or anticlockwise")
     p.add_argument("--laps", type=_positive_int, default=1)
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--timeout", type=_positive, default=None,
                    help="simulated seconds before giving up (default: 300 per lap)")
     p.add_argument("--json", type=Path, help="write the run record to this file")
     p.add_argument("--video", type=Path, help="record the camera to this .mp4 file")
@@ -286,9 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--free-running", action="store_true",
                    help="simulate in real time (x --real-time-factor) instead of in lockstep "
                         "with the driver")
-    p.add_argument("--real-time-factor", type=float, default=1.0,
+    p.add_argument("--real-time-factor", type=_positive, default=1.0,
                    help="free-running: simulated seconds per wall-clock second")
-    p.add_argument("--timeout", type=float, default=None,
+    p.add_argument("--timeout", type=_positive, default=None,
                    help="simulated seconds before giving up (default: 300 per lap)")
     p.add_argument("--json", type=Path, help="write the run record to this file")
     p.add_argument("--quiet", action="store_true", help="hide the nodes' logs")
@@ -299,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="pilotnet")
     p.add_argument("--backend", default="auto", choices=("auto", "keras", "litert"))
     p.add_argument("--circuit", default="monaco")
-    p.add_argument("--seconds", type=float, default=30.0, help="free-running window (sim s)")
+    p.add_argument("--seconds", type=_positive, default=30.0, help="free-running window (sim s)")
     p.add_argument("--repeats", type=_positive_int, default=3, help="lockstep runs")
     p.add_argument("--no-defaults", action="store_true",
                    help="skip the comparison run with Fast DDS's default transports")
@@ -313,8 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="dataset folder to create")
     p.add_argument("--circuits", type=_csv, help="comma-separated (default: all built-in)")
     p.add_argument("--directions", type=_csv, help="comma-separated (default: both)")
-    p.add_argument("--laps", type=int, default=1, help="clean laps per circuit and direction")
-    p.add_argument("--recovery", type=int, default=1,
+    p.add_argument("--laps", type=_non_negative_int, default=1,
+                   help="clean laps per circuit and direction")
+    p.add_argument("--recovery", type=_non_negative_int, default=1,
                    help="recovery laps (off-line start, steering disturbances) per circuit "
                         "and direction")
     p.add_argument("--seed", type=int, default=0)
@@ -328,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dataset folder, rosbag2 folder(s) or data.csv folder")
     p.add_argument("--name", help="name of the trained network (default: the network's)")
     p.add_argument("--image", default="cropped", choices=("cropped", "whole"))
-    p.add_argument("--constant-v", type=float, help="drive at this constant speed (m/s)")
+    p.add_argument("--constant-v", type=_positive, help="drive at this constant speed (m/s)")
     p.add_argument("--balance", default="imbalanced",
                    choices=("imbalanced", "biased", "balanced"),
                    help="classifiers: raw, class-weighted or resampled classes")
@@ -379,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated perturbations, or 'all': "
                         + ", ".join(f"{p.name} ({p.description})"
                                     for p in PERTURBATIONS.values()).replace("%", "%%"))
-    p.add_argument("--jobs", type=_positive_int, help="parallel processes (default: cores)")
+    p.add_argument("--jobs", type=_jobs, help="parallel processes (default and most: cores)")
     p.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
@@ -393,14 +453,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_DONE, EXIT_NOT_COMPLETED, EXIT_BAD_INPUT, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; user errors print one line and exit with status 2."""
+    """Entry point; the exit code: 0 done, 1 lap not completed, 2 bad input, 3 I/O failure.
+
+    A bad input or an I/O failure prints one line (no traceback); 130 after Ctrl-C.
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except FollowLineError as exc:
         print(f"follow-line: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"follow-line: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_IO
     except KeyboardInterrupt:
         print("follow-line: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

@@ -71,3 +71,51 @@ def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "follow_line", "--version"],
                             capture_output=True, text=True, check=True)
     assert result.stdout.startswith("follow_line ")
+
+
+def test_non_finite_and_out_of_range_numbers_are_refused(capsys):
+    import os
+
+    import pytest
+
+    for argv, text in [
+        (["frame", "--at", "nan", "--out", "x.png"], "--at: must be a finite number, got nan"),
+        (["drive", "--timeout", "nan"], "--timeout: must be a finite number, got nan"),
+        (["drive", "--timeout", "-1"], "--timeout: must be > 0"),
+        (["ros", "--real-time-factor", "inf"], "must be a finite number, got inf"),
+        (["collect", "--out", "d", "--recovery", "-1"], "--recovery: must be >= 0"),
+        (["bench", "--out", "b", "--jobs", str((os.cpu_count() or 1) + 1)],
+         f"at most {os.cpu_count()} (the cores of this machine"),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2, argv
+        assert text in capsys.readouterr().err, argv
+
+
+def test_an_unwritable_record_is_refused_before_driving(tmp_path, capsys):
+    blocker = tmp_path / "afile"
+    blocker.write_text("mine")
+    assert main(["drive", "--json", str(blocker / "run.json"), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    assert f"{blocker} is a file, not a folder" in captured.err and captured.out == ""
+    assert main(["drive", "--json", str(tmp_path), "--quiet"]) == 2
+    assert "is a folder; give a file path" in capsys.readouterr().err
+    assert blocker.read_text() == "mine"
+
+
+def test_a_failed_write_prints_the_record_first_and_exits_3(tmp_path, oval_file, capsys,
+                                                            monkeypatch):
+    import errno
+
+    import follow_line.files
+
+    def full_disk(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(follow_line.files, "write_json_atomic", full_disk)
+    out = tmp_path / "run.json"
+    assert main(["drive", "--circuit", str(oval_file), "--json", str(out), "--quiet"]) == 3
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["stop_reason"] == "lap_completed"
+    assert f"{out}: No space left on device" in captured.err and "Traceback" not in captured.err
