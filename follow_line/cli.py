@@ -262,11 +262,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark matrix and write results.json/.csv/.md."""
     from follow_line.bench import default_jobs, plan, run_bench
     from follow_line.circuits import DIRECTIONS, builtin_circuits
-    from follow_line.perturb import PERTURBATIONS
+    from follow_line.perturb import expand_perturbations
 
     runs = plan(args.models, args.circuits or builtin_circuits(),
                 args.directions or list(DIRECTIONS), args.repeat, args.laps,
-                list(PERTURBATIONS) if args.perturb == ["all"] else args.perturb)
+                expand_perturbations(args.perturb))
     records = run_bench(runs, args.out, jobs=args.jobs or default_jobs(),
                         progress=not args.quiet)
     print((args.out / "results.md").read_text())

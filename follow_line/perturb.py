@@ -50,6 +50,14 @@ def perturbation(name: str) -> Perturbation:
     return PERTURBATIONS[name]
 
 
+def expand_perturbations(names: list[str]) -> list[str]:
+    """`names` with 'all' standing for every perturbation, each once, in order; checked."""
+    expanded = [n for name in names for n in (PERTURBATIONS if name == "all" else [name])]
+    for name in expanded:
+        perturbation(name)
+    return list(dict.fromkeys(expanded))
+
+
 def run_conditions(name: str, repeat: int = 0) -> tuple[Appearance, StartOffset]:
     """Appearance and start of repetition `repeat` of a run under perturbation `name`."""
     p = perturbation(name)

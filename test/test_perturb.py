@@ -40,3 +40,16 @@ def test_shadows_darken_the_ground_only_where_they_fall(oval):
     again = Renderer(oval, appearance=Appearance(shadow_darkness=0.5, seed=4))
     pose = Pose(*line.pose_at(20.0))
     assert np.array_equal(again.render(pose), shaded.render(pose))
+
+
+def test_all_expands_anywhere_in_the_list_and_names_are_checked():
+    import pytest
+
+    from follow_line.errors import FollowLineError
+    from follow_line.perturb import PERTURBATIONS, expand_perturbations
+
+    assert expand_perturbations(["all", "dark"]) == list(PERTURBATIONS)
+    assert expand_perturbations(["dark", "all"])[0] == "dark"
+    assert expand_perturbations(["dark", "dark"]) == ["dark"]
+    with pytest.raises(FollowLineError, match="unknown perturbation 'fog'"):
+        expand_perturbations(["all", "fog"])
