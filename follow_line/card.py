@@ -29,6 +29,17 @@ V_CLASS_VALUES = (5.0, 8.0, 10.0, 13.0)
 V_CLASS_THRESHOLDS = (7.0, 9.0, 11.0)
 
 
+def _number(card: str, field_name: str, value, positive: bool = False) -> float:
+    """`value` if it is a finite number (> 0 with `positive`), else an error naming the field."""
+    import math
+
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or (positive and value <= 0):
+        allowed = "a finite number" + (" > 0" if positive else "")
+        raise FollowLineError(f"card {card}: {field_name} is {value!r}; allowed: {allowed}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class FrameSpec:
     """How the frame buffer feeds the network."""
@@ -58,6 +69,14 @@ class ModelCard:
     version: int = CARD_VERSION
 
     def __post_init__(self):
+        from follow_line.nets import known_networks
+
+        if self.network not in known_networks():
+            raise FollowLineError(f"card {self.name}: network {self.network!r} is not in the "
+                                  f"registry ({', '.join(known_networks())})")
+        if self.constant_v is not None:
+            _number(self.name, "constant_v", self.constant_v, positive=True)
+        _number(self.name, "frames.max_gap_s", self.frames.max_gap_s, positive=True)
         if self.task not in TASKS:
             raise FollowLineError(f"card {self.name}: task {self.task!r} is not one of "
                                   f"{', '.join(TASKS)}")
@@ -77,13 +96,17 @@ class ModelCard:
                 if not spec or "scale" not in spec:
                     raise FollowLineError(f"card {self.name}: regression output {name!r} needs "
                                           "a 'scale' (and optional 'offset')")
+                _number(self.name, f"outputs.{name}.scale", spec["scale"], positive=True)
+                _number(self.name, f"outputs.{name}.offset", spec.get("offset", 0.0))
         else:
             needed = {"w_class"} if self.constant_v is not None else {"w_class", "v_class"}
             for name in needed:
                 spec = self.outputs.get(name)
-                if not spec or not spec.get("values"):
+                if not spec or not spec.get("values") or not isinstance(spec["values"], list):
                     raise FollowLineError(f"card {self.name}: classification output {name!r} "
-                                          "needs its class 'values'")
+                                          "needs its class 'values' (a list of numbers)")
+                for k, value in enumerate(spec["values"]):
+                    _number(self.name, f"outputs.{name}.values[{k}]", value)
         if self.task == "classification" and "v_class" not in self.outputs \
                 and self.constant_v is None:
             raise FollowLineError(f"card {self.name}: a classifier without v classes needs "
@@ -130,7 +153,7 @@ class ModelCard:
                 preprocessing=Preprocessing.from_dict(data["preprocessing"]),
                 frames=FrameSpec(mode=frames["mode"], offsets=tuple(frames["offsets"]),
                                  warm_up=frames.get("warm_up", "pad_first"),
-                                 max_gap_s=float(frames.get("max_gap_s", 0.5))),
+                                 max_gap_s=frames.get("max_gap_s", 0.5)),
                 input_shape=tuple(data["input_shape"]), outputs=data["outputs"],
                 decode=data.get("decode", "argmax"), constant_v=data.get("constant_v"),
                 description=data.get("description", ""), training=data.get("training", {}),

@@ -102,6 +102,13 @@ def test_card_that_does_not_match_the_weights_is_refused(tiny, classifier):
     (lambda d: d["frames"].update(mode="movie"), "frames.mode 'movie'"),
     (lambda d: d.update(decode="vote"), "decode 'vote'"),
     (lambda d: d["outputs"].pop("w"), "regression output 'w'"),
+    (lambda d: d.update(network="skynet"), "network 'skynet' is not in the registry"),
+    (lambda d: d["outputs"]["w"].update(scale="3"), r"outputs.w.scale is '3'; allowed: a fin"),
+    (lambda d: d["outputs"]["w"].update(scale=float("nan")), "outputs.w.scale is nan"),
+    (lambda d: d["outputs"]["v"].update(offset=float("inf")), "outputs.v.offset is inf"),
+    (lambda d: d.update(constant_v="fast"), "constant_v is 'fast'; allowed: a finite number > 0"),
+    (lambda d: d.update(constant_v=-1.0), "constant_v is -1.0"),
+    (lambda d: d["frames"].update(max_gap_s=float("nan")), "frames.max_gap_s is nan"),
 ])
 def test_bad_cards_name_the_problem(tiny, edit, message):
     data = tiny[1].to_dict()
