@@ -213,6 +213,19 @@ def test_a_bad_image_gives_a_zero_twist_and_an_error_log(ros, ctx, oval, capfd, 
     assert commands[2].linear.x > 0
 
 
+def test_per_frame_errors_are_throttled(ros, ctx, oval, capfd):
+    node = ctx.make(ros.DriveNode, model="expert")
+    probe, publisher, commands = camera_rig(ros, ctx, node)
+    frame = Simulator(oval, "anticlockwise").frame()
+    for k in range(5):  # five bad frames within well under ERROR_PERIOD_S (2 s)
+        publisher.publish(image_msg(ros, frame[::2], 1.0 + 0.05 * k))
+        assert spin_until(ros, [node, probe], lambda k=k: len(commands) == k + 1)
+    assert node.frames["failed"] == 5 and all(vw(m) == (0.0, 0.0) for m in commands)
+    errors = [line for line in capfd.readouterr().err.splitlines()
+              if "ERROR" in line and "cannot drive from the frame" in line]
+    assert len(errors) == 1
+
+
 def test_shutdown_publishes_a_zero_twist(ros, ctx, oval):
     node = ctx.make(ros.DriveNode, model="expert")
     probe, publisher, commands = camera_rig(ros, ctx, node)

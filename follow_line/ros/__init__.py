@@ -144,7 +144,8 @@ def run_node(node_class, args: list[str] | None = None) -> int:
 
     def on_signal(signum, _frame):
         stopping["signal"] = signal.Signals(signum).name
-        if not stopping["started"]:
+        if not stopping["started"]:  # abort the start-up, once: a second signal waits
+            stopping["started"] = True
             raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
