@@ -269,7 +269,7 @@ def test_a_20_hz_free_running_run_delivers_every_frame(probe, graph):
     graph.signal_all(signal.SIGINT)
     first = min(commanded)
     frames = [t for t in ticks if t >= first]
-    assert len(frames) >= 50 and frames == sorted(set(frames))
+    assert len(frames) >= 50 and frames == sorted(set(frames)), (ticks[:3], first)
     lost = [t * 1e-9 for t in frames if t not in commanded]
     assert lost == []
     published = int(graph.log("sim_node").split(" frame(s) published")[0].split()[-1])
@@ -315,7 +315,7 @@ def test_follow_line_ros_drives_a_lap_and_writes_the_record(tmp_path):
     (["--circuit", "atlantis"], "atlantis"),
     (["--direction", "sideways"], "anticlockwise, clockwise"),
     (["--model", "no_such_network"], "expert"),
-    (["--free-running", "--real-time-factor", "0"], "allowed: > 0"),
+    (["--free-running", "--real-time-factor", "0"], "--real-time-factor: must be > 0"),
 ])
 def test_follow_line_ros_refuses_bad_input_before_starting_nodes(args, text):
     result = subprocess.run([sys.executable, "-m", "follow_line", "ros", *args],

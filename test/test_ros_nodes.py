@@ -378,9 +378,10 @@ def test_lap_monitor_completes_a_lap_from_odometry_stamps(ros, ctx, oval, oval_f
     for k, s in enumerate(np.arange(0.0, line.length + 4.0, 2.0)):
         rig.odom.publish(odom_msg(ros, t0 + s / speed, *line.pose_at(s % line.length)))
         assert spin_until(ros, [node, rig.probe], lambda k=k: len(rig.completion) == k + 1)
-        if node.finished:
+        if node.monitor.stop_reason is not None:
             break
     assert node.monitor.stop_reason == "lap_completed"
+    assert spin_until(ros, [node], lambda: node.finished)  # the record, FINISH_DELAY_S later
     assert spin_until(ros, [rig.probe], lambda: rig.laps)
     assert [m.data for m in rig.laps] == pytest.approx([line.length / speed], abs=0.02)
     values = [m.data for m in rig.completion]

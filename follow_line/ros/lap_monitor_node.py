@@ -20,6 +20,7 @@ from pathlib import Path
 
 from geometry_msgs.msg import Twist, TwistStamped
 from nav_msgs.msg import Odometry
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float32
@@ -45,6 +46,9 @@ NODE_NAME = "follow_line_lap_monitor"
 ODOM_DEPTH = 50
 CMD_VEL_DEPTH = 100  # deep enough to count every command when the node falls behind
 WARN_PERIOD_S = 5.0
+# After the stop reason, commands still in flight (their odometry came first) are counted for
+# this long before the record is written.
+FINISH_DELAY_S = 0.2
 START_SPEED = 1e-3  # m/s: a command faster than this starts the run
 
 
@@ -55,6 +59,7 @@ class LapMonitorNode(Node):
     monitor = None  # until built: rclpy may destroy a node whose __init__ failed
     finished = False
     done = False
+    _ending = None  # the timer that writes the record once a stop reason appeared
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
@@ -137,7 +142,7 @@ class LapMonitorNode(Node):
             self._update(*self._pending)
 
     def _on_odom(self, msg: Odometry) -> None:
-        if self.finished:
+        if self.finished or self._ending is not None:
             return
         t = stamp_to_seconds(msg.header.stamp)
         if self._last_t is not None and t <= self._last_t:
@@ -168,7 +173,8 @@ class LapMonitorNode(Node):
             self.lap_time_pub.publish(Float32(data=float(lap_time)))
         self.completion_pub.publish(Float32(data=float(self.monitor.completion_pct)))
         if reason is not None:
-            self._finish()
+            self._ending = self.create_timer(FINISH_DELAY_S, self._finish,
+                                             clock=Clock(clock_type=ClockType.STEADY_TIME))
 
     def frames_driven(self) -> int:
         """Commands that arrived during the run: one per frame the driver answered."""
@@ -181,6 +187,9 @@ class LapMonitorNode(Node):
         return len({t for t in self._command_stamps if first - 1e-6 <= t < last - 1e-6})
 
     def _finish(self) -> None:
+        if self.finished:
+            return
+        self._ending.cancel()
         self.finished = True
         self.record = self.run_record()
         summary = (f"run ended: {self.record['stop_reason']} at "
@@ -229,7 +238,9 @@ class LapMonitorNode(Node):
 
     def destroy_node(self):
         """Write the record of an unfinished run (stop_reason "interrupted"), then destroy."""
-        if not self.finished and self.monitor is not None and self.monitor.samples:
+        if self._ending is not None:
+            self._finish()
+        elif not self.finished and self.monitor is not None and self.monitor.samples:
             self.finished = True
             self.record = {**self.run_record(), "stop_reason": "interrupted"}
             self.get_logger().warning(
