@@ -75,6 +75,9 @@ def check_writable(path: Path | None) -> None:
         raise FollowLineError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
 def _csv(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
@@ -102,9 +105,12 @@ def cmd_frame(args: argparse.Namespace) -> int:
     from follow_line.circuits import load_circuit
     from follow_line.sim import Simulator, StartOffset
 
+    if args.out.suffix.lower() not in IMAGE_SUFFIXES:
+        raise FollowLineError(f"--out {args.out}: give an image file name ending in "
+                              f"{', '.join(IMAGE_SUFFIXES)}")
+    check_writable(args.out)
     sim = Simulator(load_circuit(args.circuit), args.direction,
                     start=StartOffset(along=args.at, lateral=args.lateral))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(args.out), sim.frame()[..., ::-1]):
         raise FollowLineError(f"cannot write image {args.out} (use .png or .jpg)")
     print(f"{args.out}: {sim.circuit.name} {args.direction} at {args.at:.1f} m")
@@ -126,6 +132,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
     if args.direction not in DIRECTIONS:
         raise unknown_name("direction", args.direction, DIRECTIONS)
     check_writable(args.json)
+    check_writable(args.video)
     driver = make_driver(args.model or args.driver, backend=args.backend, device=args.device)
     rules = LapRules(laps=args.laps, timeout_seconds=args.timeout)
     with tqdm(total=100.0, desc=f"{circuit.name} {args.direction}", unit="%",
@@ -264,6 +271,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from follow_line.circuits import DIRECTIONS, builtin_circuits
     from follow_line.perturb import expand_perturbations
 
+    if args.out.exists() and not args.out.is_dir():
+        raise FollowLineError(f"--out {args.out} is a file; give a results folder")
     runs = plan(args.models, args.circuits or builtin_circuits(),
                 args.directions or list(DIRECTIONS), args.repeat, args.laps,
                 expand_perturbations(args.perturb))

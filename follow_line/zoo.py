@@ -120,12 +120,28 @@ def load_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard
     return ModelCard.load(network_files(name_or_path, folder)[1])
 
 
+def check_weights_file(path: Path) -> None:
+    """Refuse what cannot be a .keras file (a folder, an empty or truncated zip) by name."""
+    import zipfile
+
+    path = Path(path)
+    if path.is_dir():
+        raise FollowLineError(f"{path} is a folder, not a .keras weights file")
+    size = path.stat().st_size
+    if size == 0:
+        raise FollowLineError(f"{path} is empty (0 bytes), not a .keras weights file")
+    if not zipfile.is_zipfile(path):
+        raise FollowLineError(f"{path} ({size} bytes) is not a .keras file (a zip archive): "
+                              "truncated or damaged; save or copy it again")
+
+
 def load_model(name_or_path: str | Path, folder: Path | None = None):
     """(keras model, card) of a shipped name or a NAME.keras / NAME.json path (safe mode)."""
     import keras
 
     weights, card_path = network_files(name_or_path, folder)
     card = ModelCard.load(card_path)
+    check_weights_file(weights)
     try:
         model = keras.saving.load_model(weights, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 (corrupt zip, bad config, unsafe lambda...)

@@ -119,3 +119,39 @@ def test_a_failed_write_prints_the_record_first_and_exits_3(tmp_path, oval_file,
     captured = capsys.readouterr()
     assert json.loads(captured.out)["stop_reason"] == "lap_completed"
     assert f"{out}: No space left on device" in captured.err and "Traceback" not in captured.err
+
+
+def test_bad_files_get_one_line_naming_the_problem(tmp_path, capsys):
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    models = Path(__file__).resolve().parents[1] / "models"
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(bytes(range(128, 256)))
+    blocker = tmp_path / "afile"
+    blocker.write_text("mine")
+    (tmp_path / "dir.keras").mkdir()
+    (tmp_path / "zero.keras").write_bytes(b"")
+    (tmp_path / "trunc.keras").write_bytes((models / "pilotnet.keras").read_bytes()[:5000])
+    for name in ("dir", "zero", "trunc"):
+        shutil.copy(models / "pilotnet.json", tmp_path / f"{name}.json")
+    cases = [
+        (["drive", "--circuit", str(binary)], "not a text (YAML) file"),
+        (["frame", "--out", str(tmp_path / "view")], "ending in .png, .jpg, .jpeg"),
+        (["drive", "--video", str(blocker / "v.mp4")], f"{blocker} is a file, not a folder"),
+        (["train", "--model", "skynet", "--data", str(tmp_path)], "unknown network 'skynet'"),
+        (["drive", "--model", str(tmp_path / "dir.keras")], "is a folder, not a .keras"),
+        (["drive", "--model", str(tmp_path / "zero.keras")], "is empty (0 bytes)"),
+        (["drive", "--model", str(tmp_path / "trunc.keras")], "(5000 bytes) is not a .keras"),
+        (["bench", "--out", str(blocker), "--models", "expert"], "is a file; give a results"),
+    ]
+    for argv, text in cases:
+        try:
+            code = main([*argv, "--quiet"] if argv[0] == "drive" else argv)
+        except SystemExit as exc:  # argparse
+            pytest.fail(f"{argv}: argparse exit {exc.code}")
+        err = capsys.readouterr().err
+        assert code == 2 and text in err, (argv, err)
+    assert blocker.read_text() == "mine"

@@ -142,6 +142,8 @@ def _load_file(path: Path) -> Circuit:
 
     try:
         doc = yaml.load(path.read_text(), Loader=_MarkedLoader)  # noqa: S506 (safe loader)
+    except UnicodeDecodeError as exc:
+        raise fail(1, f"not a text (YAML) file: byte {exc.start} is not UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise fail(mark.line + 1 if mark else 1, f"not valid YAML ({exc})") from None

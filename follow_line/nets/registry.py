@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import keras
 
+from follow_line.errors import FollowLineError
 from follow_line.nets import classification, cnn_lstm, convlstm, lrcn, pilotnet, tinypilotnet
 from follow_line.nets.common import DEFAULT_TIMESTEPS, FrameShape
 
@@ -146,12 +147,12 @@ def known_networks() -> list[str]:
 
 
 def network_info(name: str) -> NetworkInfo:
-    """The :class:`NetworkInfo` of ``name``; ValueError naming all known networks if unknown."""
+    """The :class:`NetworkInfo` of ``name``; an error naming all known networks if unknown."""
     try:
         return NETWORKS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown network {name!r}; known: "
-                         f"{', '.join(known_networks())}") from None
+        raise FollowLineError(f"unknown network {name!r}; known: "
+                              f"{', '.join(known_networks())}") from None
 
 
 def build_network(name: str, input_shape: FrameShape | None = None,
