@@ -76,6 +76,16 @@ class Episode:
     w: np.ndarray  # (N,) float32 label rad/s
     frames: np.ndarray  # (N, h, w, c) preprocessed float32, or raw uint8 RGB (N, 480, 640, 3)
 
+    def __post_init__(self):
+        for field_name in ("t", "v", "w"):
+            values = getattr(self, field_name)
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                raise FollowLineError(
+                    f"episode {self.name!r}: {field_name} of frame {bad[0]} is "
+                    f"{values[bad[0]]} ({bad.size} non-finite value(s)); labels and times "
+                    "must be finite numbers")
+
     def __len__(self) -> int:
         """Number of frames."""
         return len(self.t)

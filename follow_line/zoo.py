@@ -72,6 +72,7 @@ def build_untrained(network: str, card: ModelCard | None = None):
 
 def save_model(model, card: ModelCard, folder: Path) -> Path:
     """Write NAME.keras and NAME.json into `folder`; returns the .keras path."""
+    check_finite_weights(model, f"network {card.name}")
     from follow_line.pilot import check_model_matches_card
 
     check_model_matches_card(model, card)
@@ -147,7 +148,21 @@ def load_model(name_or_path: str | Path, folder: Path | None = None):
     except Exception as exc:  # noqa: BLE001 (corrupt zip, bad config, unsafe lambda...)
         raise FollowLineError(f"cannot load the weights {weights}: {type(exc).__name__}: "
                               f"{exc}") from None
+    check_finite_weights(model, weights)
     return model, card
+
+
+def check_finite_weights(model, source) -> None:
+    """Refuse a network with NaN or infinite weights, naming the first such variable."""
+    import numpy as np
+
+    for variable in model.weights:
+        values = np.asarray(variable)
+        if not np.isfinite(values).all():
+            count = int(values.size - np.isfinite(values).sum())
+            raise FollowLineError(f"{source}: weights {variable.path} hold {count} non-finite "
+                                  "value(s) (NaN or infinity): the network cannot drive; "
+                                  "train it again")
 
 
 def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "auto",

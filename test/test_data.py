@@ -360,3 +360,13 @@ def test_episode_summary(dataset):
     assert (summary["v"]["min"], summary["v"]["max"]) == pytest.approx(
         (float(all_v.min()), float(all_v.max())))
     assert episode_summary([])["v"] is None
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_non_finite_labels_are_refused_naming_the_episode_and_frame(tmp_path, value):
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), frame(i)[..., ::-1])
+    (tmp_path / "data.csv").write_text(f"image,v,w\n0.png,1,0\n1.png,2,{value}\n2.png,3,0\n")
+    with pytest.raises(FollowLineError, match=rf"w of frame 1 is {value.lstrip('-')}|"
+                                              rf"w of frame 1 is -inf"):
+        load_episodes(tmp_path, progress=False)

@@ -121,7 +121,7 @@ def test_corrupt_weights_and_card_files(tmp_path, tiny):
     model, card = tiny
     path = save_model(model, card, tmp_path)
     path.write_bytes(b"not a zip file")
-    with pytest.raises(FollowLineError, match="cannot load the weights"):
+    with pytest.raises(FollowLineError, match=r"\(14 bytes\) is not a .keras file"):
         load_model(path)
     path.with_suffix(".json").write_text("{\n  'bad json'")
     with pytest.raises(FollowLineError, match=r"tinypilotnet.json:2: model card is not valid"):
@@ -183,3 +183,18 @@ def test_gpu_device_without_a_gpu_is_a_clear_error(tiny):
         make_predictor(tiny[0], backend="keras", device="gpu")
     with pytest.raises(FollowLineError, match="unknown inference backend 'onnx'"):
         make_predictor(tiny[0], backend="onnx")
+
+
+def test_non_finite_weights_are_refused_at_save_and_at_load(tmp_path, tiny):
+    model, card = build_untrained("tinypilotnet")
+    variable = model.weights[0]
+    values = np.asarray(variable).copy()
+    values.flat[0] = np.nan
+    variable.assign(values)
+    with pytest.raises(FollowLineError, match="non-finite value.*train it again"):
+        save_model(model, card, tmp_path)
+    assert not list(tmp_path.iterdir())
+    model.save(tmp_path / "tinypilotnet.keras")  # written behind follow_line's back
+    card.save(tmp_path / "tinypilotnet.json")
+    with pytest.raises(FollowLineError, match=rf"weights {variable.path} hold 1 non-finite"):
+        load_model(tmp_path / "tinypilotnet.keras")
