@@ -11,6 +11,7 @@ from all records.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import multiprocessing
 import os
@@ -31,6 +32,9 @@ from follow_line.perturb import perturbation, run_conditions
 from follow_line.plots import write_bench_plots
 from follow_line.report import results_csv, results_markdown
 
+RECORD_FIELDS = ("driver", "circuit", "direction", "completion_pct", "stop_reason",
+                 "lap_times_s", "trajectory")
+
 
 @dataclass(frozen=True)
 class BenchRun:
@@ -45,10 +49,26 @@ class BenchRun:
 
     @property
     def key(self) -> str:
-        """File-name-safe identity of the run."""
+        """File-name-safe identity of the run: readable names, then a digest of what they are.
+
+        The digest covers the driver (its name, or a model file's absolute path) and the
+        circuit's geometry, so a user's `simple.yaml` or `tinypilotnet.keras` never shares a
+        record with the built-in ones.
+        """
         name = Path(self.driver).stem if Path(self.driver).suffix else self.driver
         key = f"{name}__{Path(self.circuit).stem}__{self.direction}__r{self.repeat}"
-        return key if self.perturbation == "clean" else f"{key}__{self.perturbation}"
+        if self.perturbation != "clean":
+            key = f"{key}__{self.perturbation}"
+        return f"{key}__{_identity_digest(self.driver, self.circuit)}"
+
+
+@functools.cache
+def _identity_digest(driver: str, circuit: str) -> str:
+    c = load_circuit(circuit)
+    who = str(Path(driver).resolve()) if Path(driver).suffix else driver
+    geometry = json.dumps([c.road_width, c.line_width, c.control_points, c.start,
+                           c.interpolation])
+    return hashlib.sha256(f"{who}|{geometry}".encode()).hexdigest()[:8]
 
 
 def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat: int = 1,
@@ -142,11 +162,13 @@ def _reported_keys(out: Path) -> list[str] | None:
 
 
 def _finished(path: Path, weights: str | None) -> bool:
+    """Whether `path` holds a complete record of a run driven with `weights`."""
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return "error" not in record and record.get("weights") == weights
+    return (isinstance(record, dict) and "error" not in record
+            and all(k in record for k in RECORD_FIELDS) and record.get("weights") == weights)
 
 
 def _report_progress(bar: tqdm, record: dict) -> None:

@@ -82,8 +82,9 @@ def test_plan_validates_names_first(oval_file):
 
 def test_perturbed_runs_trajectories_and_plots(tmp_path, oval_file):
     runs = plan(["expert"], [str(oval_file)], ["clockwise"], perturbations=["clean", "dark"])
-    assert [r.key for r in runs] == ["expert__oval__clockwise__r0",
-                                     "expert__oval__clockwise__r0__dark"]
+    digest = runs[0].key.rsplit("__", 1)[1]
+    assert [r.key for r in runs] == [f"expert__oval__clockwise__r0__{digest}",
+                                     f"expert__oval__clockwise__r0__dark__{digest}"]
     records = run_bench(runs, tmp_path, jobs=1, progress=False)
     assert [r["perturbation"] for r in records] == ["clean", "dark"]
     assert records[1]["appearance"]["brightness"] == 0.55
@@ -96,3 +97,22 @@ def test_perturbed_runs_trajectories_and_plots(tmp_path, oval_file):
     assert plots == ["cte_oval.png", "lap_times.png", "robustness.png", "trajectory_expert.png"]
     with pytest.raises(FollowLineError, match="unknown perturbation"):
         plan(["expert"], [str(oval_file)], ["clockwise"], perturbations=["fog"])
+
+
+def test_same_file_names_are_different_runs_and_an_empty_record_is_run_again(tmp_path,
+                                                                              oval_file):
+    mine = tmp_path / "mine" / "simple.yaml"  # a user's circuit named like the built-in one
+    mine.parent.mkdir()
+    mine.write_text(oval_file.read_text())
+    runs = plan(["expert"], ["simple", str(mine)], ["clockwise"])
+    assert len({r.key for r in runs}) == 2
+    assert all(r.key.startswith("expert__simple__clockwise__r0__") for r in runs)
+    out = tmp_path / "out"
+    records = run_bench(runs, out, jobs=1, progress=False)
+    assert sorted(r["circuit"] for r in records) == ["oval", "simple"]
+    assert len(list((out / "runs").glob("*.json"))) == 2
+    broken = out / "runs" / f"{runs[1].key}.json"
+    broken.write_text("{}")  # e.g. a record truncated by hand: not a finished run
+    records = run_bench(runs, out, jobs=1, progress=False)
+    assert json.loads(broken.read_text())["stop_reason"] == "lap_completed"
+    assert [r["circuit"] for r in records] == ["simple", "oval"]
