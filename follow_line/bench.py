@@ -15,8 +15,10 @@ import hashlib
 import json
 import multiprocessing
 import os
+import signal
+import threading
+import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from follow_line.perturb import perturbation, run_conditions
 from follow_line.plots import write_bench_plots
 from follow_line.report import results_csv, results_markdown
 
+ORPHAN_CHECK_S = 0.5  # how often a worker checks that the main process is still there
 RECORD_FIELDS = ("driver", "circuit", "direction", "completion_pct", "stop_reason",
                  "lap_times_s", "trajectory")
 
@@ -137,21 +140,57 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
             _report_progress(bar, _execute(run, out, weights[run.driver],
                                            threads=default_jobs()))
     else:
-        # Workers start from a clean process: forking one that already runs TensorFlow or
-        # LiteRT threads can deadlock.
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods
-                                              else "spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_execute, run, out, weights[run.driver]) for run in todo]
-            for future in as_completed(futures):
-                _report_progress(bar, future.result())
+        _run_in_workers(todo, out, weights, jobs, bar)
     bar.close()
     records = [json.loads((out / "runs" / f"{r.key}.json").read_text()) for r in runs]
     keys = [r.key for r in runs]
     if todo or _reported_keys(out) != keys:  # else the reports already show these runs
         write_reports(records, out, keys)
     return records
+
+
+def _run_in_workers(todo: list[BenchRun], out: Path, weights: dict, jobs: int,
+                    bar: tqdm) -> None:
+    """Run `todo` in `jobs` worker processes; none outlives this call or this process.
+
+    Workers are spawned (forking a process that runs TensorFlow or LiteRT threads can
+    deadlock), ignore SIGINT (a terminal's Ctrl-C reaches the whole process group: the main
+    process decides) and exit by themselves when the main process is gone, even after
+    `kill -9`. On Ctrl-C or any error the main process terminates them at once: the runs
+    they were driving are lost and run again on resume; finished records are kept.
+    """
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(jobs, initializer=_worker_init, initargs=(os.getpid(),))
+    try:
+        tasks = [(run, out, weights[run.driver]) for run in todo]
+        for record in pool.imap_unordered(_execute_task, tasks):
+            _report_progress(bar, record)
+    except BaseException:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits
+        try:
+            pool.terminate()
+            pool.join()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        raise
+    pool.close()
+    pool.join()
+
+
+def _execute_task(task: tuple) -> dict:
+    return _execute(*task)
+
+
+def _worker_init(main_pid: int) -> None:
+    """Ignore SIGINT; exit as soon as the main process `main_pid` is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == main_pid:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _reported_keys(out: Path) -> list[str] | None:

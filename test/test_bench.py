@@ -116,3 +116,102 @@ def test_same_file_names_are_different_runs_and_an_empty_record_is_run_again(tmp
     records = run_bench(runs, out, jobs=1, progress=False)
     assert json.loads(broken.read_text())["stop_reason"] == "lap_completed"
     assert [r["circuit"] for r in records] == ["simple", "oval"]
+
+
+# --- the process lifecycle, with real processes and signals -------------------------------
+
+BENCH_ARGS = ["--models", "expert", "--circuits", "simple", "--repeat", "5", "--laps", "3",
+              "--jobs", "2", "--quiet"]  # 10 runs of about a second each
+
+
+def start_bench(out):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "follow_line", "bench", *BENCH_ARGS,
+                             "--out", str(out)], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def wait_for_runs(out, count, proc, timeout=120.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(list((out / "runs").glob("*.json"))) < count:
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def group_gone_within(pgid, seconds):
+    """Whether every process of the bench's process group has exited within `seconds`."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    os.killpg(pgid, signal.SIGKILL)
+    return False
+
+
+def finish_and_check(out):
+    """Resume the bench to the end: every run present exactly once, reports of all of them."""
+    from follow_line.bench import plan
+
+    runs = plan(["expert"], ["simple"], ["clockwise", "anticlockwise"], repeat=5, laps=3)
+    records = run_bench(runs, out, jobs=2, progress=False)
+    assert sorted(p.stem for p in (out / "runs").glob("*.json")) == sorted(r.key for r in runs)
+    assert all(r["stop_reason"] == "lap_completed" and len(r["lap_times_s"]) == 3
+               for r in records)
+    results = json.loads((out / "results.json").read_text())
+    assert results["keys"] == [r.key for r in runs] and len(results["runs"]) == 10
+    assert len((out / "results.csv").read_text().splitlines()) == 11
+
+
+@pytest.mark.parametrize("how", ["kill -9", "SIGINT to the main process",
+                                 "Ctrl-C twice to the group"])
+def test_a_stopped_bench_leaves_no_process_and_loses_no_run(tmp_path, how):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "bench"
+    proc = start_bench(out)
+    wait_for_runs(out, 2, proc)
+    if how == "kill -9":
+        os.kill(proc.pid, signal.SIGKILL)
+    elif how == "SIGINT to the main process":
+        os.kill(proc.pid, signal.SIGINT)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+        time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+    code = proc.wait(timeout=10)
+    assert code == (-signal.SIGKILL if how == "kill -9" else 130)
+    assert group_gone_within(proc.pid, 5.0), f"processes left after {how}"
+    assert len(list((out / "runs").glob("*.json"))) < 10  # it stopped, not ran the queue
+    finish_and_check(out)
+
+
+@pytest.mark.slow
+def test_a_bench_killed_at_random_moments_finishes_with_every_run_once(tmp_path):
+    import os
+    import random
+    import signal
+    import time
+
+    out = tmp_path / "bench"
+    rng = random.Random(0)
+    for _ in range(4):
+        proc = start_bench(out)
+        time.sleep(rng.uniform(0.5, 6.0))  # during start-up, a run, or a record's write
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert group_gone_within(proc.pid, 5.0)
+    finish_and_check(out)
