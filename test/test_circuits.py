@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -99,3 +101,42 @@ def test_self_crossing_line_is_refused(tmp_path):
     msg = bad(tmp_path, "name: x\nroad_width: 8\nline_width: 0.4\ninterpolation: polyline\n"
                         "centre_line:\n  - [0, 0]\n  - [50, 50]\n  - [50, 0]\n  - [0, 50]\n")
     assert "bad.yaml:5:" in msg and "crosses itself" in msg
+
+
+@pytest.mark.parametrize("east, north", [(0.0, 0.0), (500_000.0, 4_649_776.0), (1e9, -1e9)])
+def test_geometry_is_exact_at_any_coordinates(tmp_path, oval_file, east, north):
+    import yaml
+
+    doc = yaml.safe_load(oval_file.read_text())
+    doc["centre_line"] = [[x + east, y + north] for x, y in doc["centre_line"]]
+    path = tmp_path / "far.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    far, near = load_circuit(path), load_circuit(oval_file)
+    assert len(far.control_points) == len(near.control_points)  # none silently dropped
+    assert far.length == pytest.approx(near.length, abs=1e-3)
+
+
+def test_documented_limits_are_checked_before_anything_large_is_built(tmp_path):
+    from follow_line.circuits import MAX_CONTROL_POINTS, MAX_FILE_BYTES
+
+    head = "name: x\nroad_width: 8\nline_width: 0.4\n"
+    bomb = head + "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a]\n" + POINTS
+    assert "YAML aliases (*name) are not allowed" in bad(tmp_path, bomb)
+    many = "\n".join(f"  - [{math.cos(k / 1000):.6f}, {math.sin(k / 1000):.6f}]"
+                     for k in range(MAX_CONTROL_POINTS + 1))
+    assert f"4 to {MAX_CONTROL_POINTS:,} points" in bad(tmp_path, head + "centre_line:\n" + many)
+    huge = head + "centre_line:\n  - [0, 0]\n  - [6366, 0]\n  - [6366, 6366]\n  - [0, 6366]\n"
+    assert "at most 5,000 m in a 400 m x 400 m box" in bad(tmp_path, huge)
+    big = tmp_path / "big.yaml"
+    big.write_text("#" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(FollowLineError, match=f"at most {MAX_FILE_BYTES:,} bytes"):
+        load_circuit(big)
+
+
+def test_numbers_with_an_exponent_are_numbers(tmp_path):
+    path = tmp_path / "exp.yaml"
+    path.write_text("name: x\nroad_width: 8e0\nline_width: 4E-1\ncentre_line:\n"
+                    "  - [0, 0]\n  - [5e1, 0]\n  - [5e1, 5e1]\n  - [0, 50]\n")
+    circuit = load_circuit(path)
+    assert circuit.road_width == 8.0 and circuit.line_width == 0.4
+    assert circuit.control_points[2] == (50.0, 50.0)

@@ -84,3 +84,39 @@ def test_self_intersection_detected():
     figure_eight = np.array([[0, 0], [10, 10], [20, 0], [10, -10]] * 1, float)[[0, 1, 3, 2]]
     assert ReferenceLine(figure_eight).self_intersects()
     assert not ReferenceLine(circle()).self_intersects()
+
+
+def brute_force_self_intersects(points):
+    """The O(n^2) reference: every pair of non-adjacent segments."""
+    a, b, n = points, np.roll(points, -1, axis=0), len(points)
+
+    def orient(p, q, r):
+        return np.sign((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
+
+    for i in range(n):
+        for j in range(i + 2, n if i > 0 else n - 1):
+            if (orient(a[i], b[i], a[j]) * orient(a[i], b[i], b[j]) < 0
+                    and orient(a[j], b[j], a[i]) * orient(a[j], b[j], b[i]) < 0):
+                return True
+    return False
+
+
+def test_the_linear_self_crossing_test_agrees_with_the_brute_force_one():
+    rng = np.random.default_rng(0)
+    results = []
+    for trial in range(300):
+        n = int(rng.integers(4, 40))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, n))
+        radii = rng.uniform(1.0, 10.0 if trial % 2 else 2.0, n)  # star shapes and wild ones
+        points = np.c_[radii * np.cos(angles), radii * np.sin(angles)]
+        if trial % 3 == 0:
+            points = points[rng.permutation(n)]  # scrambled: usually crossing
+        points = points * 10.0 ** rng.integers(-1, 4) + rng.uniform(-1e6, 1e6, 2)
+        expected = brute_force_self_intersects(points - points.mean(axis=0))
+        assert ReferenceLine(points).self_intersects() == expected, trial
+        results.append(expected)
+    assert 30 < sum(results) < 270  # both answers were tested
+
+
+def test_a_40_km_circle_of_200k_points_is_checked_without_quadratic_work():
+    assert not ReferenceLine(circle(6366.0, 200_000)).self_intersects()

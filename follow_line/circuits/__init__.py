@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,11 @@ CIRCUIT_DIR = Path(__file__).resolve().parent
 DIRECTIONS = ("clockwise", "anticlockwise")
 INTERPOLATIONS = ("spline", "polyline")
 LINE_SPACING_M = 0.5
+# Limits of a circuit file, checked before anything large is built (README "Circuits"):
+MAX_FILE_BYTES = 1_000_000
+MAX_CONTROL_POINTS = 5_000
+MAX_LENGTH_M = 5_000.0  # of the control polygon: 10,000 line points at LINE_SPACING_M
+MAX_EXTENT_M = 400.0  # each side of the box around the line: the renderer keeps a 0.1 m grid
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,10 @@ def _construct_seq(loader, node):
     return out
 
 
+# YAML 1.1 reads 1e9 (an exponent without a decimal point) as text; a circuit means a number.
+_MarkedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
 _MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
 _MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
@@ -140,8 +150,15 @@ def _load_file(path: Path) -> Circuit:
     def fail(line: int, message: str) -> FollowLineError:
         return FollowLineError(f"{path}:{line}: {message}")
 
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise fail(1, f"the file is {size:,} bytes; a circuit file is at most "
+                      f"{MAX_FILE_BYTES:,} bytes")
     try:
-        doc = yaml.load(path.read_text(), Loader=_MarkedLoader)  # noqa: S506 (safe loader)
+        text = path.read_text()
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text)):
+            raise fail(1, "YAML aliases (*name) are not allowed in a circuit file")
+        doc = yaml.load(text, Loader=_MarkedLoader)  # noqa: S506 (safe loader)
     except UnicodeDecodeError as exc:
         raise fail(1, f"not a text (YAML) file: byte {exc.start} is not UTF-8") from None
     except yaml.YAMLError as exc:
@@ -176,14 +193,22 @@ def _load_file(path: Path) -> Circuit:
         raise fail(doc.key_lines["line_width"], "field 'line_width' must be smaller than "
                                                 f"'road_width' ({road_width})")
     raw = doc["centre_line"]
-    if not isinstance(raw, _Seq) or len(raw) < 4:
+    if not isinstance(raw, _Seq) or not 4 <= len(raw) <= MAX_CONTROL_POINTS:
         raise fail(doc.key_lines["centre_line"],
-                   "field 'centre_line' must be a list of at least 4 points [x, y]")
+                   f"field 'centre_line' must be a list of 4 to {MAX_CONTROL_POINTS:,} points"
+                   f" [x, y]" + (f", got {len(raw):,}" if isinstance(raw, list) else ""))
     control = np.array([point(p, line, f"centre_line point {i}")
                         for i, (p, line) in enumerate(zip(raw, raw.item_lines, strict=True))])
-    if np.allclose(control[0], control[-1]):
+    if np.all(np.abs(control[0] - control[-1]) < 1e-6):  # metres, at any coordinates
         control = control[:-1]  # the loop closes itself; a repeated first point is redundant
     steps = np.linalg.norm(np.diff(control, axis=0, append=control[:1]), axis=1)
+    extent = control.max(axis=0) - control.min(axis=0)
+    if steps.sum() > MAX_LENGTH_M or extent.max() > MAX_EXTENT_M:
+        raise fail(doc.key_lines["centre_line"],
+                   f"the circuit is {steps.sum():,.0f} m long in a {extent[0]:,.0f} m x "
+                   f"{extent[1]:,.0f} m box; at most {MAX_LENGTH_M:,.0f} m in a "
+                   f"{MAX_EXTENT_M:,.0f} m x {MAX_EXTENT_M:,.0f} m box (the camera renderer "
+                   "keeps a 0.1 m grid of the whole box)")
     if np.any(steps < 1e-6):
         i = int(np.argmin(steps))
         raise fail(raw.item_lines[i], f"centre_line point {i} repeats the next point")

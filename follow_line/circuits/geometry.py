@@ -151,13 +151,37 @@ class ReferenceLine:
         return np.minimum(best, max_distance) * sign
 
     def self_intersects(self) -> bool:
-        """True when two non-adjacent segments of the loop cross."""
-        a, b = self.points, np.roll(self.points, -1, axis=0)
+        """True when two non-adjacent segments of the loop cross.
+
+        Linear in the number of segments: each segment is filed under the grid cells (as
+        large as the longest segment) its bounding box touches, and only segments sharing a
+        cell are tested against each other.
+        """
+        a = self.points - self.points.min(axis=0)  # exact differences at any coordinates
+        b = np.roll(a, -1, axis=0)
         n = len(a)
-        for i in range(n):
-            j = np.arange(i + 2, n if i > 0 else n - 1)
-            if len(j) == 0:
-                continue
+        cell = max(float(np.max(np.linalg.norm(b - a, axis=1))), 1e-9)
+        lo = np.floor(np.minimum(a, b) / cell).astype(np.int64)
+        hi = np.floor(np.maximum(a, b) / cell).astype(np.int64)
+        columns = int(hi[:, 0].max()) + 2
+        ids, segs = [], []
+        for dx in (0, 1):  # a segment no longer than a cell touches at most 2 x 2 cells
+            for dy in (0, 1):
+                cx, cy = lo[:, 0] + dx, lo[:, 1] + dy
+                inside = (cx <= hi[:, 0]) & (cy <= hi[:, 1])
+                ids.append((cy * columns + cx)[inside])
+                segs.append(np.flatnonzero(inside))
+        ids, segs = np.concatenate(ids), np.concatenate(segs)
+        order = np.argsort(ids, kind="stable")
+        ids, segs = ids[order], segs[order]
+        for k in range(1, len(ids)):
+            same = ids[k:] == ids[:-k]
+            if not same.any():
+                break  # groups are contiguous: no cell holds more than k segments
+            i, j = segs[:-k][same], segs[k:][same]
+            gap = np.abs(i - j)
+            keep = (gap > 1) & (gap < n - 1)
+            i, j = i[keep], j[keep]
             d1 = _orient(a[i], b[i], a[j]) * _orient(a[i], b[i], b[j])
             d2 = _orient(a[j], b[j], a[i]) * _orient(a[j], b[j], b[i])
             if np.any((d1 < 0) & (d2 < 0)):
