@@ -190,9 +190,15 @@ def _convert(model) -> bytes:
     return flatbuffer
 
 
+class NonFiniteOutputsError(FollowLineError):
+    """The Keras network itself computes NaN or infinity: no conversion can fix that."""
+
+
 def _litert_predictor(model, threads: int | None) -> Predictor:
     try:
         return _litert_runner(model, _convert(model), threads)
+    except NonFiniteOutputsError:
+        raise
     except Exception:
         cached = _cache_path(model)
         if not cached.is_file():
@@ -224,6 +230,9 @@ def _check_same_outputs(model, predict: Predictor) -> None:
     x = rng.random((1, *model.inputs[0].shape[1:]), dtype=np.float32)
     ref = model(x, training=False)
     ref = ref if isinstance(ref, list | tuple) else [ref]
+    if not all(np.isfinite(np.asarray(r)).all() for r in ref):
+        raise NonFiniteOutputsError("the network's own (Keras) outputs are NaN or infinite on a "
+                               "test frame: its weights or layers are broken; train it again")
     got = predict(x)
     for r, g in zip(ref, got, strict=True):
         r = np.asarray(r)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from follow_line.card import ModelCard
+from follow_line.errors import FollowLineError
 from follow_line.labels import v_class, w_class
 from follow_line.train import compose_inputs
 
@@ -25,7 +26,14 @@ def predict_episodes(model, card: ModelCard, episodes: list,
             out = out if isinstance(out, list | tuple) else [out]
             for name, value in zip(model.output_names, out, strict=True):
                 outputs[name].append(np.asarray(value))
-    return {name: np.concatenate(parts) for name, parts in outputs.items()}
+    result = {name: np.concatenate(parts) for name, parts in outputs.items()}
+    for name, value in result.items():
+        bad = int(np.size(value) - np.isfinite(value).sum())
+        if bad:
+            raise FollowLineError(f"network {card.name}: output {name!r} is NaN or infinite "
+                                  f"for {bad} of {np.size(value)} values on this data; its "
+                                  "metrics would be meaningless")
+    return result
 
 
 def classification_metrics(truth: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:

@@ -74,3 +74,22 @@ def test_networks_sharing_a_preprocessing_share_each_dataset_load(tmp_path, data
     assert [(r["model"], r["split"]) for r in rows] == [
         ("tiny_a", "train"), ("tiny_a", "test"), ("tiny_b", "train"), ("tiny_b", "test")]
     assert len(loads) == 2
+
+
+def test_nan_outputs_on_the_data_are_an_error_not_nan_metrics():
+    import numpy as np
+    import pytest
+
+    from follow_line.data import Episode
+    from follow_line.errors import FollowLineError
+    from follow_line.metrics import evaluate
+    from follow_line.zoo import build_untrained
+
+    model, card = build_untrained("tinypilotnet")
+    h, w, c = card.preprocessing.frame_shape
+    frames = np.zeros((3, h, w, c), np.float32)
+    frames[1] = np.inf  # a frame the network turns into NaN
+    episode = Episode("e", None, None, "recorded", np.array([0.0, 0.05, 0.1]),
+                      np.ones(3, np.float32), np.zeros(3, np.float32), frames)
+    with pytest.raises(FollowLineError, match="NaN or infinite for .* values on this data"):
+        evaluate(model, card, [episode])

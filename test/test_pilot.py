@@ -198,3 +198,15 @@ def test_non_finite_weights_are_refused_at_save_and_at_load(tmp_path, tiny):
     card.save(tmp_path / "tinypilotnet.json")
     with pytest.raises(FollowLineError, match=rf"weights {variable.path} hold 1 non-finite"):
         load_model(tmp_path / "tinypilotnet.keras")
+
+
+def test_a_network_computing_nan_is_not_blamed_on_the_litert_cache(tmp_path, monkeypatch):
+    import keras
+
+    from follow_line.inference import make_predictor
+
+    monkeypatch.setenv("FOLLOW_LINE_CACHE", str(tmp_path))
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: keras.ops.log(x - 2.0))(inputs))
+    with pytest.raises(FollowLineError, match="own .Keras. outputs are NaN or infinite"):
+        make_predictor(model, "litert")
