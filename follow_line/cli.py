@@ -103,6 +103,7 @@ def cmd_frame(args: argparse.Namespace) -> int:
     import cv2
 
     from follow_line.circuits import load_circuit
+    from follow_line.files import write_text_atomic
     from follow_line.sim import Simulator, StartOffset
 
     if args.out.suffix.lower() not in IMAGE_SUFFIXES:
@@ -111,8 +112,10 @@ def cmd_frame(args: argparse.Namespace) -> int:
     check_writable(args.out)
     sim = Simulator(load_circuit(args.circuit), args.direction,
                     start=StartOffset(along=args.at, lateral=args.lateral))
-    if not cv2.imwrite(str(args.out), sim.frame()[..., ::-1]):
-        raise FollowLineError(f"cannot write image {args.out} (use .png or .jpg)")
+    ok, encoded = cv2.imencode(args.out.suffix.lower(), sim.frame()[..., ::-1])
+    if not ok:
+        raise FollowLineError(f"cannot encode the image as {args.out.suffix}")
+    write_text_atomic(args.out, encoded.tobytes())
     print(f"{args.out}: {sim.circuit.name} {args.direction} at {args.at:.1f} m")
     return 0
 

@@ -231,8 +231,9 @@ def _check_same_outputs(model, predict: Predictor) -> None:
     ref = model(x, training=False)
     ref = ref if isinstance(ref, list | tuple) else [ref]
     if not all(np.isfinite(np.asarray(r)).all() for r in ref):
-        raise NonFiniteOutputsError("the network's own (Keras) outputs are NaN or infinite on a "
-                               "test frame: its weights or layers are broken; train it again")
+        raise NonFiniteOutputsError(
+            "the network's own (Keras) outputs are NaN or infinite on a test frame: its "
+            "weights or layers are broken; train it again")
     got = predict(x)
     for r, g in zip(ref, got, strict=True):
         r = np.asarray(r)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from follow_line.circuits import Circuit, load_circuit  # noqa: E402
+from follow_line.files import write_text_atomic  # noqa: E402
 from follow_line.report import perturbation_of  # noqa: E402
 
 SPEED_CMAP = "viridis"
@@ -91,9 +93,10 @@ def _slug(name: str) -> str:
 
 def _save(fig, path: Path) -> None:
     """Write the figure as a small PNG and free it."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
     plt.close(fig)
+    write_text_atomic(Path(path), buffer.getvalue())
 
 
 def plot_trajectories(records: list[dict], path: Path) -> None:

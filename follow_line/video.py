@@ -1,7 +1,12 @@
-"""MP4 recording of a run's camera frames, with the command and progress overlaid."""
+"""MP4 recording of a run's camera frames, with the command and progress overlaid.
+
+The video is written under a hidden temporary name beside its path and renamed into place by
+`close`: an interrupted run leaves no half-written file under the final name.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -19,6 +24,7 @@ class VideoRecorder:
             raise FollowLineError(f"video file must end in .mp4, got {self.path.name}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fps = fps
+        self._partial = self.path.with_name(f".{self.path.stem}.partial.mp4")
         self._writer: cv2.VideoWriter | None = None
 
     def write(self, frame: np.ndarray, t: float, command: tuple[float, float],
@@ -26,7 +32,7 @@ class VideoRecorder:
         """Append one frame with a caption line."""
         if self._writer is None:
             h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"),
+            self._writer = cv2.VideoWriter(str(self._partial), cv2.VideoWriter_fourcc(*"mp4v"),
                                            self._fps, (w, h))
             if not self._writer.isOpened():
                 raise FollowLineError(f"cannot open {self.path} for writing")
@@ -38,7 +44,8 @@ class VideoRecorder:
         self._writer.write(bgr)
 
     def close(self) -> None:
-        """Finish the file."""
+        """Finish the file and move it into place."""
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+            os.replace(self._partial, self.path)

@@ -99,8 +99,8 @@ def test_perturbed_runs_trajectories_and_plots(tmp_path, oval_file):
         plan(["expert"], [str(oval_file)], ["clockwise"], perturbations=["fog"])
 
 
-def test_same_file_names_are_different_runs_and_an_empty_record_is_run_again(tmp_path,
-                                                                              oval_file):
+def test_same_file_names_are_different_runs_and_an_empty_record_is_run_again(
+        tmp_path, oval_file):
     mine = tmp_path / "mine" / "simple.yaml"  # a user's circuit named like the built-in one
     mine.parent.mkdir()
     mine.write_text(oval_file.read_text())

@@ -28,6 +28,7 @@ def test_drive_writes_the_record(tmp_path, oval_file, capsys):
     assert record["stop_reason"] == "lap_completed" and len(record["lap_times_s"]) == 2
     assert record["distance_m"] > 2 * 290
     assert video.stat().st_size > 10_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.mp4"]  # no partial
     assert json.loads(capsys.readouterr().out)["completion_pct"] == 100.0
 
 
