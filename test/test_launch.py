@@ -97,7 +97,7 @@ def test_the_dds_profile_gives_shared_memory_a_segment_larger_than_a_frame():
     [shm] = [t for t in root.iterfind(".//dds:transport_descriptor", ns)
              if t.findtext("dds:type", namespaces=ns) == "SHM"]
     frame_bytes = 921_648  # a serialized 640x480 rgb8 sensor_msgs/Image
-    assert int(shm.findtext("dds:segment_size", namespaces=ns)) >= 16 * frame_bytes
+    assert int(shm.findtext("dds:segment_size", namespaces=ns)) >= 8 * frame_bytes
     participant = root.find(".//dds:participant", ns)
     assert participant.get("is_default_profile") == "true"
     used = {t.text for t in participant.iterfind(".//dds:userTransports/dds:transport_id", ns)}

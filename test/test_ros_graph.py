@@ -91,8 +91,17 @@ class Graph:
         return code, time.monotonic() - t0
 
     def close(self):
-        for proc in self.procs.values():
-            if proc.poll() is None:
+        """SIGINT to every node still running, SIGKILL only if it does not end.
+
+        A killed node leaves its Fast DDS shared-memory segment in /dev/shm.
+        """
+        running = [p for p in self.procs.values() if p.poll() is None]
+        for proc in running:
+            proc.send_signal(signal.SIGINT)
+        for proc in running:
+            try:
+                proc.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
 
