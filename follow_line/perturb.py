@@ -35,6 +35,12 @@ PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
                  appearance=Appearance(noise_std=12.0)),
     Perturbation("shadow", "shadows across the road every ~40 m, 55 % darker",
                  appearance=Appearance(shadow_darkness=0.55)),
+    Perturbation("gamma", "another camera's tone curve: gamma 1.8 (mid-tones darker)",
+                 appearance=Appearance(gamma=1.8)),
+    Perturbation("cast", "warm white balance: red x 1.15, blue x 0.8",
+                 appearance=Appearance(colour_cast=(1.15, 1.0, 0.8))),
+    Perturbation("blur", "defocus or motion blur: Gaussian, standard deviation 2 pixels",
+                 appearance=Appearance(blur_sigma=2.0)),
     Perturbation("offset", "start 1 m left of the line, heading 0.2 rad off",
                  start=StartOffset(lateral=1.0, heading=0.2)),
 )}

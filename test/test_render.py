@@ -125,3 +125,24 @@ def test_ground_homography_maps_pixels_to_their_ground_points():
     mapped = CAM.ground_homography() @ pixels
     forward_left = (mapped[:2] / mapped[2]).T.reshape(ground.shape)
     np.testing.assert_allclose(forward_left, ground, rtol=1e-5, atol=1e-4)
+
+
+def test_gamma_colour_cast_and_blur_change_the_image_as_documented():
+    from follow_line.circuits import load_circuit
+
+    circuit = load_circuit("simple")
+    clean = Simulator(circuit, "clockwise").frame().astype(float)
+    gamma = Simulator(circuit, "clockwise", appearance=Appearance(gamma=1.8)).frame()
+    np.testing.assert_allclose(gamma, np.round(255 * (clean / 255) ** 1.8), atol=1)
+    cast = Simulator(circuit, "clockwise",
+                     appearance=Appearance(colour_cast=(1.15, 1.0, 0.8))).frame().astype(float)
+    np.testing.assert_allclose(cast[..., 1], clean[..., 1])
+    np.testing.assert_allclose(cast[..., 2], np.round(clean[..., 2] * 0.8), atol=1)
+    assert (cast[..., 0] >= clean[..., 0]).all()
+    blur = Simulator(circuit, "clockwise", appearance=Appearance(blur_sigma=2.0)).frame()
+    edges = np.abs(np.diff(clean, axis=1)).mean()
+    assert np.abs(np.diff(blur.astype(float), axis=1)).mean() < 0.6 * edges
+    assert abs(blur.mean() - clean.mean()) < 1.0
+    for bad in ({"gamma": 0.0}, {"blur_sigma": float("nan")}, {"colour_cast": (1.0, 1.0)}):
+        with pytest.raises(ValueError, match="appearance out of range"):
+            Appearance(**bad)

@@ -48,6 +48,18 @@ class Appearance:
     noise_std: float = 0.0  # Gaussian pixel noise, in 0-255 units
     shadow_darkness: float = 0.0  # shadows across the road darken the ground by this fraction
     seed: int = 0  # of the noise and of where the shadows fall
+    gamma: float = 1.0  # the camera's tone curve: value = 255 * (value / 255) ** gamma
+    colour_cast: tuple[float, float, float] = (1.0, 1.0, 1.0)  # R, G, B gains (white balance)
+    blur_sigma: float = 0.0  # Gaussian blur (defocus, motion), standard deviation in pixels
+
+    def __post_init__(self):
+        import math
+
+        values = (self.brightness, self.noise_std, self.shadow_darkness, self.gamma,
+                  *self.colour_cast, self.blur_sigma)
+        if len(self.colour_cast) != 3 or not all(math.isfinite(v) for v in values) \
+                or self.gamma <= 0 or min(self.colour_cast) < 0 or self.blur_sigma < 0:
+            raise ValueError(f"appearance out of range: {self}")
 
 
 class Renderer:
@@ -74,6 +86,7 @@ class Renderer:
         # its edge cells hold, so bilinear sampling across the border stays grass.
         self._outside = 0.0
         self._rng = np.random.default_rng(self.appearance.seed)
+        self._tone = _tone_table(self.appearance)
         self._shade = None
         if self.appearance.shadow_darkness > 0:
             mask = _shadow_mask(circuit, self._field.shape, self._origin, self.appearance.seed)
@@ -101,6 +114,10 @@ class Renderer:
                                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
             ground = image[cam.horizon_row:]
             ground[:] = ground * (1.0 - darkness * shaded)[..., None]
+        if self._tone is not None:
+            image = cv2.LUT(image, self._tone)
+        if self.appearance.blur_sigma > 0:
+            image = cv2.GaussianBlur(image, (0, 0), self.appearance.blur_sigma)
         if self.appearance.noise_std > 0:
             noise = self._rng.normal(0.0, self.appearance.noise_std, image.shape)
             image = np.clip(image + noise, 0, 255).astype(np.uint8)
@@ -166,6 +183,15 @@ def _colour_tables(circuit: Circuit, camera: CameraModel, max_d: float,
             else base
         table[row] = (1.0 - haze) * blurred + haze * np.asarray(HAZE, np.float32)
     return np.clip(table * brightness, 0, 255).astype(np.uint8)
+
+
+def _tone_table(appearance: Appearance) -> np.ndarray | None:
+    """A 256 x 1 x 3 lookup table of the gamma curve and colour cast; None when neutral."""
+    if appearance.gamma == 1.0 and tuple(appearance.colour_cast) == (1.0, 1.0, 1.0):
+        return None
+    levels = (np.arange(256) / 255.0) ** appearance.gamma * 255.0
+    table = np.stack([levels * gain for gain in appearance.colour_cast], axis=-1)
+    return np.clip(np.round(table), 0, 255).astype(np.uint8)[:, None, :]
 
 
 def _fog(camera: CameraModel) -> np.ndarray:
