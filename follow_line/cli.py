@@ -232,7 +232,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(network=args.model, name=args.name, image_mode=args.image,
                          constant_v=args.constant_v, balance=args.balance, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, stride=args.stride,
-                         patience=args.patience, val_circuits=tuple(args.val_circuits or ()))
+                         patience=args.patience, val_circuits=tuple(args.val_circuits or ()),
+                         augment=args.augment)
     card = default_card(config.network, config.name, config.image_mode, config.constant_v)
     episodes = load_episodes(args.data, card.preprocessing, progress=not args.quiet)
     card = train_network(config, episodes, args.out, card=card,
@@ -408,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=64)
     p.add_argument("--stride", type=_positive_int, default=1,
                    help="train on every N-th frame (validation too); 1 = all")
+    p.add_argument("--augment", action="store_true",
+                   help="random light, gamma, colour cast, blur and noise per training sample")
     p.add_argument("--patience", type=_positive_int, default=5,
                    help="EarlyStopping: epochs without a better validation loss")
     p.add_argument("--val-circuits", type=_csv,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from follow_line.augment import Photometric, augment_frames, check_preprocessing
 from follow_line.card import ModelCard
 from follow_line.errors import FollowLineError
 from follow_line.labels import mirror_w_class, targets, v_class, w_class
@@ -42,20 +43,31 @@ class TrainConfig:
     val_fraction: float = 0.2
     val_circuits: tuple[str, ...] = ()
     flip: bool = True
+    augment: bool = False  # random light, tone, colour, blur and noise per sample (augment.py)
     seed: int = 0
     options: dict = field(default_factory=dict)
 
 
-def compose_inputs(frames: np.ndarray, index: np.ndarray, card: ModelCard) -> np.ndarray:
-    """Network inputs for frames `index` of one episode (warm-up pads with its first frame)."""
+def compose_inputs(frames: np.ndarray, index: np.ndarray, card: ModelCard,
+                   change=None) -> np.ndarray:
+    """Network inputs for frames `index` of one episode (warm-up pads with its first frame).
+
+    `change(images, frame_number)`, if given, alters each gathered frame of the samples
+    before they are composed (train-time augmentation).
+    """
     mode, offsets = card.frames.mode, card.frames.offsets
-    now = frames[index]
+
+    def gather(rows: np.ndarray, number: int) -> np.ndarray:
+        return frames[rows] if change is None else change(frames[rows], number)
+
+    now = gather(index, 0)
     if mode == "single":
         return now
     if mode in ("stack", "stack_diff"):
-        before = frames[np.maximum(index + offsets[1], 0)]
+        before = gather(np.maximum(index + offsets[1], 0), 1)
         return np.concatenate([now, before if mode == "stack" else now - before], axis=-1)
-    return np.stack([frames[np.maximum(index + o, 0)] for o in reversed(offsets)], axis=1)
+    return np.stack([gather(np.maximum(index + o, 0), k)
+                     for k, o in reversed(list(enumerate(offsets)))], axis=1)
 
 
 def flip_inputs(x: np.ndarray) -> np.ndarray:
@@ -101,8 +113,9 @@ def _keras_dataset_class():
         """Batches composed on the fly from preprocessed episodes."""
 
         def __init__(self, episodes, card, items, batch_size, flip, shuffle, seed,
-                     output_names, weights=None):
+                     output_names, weights=None, photometric=None):
             super().__init__()
+            self.photometric = photometric
             self.output_names = list(output_names)
             self.episodes, self.card, self.items = episodes, card, items
             self.batch_size, self.flip, self.shuffle = batch_size, flip, shuffle
@@ -114,6 +127,13 @@ def _keras_dataset_class():
         def __len__(self) -> int:
             return math.ceil(len(self.items) / self.batch_size)
 
+        def _change(self, n: int):
+            if self.photometric is None:
+                return None
+            params = self.photometric.sample(self.rng, n)
+            return lambda images, number: augment_frames(images, params,
+                                                         self.card.preprocessing, number)
+
         def on_epoch_end(self) -> None:
             if self.shuffle:
                 self.rng.shuffle(self.order)
@@ -124,7 +144,7 @@ def _keras_dataset_class():
             for e in np.unique(chosen[:, 0]):
                 rows = chosen[chosen[:, 0] == e, 1]
                 ep = self.episodes[e]
-                xs.append(compose_inputs(ep.frames, rows, self.card))
+                xs.append(compose_inputs(ep.frames, rows, self.card, self._change(len(rows))))
                 ys.append(targets(self.card, ep.v[rows], ep.w[rows]))
             x = np.concatenate(xs).astype(np.float32)
             y = {k: np.concatenate([t[k] for t in ys]) for k in ys[0]}
@@ -211,8 +231,12 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
         weights = {name: (lambda y, t=t: t[np.asarray(y)].astype(np.float32))
                    for name, t in tables.items()}
     batches = _keras_dataset_class()
+    photometric = None
+    if config.augment:
+        check_preprocessing(card.preprocessing)
+        photometric = Photometric()
     train_ds = batches(episodes, card, items["train"], config.batch_size, config.flip, True,
-                       config.seed, model.output_names, weights)
+                       config.seed, model.output_names, weights, photometric)
     val_ds = batches(episodes, card, items["val"], config.batch_size, False, False, config.seed,
                      model.output_names)
     losses, metrics = {}, {}
@@ -244,6 +268,7 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
         "epochs_run": len(history.history["loss"]), "seconds": round(seconds, 1),
         "best_val_loss": float(min(history.history["val_loss"])), "balance": config.balance,
         "flip": config.flip, "batch_size": config.batch_size, "stride": config.stride,
+        "augmentation": photometric.to_dict() if photometric else None,
         "patience": config.patience,
         "learning_rate": config.learning_rate, "seed": config.seed,
         "keras_backend": keras.backend.backend(),

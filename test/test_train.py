@@ -149,3 +149,46 @@ def test_stride_patience_and_dataset_are_recorded(tmp_path, raw_episodes):
     with pytest.raises(FollowLineError, match="stride must be >= 1"):
         train_network(TrainConfig(network="tinypilotnet", stride=0), episodes, tmp_path,
                       card=card, verbose=0)
+
+
+def test_appearance_augmentation_changes_each_sample_alike_across_its_frames():
+    from follow_line.augment import Photometric, augment_frames, check_preprocessing
+    from follow_line.train import compose_inputs
+    from follow_line.vision import Preprocessing
+    from follow_line.zoo import default_card
+
+    rng = np.random.default_rng(0)
+    pre = Preprocessing()
+    frames = rng.random((10, *pre.frame_shape), dtype=np.float32)  # "unit": 0-1
+    params = Photometric(noise_std=0.0, blur_sigma=0.0).sample(rng, 3)
+    out = augment_frames(frames[:3], params, pre)
+    assert out.shape == (3, *pre.frame_shape) and 0.0 <= out.min() and out.max() <= 1.0
+    k = 1  # brightness, gamma and cast of sample 1, by hand
+    expect = np.clip(255.0 * np.clip(frames[k] * 255 * params["brightness"][k], 0, 255)
+                     / 255.0, 0, 255)
+    expect = 255.0 * (expect / 255.0) ** params["gamma"][k] * params["cast"][k]
+    np.testing.assert_allclose(out[k], np.clip(expect, 0, 255) / 255.0, atol=1e-5)
+    # A stacked sample: both of its frames get the same change (noise aside).
+    card = default_card("pilotnet_stacked")
+    assert card.frames.mode in ("stack", "stack_diff")
+    index = np.array([5, 6, 7])
+    x = compose_inputs(frames, index, card,
+                       lambda images, number: augment_frames(images, params, pre, number))
+    c = pre.channels
+    before = frames[np.maximum(index + card.frames.offsets[1], 0)]
+    np.testing.assert_allclose(x[..., c:], augment_frames(before, params, pre, 1), atol=1e-6)
+    with pytest.raises(FollowLineError, match="colour in rgb, bgr, gray"):
+        check_preprocessing(Preprocessing(colour="hsv"))
+
+
+def test_augmented_training_records_its_ranges_in_the_card(tmp_path, raw_episodes):
+    from follow_line.card import ModelCard
+
+    config = TrainConfig(network="tinypilotnet", epochs=1, batch_size=8, val_fraction=0.34,
+                         augment=True)
+    card = default_card("tinypilotnet", None, config.image_mode, None)
+    card = train_network(config, preprocess(raw_episodes, card), tmp_path, card=card,
+                         verbose=0)
+    assert card.training["augmentation"]["gamma"] == [0.6, 2.0]
+    saved = ModelCard.load(tmp_path / f"{card.name}.json")
+    assert saved.training["augmentation"] == card.training["augmentation"]
