@@ -53,7 +53,8 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert main(["drive", "--circuit", str(bad)]) == 2
     assert "c.yaml:2: field 'road_width' must be a positive number" in capsys.readouterr().err
     assert main(["bench", "--perturb", "fog", "--out", str(tmp_path / "b")]) == 2
-    assert "unknown perturbation 'fog'; known: bright, clean" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown perturbation 'fog'; known: blur, bright, cast, clean" in err
 
 
 def test_bench_perturbed_from_the_command_line(tmp_path, oval_file, capsys):
