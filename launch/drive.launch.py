@@ -101,5 +101,8 @@ def generate_launch_description():
              parameters=[PathJoinSubstitution([share, "config", "lap_monitor.yaml"]), common,
                          {"circuit": LaunchConfiguration("circuit"),
                           "direction": LaunchConfiguration("direction"),
-                          "driver_name": LaunchConfiguration("model")}]),
+                          "driver_name": LaunchConfiguration("model"),
+                          "odom_reliability": PythonExpression([
+                              "'reliable' if '", LaunchConfiguration("sim"),
+                              "' == 'builtin' else 'best_effort'"])}]),
     ])

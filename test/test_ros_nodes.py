@@ -279,7 +279,8 @@ def test_every_parameter_has_a_description_and_is_read_only(ros, ctx, oval_file,
                     "max_v", "max_w", "watchdog_timeout", "control_rate_limit"}
     elif kind == "lap_monitor":
         node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file))
-        expected = {"circuit", "direction", "laps", "odom_topic", "cmd_vel_topic", "stamped",
+        expected = {"circuit", "direction", "laps", "odom_topic", "odom_reliability",
+                    "cmd_vel_topic", "stamped",
                     "record_path", "driver_name", "exit_when_done", "stuck_seconds",
                     "timeout_seconds", "off_track_margin"}
     else:

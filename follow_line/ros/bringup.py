@@ -70,7 +70,8 @@ def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
         "lap_monitor_node": ("lap_monitor", {
             **common, "circuit": spec.circuit, "direction": spec.direction,
             "laps": spec.laps, "driver_name": spec.model, "record_path": str(record_path),
-            "exit_when_done": True, "timeout_seconds": float(spec.timeout_seconds)}),
+            "exit_when_done": True, "timeout_seconds": float(spec.timeout_seconds),
+            "odom_reliability": "reliable"}),
     }
     return {node: [sys.executable, "-m", f"follow_line.ros.{node}", "--ros-args",
                    "--params-file", str(config / f"{config_name}.yaml"),

@@ -30,6 +30,7 @@ from follow_line.files import write_json_atomic
 from follow_line.gazebo import CMD_VEL_TOPIC, ODOM_TOPIC
 from follow_line.lap import LapMonitor, LapRules
 from follow_line.ros import (
+    check_choice,
     check_range,
     check_topics,
     declare,
@@ -44,6 +45,8 @@ from follow_line.sim.kinematics import Pose
 
 NODE_NAME = "follow_line_lap_monitor"
 ODOM_DEPTH = 50
+ODOM_RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT,
+                    "reliable": ReliabilityPolicy.RELIABLE}
 CMD_VEL_DEPTH = 100  # deep enough to count every command when the node falls behind
 WARN_PERIOD_S = 5.0
 # After the stop reason, commands still in flight (their odometry came first) are counted for
@@ -67,6 +70,11 @@ class LapMonitorNode(Node):
         self.laps = declare(self, "laps", 1, "Laps to drive before the run ends", ">= 1")
         self.odom_topic = declare(self, "odom_topic", ODOM_TOPIC,
                                   "Odometry topic (nav_msgs/Odometry, circuit coordinates)")
+        self.odom_reliability = check_choice("odom_reliability", declare(
+            self, "odom_reliability", "best_effort",
+            "QoS of the odometry subscription: best_effort takes any publisher; reliable "
+            "(a reliable publisher such as the built-in sim) loses nothing at start-up",
+            "one of best_effort, reliable"), ODOM_RELIABILITY)
         self.cmd_vel_topic = declare(self, "cmd_vel_topic", CMD_VEL_TOPIC,
                                      "Velocity command topic (recorded with each sample)")
         self.stamped = declare(self, "stamped", False,
@@ -104,10 +112,11 @@ class LapMonitorNode(Node):
 
         self.completion_pub = self.create_publisher(Float32, "~/completion", 10)
         self.lap_time_pub = self.create_publisher(Float32, "~/lap_time", 10)
-        # Best effort takes odometry from reliable and best-effort publishers alike.
+        # Best effort takes odometry from reliable and best-effort publishers alike; reliable
+        # (the built-in sim's odometry) also gets the messages sent while the graph connects.
         self.odom_sub = self.create_subscription(
             Odometry, self.odom_topic, self._on_odom,
-            QoSProfile(depth=ODOM_DEPTH, reliability=ReliabilityPolicy.BEST_EFFORT))
+            QoSProfile(depth=ODOM_DEPTH, reliability=ODOM_RELIABILITY[self.odom_reliability]))
         self.cmd_sub = self.create_subscription(
             TwistStamped if self.stamped else Twist, self.cmd_vel_topic, self._on_cmd_vel,
             CMD_VEL_DEPTH)
