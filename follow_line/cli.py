@@ -14,11 +14,20 @@ from follow_line import __version__
 from follow_line.errors import FollowLineError
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def _int_at_least(minimum: int, name: str):
+    """An argparse type: an integer >= `minimum` (`name` appears in argparse's messages)."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+_positive_int = _int_at_least(1, "positive_int")
+_non_negative_int = _int_at_least(0, "non_negative_int")
 
 
 def _finite(text: str) -> float:
@@ -37,13 +46,6 @@ def _positive(text: str) -> float:
     value = _finite(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 

@@ -258,8 +258,7 @@ def test_a_20_hz_free_running_run_delivers_every_frame(probe, graph):
     from geometry_msgs.msg import TwistStamped
     from rosgraph_msgs.msg import Clock
 
-    def ns(stamp):
-        return stamp.sec * 1_000_000_000 + stamp.nanosec
+    from follow_line.ros import stamp_to_ns as ns
 
     commanded, ticks = set(), []
 

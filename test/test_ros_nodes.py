@@ -488,7 +488,9 @@ def sim_rig(ros, ctx, node):
 
 
 def ns(t):
-    return t.sec * 1_000_000_000 + t.nanosec
+    from follow_line.ros import stamp_to_ns
+
+    return stamp_to_ns(t)
 
 
 def test_sim_node_ticks_publish_clock_image_and_odometry_in_sim_time(ros, ctx, oval,

@@ -22,6 +22,11 @@ def stamp_to_seconds(stamp) -> float:
     return stamp.sec + stamp.nanosec * 1e-9
 
 
+def stamp_to_ns(stamp) -> int:
+    """Integer nanoseconds of a builtin_interfaces/Time: exact, a key to match stamps by."""
+    return stamp.sec * NS_PER_S + stamp.nanosec
+
+
 def seconds_to_stamp(t: float) -> tuple[int, int]:
     """(sec, nanosec) of a non-negative time in seconds, rounded to the nanosecond."""
     if not (math.isfinite(t) and t >= 0.0):

@@ -17,9 +17,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from follow_line.ros import NS_PER_S, stamp_to_ns
 from follow_line.ros.bringup import GraphSpec, run_graph
-
-NS_PER_S = 1_000_000_000
 
 
 def lockstep_figures(spec: GraphSpec, repeats: int = 3) -> dict:
@@ -57,12 +56,11 @@ class Probe:
         self._thread.start()
 
     def _on_clock(self, msg) -> None:
-        self.ticks.setdefault(msg.clock.sec * NS_PER_S + msg.clock.nanosec, time.perf_counter())
+        self.ticks.setdefault(stamp_to_ns(msg.clock), time.perf_counter())
 
     def _on_cmd(self, msg) -> None:
         if msg.twist.linear.x > 0:  # an answer to a frame, not a stop command
-            stamp = msg.header.stamp
-            self.answers.setdefault(stamp.sec * NS_PER_S + stamp.nanosec, time.perf_counter())
+            self.answers.setdefault(stamp_to_ns(msg.header.stamp), time.perf_counter())
 
     def _spin(self) -> None:
         while not self._stop.is_set():

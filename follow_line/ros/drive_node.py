@@ -106,6 +106,7 @@ class DriveNode(Node):
         self._last_stamp = None  # (sec, nanosec) of the last frame driven
         self._last_driven_t: float | None = None
         self._latencies_ms: list[float] = []
+        self._reported_at: float | None = None  # steady-clock time of the last stats line
         self.image_sub = self.create_subscription(Image, self.image_topic, self._on_image,
                                                   CAMERA_QOS)
         self.watchdog = self.create_timer(self.watchdog_timeout / WATCHDOG_CHECKS,
@@ -215,13 +216,18 @@ class DriveNode(Node):
         return ", ".join(f"{n} {what}" for what, n in self.frames.items()) + " frame(s)"
 
     def _report(self, latency_ms: float) -> None:
+        """Collect the latency; every STATS_PERIOD_S (steady clock) log the period's figures."""
         self._latencies_ms.append(latency_ms)
+        now = time.monotonic()
+        if self._reported_at is not None and now - self._reported_at < STATS_PERIOD_S:
+            return
+        self._reported_at = now
         lat = sorted(self._latencies_ms)
-        text = (f"{self.frame_counts()}; driver latency median {lat[len(lat) // 2]:.2f} ms, "
-                f"max {lat[-1]:.2f} ms; last command v={self.last_command[0]:.2f} "
-                f"w={self.last_command[1]:.2f}")
-        if self.get_logger().info(text, throttle_duration_sec=STATS_PERIOD_S):
-            self._latencies_ms.clear()
+        self._latencies_ms.clear()
+        self.get_logger().info(
+            f"{self.frame_counts()}; driver latency median {lat[len(lat) // 2]:.2f} ms, "
+            f"max {lat[-1]:.2f} ms; last command v={self.last_command[0]:.2f} "
+            f"w={self.last_command[1]:.2f}")
 
     def _on_watchdog(self) -> None:
         if self._stale or self._stopped:
