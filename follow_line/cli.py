@@ -85,19 +85,50 @@ def _csv(text: str) -> list[str]:
 
 
 def cmd_circuits(args: argparse.Namespace) -> int:
-    """List the built-in circuits with their lengths."""
-    from follow_line.circuits import builtin_circuits, load_circuit
+    """List the built-in circuits (training, then held out for testing) with their lengths."""
+    from follow_line.circuits import builtin_circuits, held_out_circuits, load_circuit
 
-    circuits = [load_circuit(name) for name in builtin_circuits()]
-    print(f"{'circuit':<14}{'length (m)':>11}  {'road (m)':>8}  description")
-    for c in circuits:
-        print(f"{c.name:<14}{c.length:>11.1f}  {c.road_width:>8.1f}  {c.description}")
+    training = [load_circuit(name) for name in builtin_circuits()]
+    held_out = [load_circuit(name) for name in held_out_circuits()]
+    print(f"{'circuit':<14}{'length (m)':>11}  {'road (m)':>8}  {'use':<9} description")
+    for c in training + held_out:
+        use = "held out" if c.held_out else "training"
+        print(f"{c.name:<14}{c.length:>11.1f}  {c.road_width:>8.1f}  {use:<9} {c.description}")
+    if held_out:
+        print("held out: for testing only, never for training or choosing hyper-parameters")
     if args.plot:
-        from follow_line.plots import plot_circuits
-
-        plot_circuits(circuits, args.plot)
+        _plot_circuit_groups(training, held_out, args.plot)
         print(f"map written to {args.plot}")
     return 0
+
+
+def _plot_circuit_groups(training: list, held_out: list, path: Path) -> None:
+    """Maps of the training circuits (top row) and the held-out ones (bottom row, tinted)."""
+    import io
+
+    from follow_line.files import write_text_atomic
+    from follow_line.plots import draw_circuit, plt
+
+    rows = [row for row in (training, held_out) if row]
+    cols = max(len(row) for row in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(5 * cols, 5 * len(rows)),
+                             squeeze=False)
+    for ax_row, row in zip(axes, rows, strict=True):
+        for ax in ax_row[len(row):]:
+            ax.axis("off")
+        for ax, circuit in zip(ax_row, row, strict=False):
+            draw_circuit(ax, circuit)
+            if circuit.held_out:
+                ax.set_facecolor("#fff1dc")
+                ax.set_title(f"{ax.get_title()}\nHELD OUT: testing only", color="#b35900",
+                             fontweight="bold")
+            else:
+                ax.set_title(f"{ax.get_title()}\ntraining")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    plt.close(fig)
+    write_text_atomic(Path(path), buffer.getvalue())
 
 
 def cmd_frame(args: argparse.Namespace) -> int:
@@ -318,8 +349,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"follow_line {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("circuits", help="list the built-in circuits and their lengths")
-    p.add_argument("--plot", type=Path, help="also draw their maps to this PNG")
+    p = sub.add_parser("circuits", help="list the built-in circuits (training and held out for "
+                       "testing) and their lengths")
+    p.add_argument("--plot", type=Path, help="also draw their maps to this PNG (the held-out "
+                   "ones in a tinted bottom row)")
     p.set_defaults(func=cmd_circuits)
 
     p = sub.add_parser("frame", help="save the camera image at a point of a circuit")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from follow_line.circuits import Circuit, builtin_circuits, load_circuit
+from follow_line.circuits import Circuit, builtin_circuits, held_out_circuits, load_circuit
 from follow_line.files import write_text_atomic
 from follow_line.sim.camera import CameraModel
 from follow_line.sim.render import (
@@ -113,10 +113,13 @@ def spawn_pose(circuit: Circuit, direction: str) -> tuple[float, float, float, f
 
 
 def write_assets(root: Path) -> list[Path]:
-    """Write worlds/<circuit>.world for every built-in circuit and models/f1_car/; the paths."""
+    """Write worlds/<circuit>.world for every built-in circuit and models/f1_car/; the paths.
+
+    Every built-in circuit: the training ones and those held out for testing.
+    """
     root = Path(root)
     texts = {root / "worlds" / f"{name}.world": world_sdf(load_circuit(name))
-             for name in builtin_circuits()}
+             for name in builtin_circuits() + held_out_circuits()}
     texts[root / "models" / CAR_MODEL / "model.sdf"] = car_model_sdf()
     texts[root / "models" / CAR_MODEL / "model.config"] = model_config()
     for path, text in texts.items():

@@ -3,15 +3,89 @@ import math
 import numpy as np
 import pytest
 
-from follow_line.circuits import builtin_circuits, load_circuit
+from follow_line.circuits import (
+    CIRCUIT_DIR,
+    builtin_circuits,
+    check_training_circuit,
+    held_out_circuits,
+    load_circuit,
+)
 from follow_line.circuits.geometry import signed_area
 from follow_line.errors import FollowLineError
 
-LENGTHS = {"simple": (440, 490), "monaco": (480, 560), "nurburgring": (570, 610)}
+LENGTHS = {"simple": (440, 490), "monaco": (480, 560), "nurburgring": (570, 610),
+           "montreal": (470, 520), "hungaroring": (515, 565)}
 
 
 def test_builtin_names():
+    # the training circuits, the default of collect, bench, perf and the Gazebo launch
     assert builtin_circuits() == ["simple", "monaco", "nurburgring"]
+
+
+def test_held_out_names_are_the_other_builtin_files():
+    assert held_out_circuits() == ["hungaroring", "montreal"]  # alphabetical
+    files = sorted(p.stem for p in CIRCUIT_DIR.glob("*.yaml"))
+    assert sorted(builtin_circuits() + held_out_circuits()) == files
+    assert not set(builtin_circuits()) & set(held_out_circuits())
+
+
+@pytest.mark.parametrize("name", ["hungaroring", "montreal"])
+def test_held_out_circuits_load_by_name_and_say_so(name):
+    circuit = load_circuit(name)
+    assert circuit.name == name and circuit.held_out is True
+    assert circuit.road_width == 8.0 and circuit.line_width == 0.4
+    assert circuit.source.endswith(f"{name}.yaml")
+
+
+@pytest.mark.parametrize("name", ["simple", "monaco", "nurburgring"])
+def test_training_circuits_are_not_held_out(name):
+    circuit = load_circuit(name)
+    assert circuit.held_out is False
+    assert check_training_circuit(circuit) is circuit
+    assert check_training_circuit(name) == circuit
+
+
+@pytest.mark.parametrize("name", ["hungaroring", "montreal"])
+def test_check_training_circuit_refuses_a_held_out_circuit(name):
+    for given in (load_circuit(name), name):
+        with pytest.raises(FollowLineError) as info:
+            check_training_circuit(given)
+        message = str(info.value)
+        assert message.startswith(f"circuit {name} is held out for testing: ")
+        assert "simple, monaco, nurburgring" in message  # what to train on instead
+
+
+def test_a_user_file_can_be_held_out(tmp_path, oval_file):
+    path = tmp_path / "secret.yaml"
+    path.write_text(oval_file.read_text() + "held_out: true\n")
+    circuit = load_circuit(path)
+    assert circuit.held_out is True
+    with pytest.raises(FollowLineError, match="circuit oval is held out for testing"):
+        check_training_circuit(path)
+    path.write_text(oval_file.read_text() + "held_out: false\n")
+    assert check_training_circuit(path).held_out is False
+    assert load_circuit(oval_file).held_out is False  # the default
+
+
+@pytest.mark.parametrize("name", ["hungaroring", "montreal"])
+def test_held_out_circuits_are_no_tighter_than_monaco(name):
+    def max_curvature(circuit_name):
+        k = load_circuit(circuit_name).line("clockwise").curvature
+        return np.abs(np.convolve(k, np.ones(6) / 6, mode="same")).max()
+
+    assert max_curvature(name) <= max_curvature("monaco")
+
+
+@pytest.mark.parametrize("direction", ["clockwise", "anticlockwise"])
+@pytest.mark.parametrize("name", ["hungaroring", "montreal"])
+def test_the_expert_laps_the_held_out_circuits(name, direction):
+    from follow_line.drive import RunSpec, run_drive
+    from follow_line.expert import ExpertDriver
+
+    record = run_drive(RunSpec(load_circuit(name), direction), ExpertDriver())
+    assert record["stop_reason"] == "lap_completed", record
+    assert record["completion_pct"] == 100.0
+    assert record["cte_max_m"] < 1.5
 
 
 @pytest.mark.parametrize("name", sorted(LENGTHS))
@@ -50,8 +124,11 @@ def test_directions_are_reverses_of_each_other():
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(FollowLineError, match="'monza'.*simple, monaco, nurburgring"):
+    with pytest.raises(FollowLineError) as info:
         load_circuit("monza")
+    assert "'monza'" in str(info.value)
+    assert ("known: simple, monaco, nurburgring (training), hungaroring, montreal (held out "
+            "for testing)") in str(info.value)
 
 
 def test_unknown_direction():
@@ -97,6 +174,12 @@ def test_malformed_files_name_the_field_and_line(tmp_path):
     assert "bad.yaml:1:" in msg and "mapping" in msg
 
 
+@pytest.mark.parametrize("value", ["1", "'true'", "maybe", "[true]", ""])
+def test_held_out_must_be_true_or_false(tmp_path, value):
+    msg = bad(tmp_path, f"name: x\nroad_width: 8\nline_width: 0.4\nheld_out: {value}\n" + POINTS)
+    assert "bad.yaml:4:" in msg and "field 'held_out' must be true or false" in msg
+
+
 def test_self_crossing_line_is_refused(tmp_path):
     msg = bad(tmp_path, "name: x\nroad_width: 8\nline_width: 0.4\ninterpolation: polyline\n"
                         "centre_line:\n  - [0, 0]\n  - [50, 50]\n  - [50, 0]\n  - [0, 50]\n")
@@ -140,3 +223,16 @@ def test_numbers_with_an_exponent_are_numbers(tmp_path):
     circuit = load_circuit(path)
     assert circuit.road_width == 8.0 and circuit.line_width == 0.4
     assert circuit.control_points[2] == (50.0, 50.0)
+
+
+def test_the_circuits_command_lists_and_draws_the_held_out_circuits(tmp_path, capsys):
+    from follow_line.cli import main
+
+    png = tmp_path / "map.png"
+    assert main(["circuits", "--plot", str(png)]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    for name in ("simple", "monaco", "nurburgring"):
+        assert " 8.0  training " in rows[name]
+    for name in ("hungaroring", "montreal"):
+        assert " 8.0  held out " in rows[name]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000

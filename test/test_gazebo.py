@@ -12,14 +12,19 @@ import numpy as np
 import pytest
 
 from follow_line import gazebo
-from follow_line.circuits import DIRECTIONS, builtin_circuits, load_circuit
+from follow_line.circuits import (
+    DIRECTIONS,
+    builtin_circuits,
+    held_out_circuits,
+    load_circuit,
+)
 from follow_line.circuits.geometry import ReferenceLine
 from follow_line.sim.camera import CameraModel
 from follow_line.sim.kinematics import Pose
 from follow_line.sim.render import ASPHALT, EDGE_LINE, GRASS, KERB, RED_LINE, Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
-CIRCUITS = builtin_circuits()
+CIRCUITS = builtin_circuits() + held_out_circuits()  # worlds for both groups
 
 
 @cache
@@ -77,6 +82,13 @@ def resolve(plugin: ET.Element, name: str) -> str:
         if qualify(source) == full:
             return qualify(target)
     return full
+
+
+def test_held_out_circuits_have_worlds_too():
+    held_out = held_out_circuits()
+    assert held_out == ["hungaroring", "montreal"]
+    assert set(held_out) <= set(CIRCUITS) and set(builtin_circuits()) <= set(CIRCUITS)
+    assert all((ROOT / "worlds" / f"{name}.world").is_file() for name in held_out)
 
 
 @pytest.mark.parametrize("name", CIRCUITS)

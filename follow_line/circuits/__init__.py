@@ -1,4 +1,10 @@
-"""Circuit files (YAML, metres): the built-in circuits, loading, validation and directions."""
+"""Circuit files (YAML, metres): the built-in circuits, loading, validation and directions.
+
+The built-in circuits come in two groups: the training circuits (`builtin_circuits()`, the
+default of collect, bench, perf and the Gazebo launch) and the circuits held out for testing
+(`held_out_circuits()`, files with `held_out: true`), never used for training or for choosing
+hyper-parameters, so that every network can be judged on tracks it never saw.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +47,7 @@ class Circuit:
     interpolation: str = "spline"
     description: str = ""
     source: str = ""
+    held_out: bool = False  # for testing only: never for training or hyper-parameters
 
     @property
     def centre_line(self) -> np.ndarray:
@@ -76,20 +83,72 @@ def _centre_line(control_points: tuple, interpolation: str) -> np.ndarray:
 SEED_ORDER = ("simple", "monaco", "nurburgring")  # the order of the seed study's tables
 
 
+def _builtin_files() -> dict[str, Path]:
+    """Every circuit file shipped with the package, by name (its file stem)."""
+    return {p.stem: p for p in sorted(CIRCUIT_DIR.glob("*.yaml"))}
+
+
+@lru_cache(maxsize=32)
+def _marked_held_out(path: Path, mtime_ns: int) -> bool:
+    """Whether a built-in file says `held_out: true` (a quick look; loading validates it)."""
+    doc = yaml.safe_load(path.read_text())
+    return isinstance(doc, dict) and doc.get("held_out") is True
+
+
+def _builtin_groups() -> tuple[list[str], list[str]]:
+    """(training, held out) names of the built-in circuits."""
+    training, held_out = [], []
+    for name, path in _builtin_files().items():
+        group = held_out if _marked_held_out(path, path.stat().st_mtime_ns) else training
+        group.append(name)
+    return training, held_out
+
+
 def builtin_circuits() -> list[str]:
-    """Names of the circuits shipped with the package, in the seed's table order."""
-    names = sorted(p.stem for p in CIRCUIT_DIR.glob("*.yaml"))
+    """Names of the built-in training circuits, in the seed's table order.
+
+    The default circuits of collect, bench and perf; the held-out circuits are not among them
+    (see `held_out_circuits`).
+    """
+    names = _builtin_groups()[0]
     return [n for n in SEED_ORDER if n in names] + [n for n in names if n not in SEED_ORDER]
 
 
+def held_out_circuits() -> list[str]:
+    """Names of the built-in circuits held out for testing, in alphabetical order.
+
+    Never used for training or for choosing hyper-parameters: they judge every network on
+    tracks it never saw. `load_circuit` accepts them by name like the training circuits.
+    """
+    return _builtin_groups()[1]
+
+
+def check_training_circuit(circuit: Circuit | str | Path) -> Circuit:
+    """The circuit (a Circuit, built-in name or file path) if it may be used for training.
+
+    Raises FollowLineError for a circuit held out for testing.
+    """
+    if not isinstance(circuit, Circuit):
+        circuit = load_circuit(circuit)
+    if circuit.held_out:
+        raise FollowLineError(
+            f"circuit {circuit.name} is held out for testing: it is never used for training or"
+            " for choosing hyper-parameters (training circuits: "
+            f"{', '.join(builtin_circuits())}, or a circuit file without 'held_out: true')")
+    return circuit
+
+
 def load_circuit(name_or_path: str | Path) -> Circuit:
-    """A built-in circuit by name, or any circuit file by path."""
+    """A built-in circuit (training or held out) by name, or any circuit file by path."""
     text = str(name_or_path)
     path = Path(text)
-    if text in builtin_circuits():
-        path = CIRCUIT_DIR / f"{text}.yaml"
+    builtin = _builtin_files()
+    if text in builtin:
+        path = builtin[text]
     elif not (path.suffix in (".yaml", ".yml") or path.exists()):
-        raise FollowLineError(f"unknown circuit {text!r}; known: {', '.join(builtin_circuits())}"
+        raise FollowLineError(f"unknown circuit {text!r}; known: "
+                              f"{', '.join(builtin_circuits())} (training), "
+                              f"{', '.join(held_out_circuits())} (held out for testing)"
                               ", or the path of a circuit .yaml file")
     if not path.is_file():
         raise FollowLineError(f"circuit file {path} does not exist")
@@ -143,7 +202,7 @@ _MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 _MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
 
 REQUIRED = ("name", "road_width", "line_width", "centre_line")
-OPTIONAL = ("start", "interpolation", "description")
+OPTIONAL = ("start", "interpolation", "description", "held_out")
 
 
 def _load_file(path: Path) -> Circuit:
@@ -216,6 +275,10 @@ def _load_file(path: Path) -> Circuit:
     if interpolation not in INTERPOLATIONS:
         raise fail(doc.key_lines["interpolation"], f"field 'interpolation' is {interpolation!r};"
                                                    f" allowed: {', '.join(INTERPOLATIONS)}")
+    held_out = doc.get("held_out", False)
+    if not isinstance(held_out, bool):
+        raise fail(doc.key_lines["held_out"], "field 'held_out' must be true or false (true: "
+                                              f"for testing only), got {held_out!r}")
     start = control[0]
     if "start" in doc:
         start = point(doc["start"], doc.key_lines["start"], "field 'start'")
@@ -224,7 +287,7 @@ def _load_file(path: Path) -> Circuit:
         control_points=tuple(map(tuple, control.tolist())),
         start=(float(start[0]), float(start[1])),
         interpolation=interpolation, description=str(doc.get("description", "")),
-        source=str(path),
+        source=str(path), held_out=held_out,
     )
     line = circuit.line("anticlockwise")
     if line.self_intersects():
