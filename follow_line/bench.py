@@ -54,24 +54,28 @@ class BenchRun:
     def key(self) -> str:
         """File-name-safe identity of the run: readable names, then a digest of what they are.
 
-        The digest covers the driver (its name, or a model file's absolute path) and the
-        circuit's geometry, so a user's `simple.yaml` or `tinypilotnet.keras` never shares a
-        record with the built-in ones.
+        The digest covers the driver (its name, or a model file's absolute path), the
+        circuit's geometry and the run's conditions (appearance and start), so a user's
+        `simple.yaml` or `tinypilotnet.keras` never shares a record with the built-in ones,
+        and a perturbation whose definition changed runs again.
         """
         name = Path(self.driver).stem if Path(self.driver).suffix else self.driver
         key = f"{name}__{Path(self.circuit).stem}__{self.direction}__r{self.repeat}"
         if self.perturbation != "clean":
             key = f"{key}__{self.perturbation}"
-        return f"{key}__{_identity_digest(self.driver, self.circuit)}"
+        digest = _identity_digest(self.driver, self.circuit, self.perturbation, self.repeat)
+        return f"{key}__{digest}"
 
 
 @functools.cache
-def _identity_digest(driver: str, circuit: str) -> str:
+def _identity_digest(driver: str, circuit: str, perturbation: str, repeat: int) -> str:
     c = load_circuit(circuit)
     who = str(Path(driver).resolve()) if Path(driver).suffix else driver
     geometry = json.dumps([c.road_width, c.line_width, c.control_points, c.start,
                            c.interpolation])
-    return hashlib.sha256(f"{who}|{geometry}".encode()).hexdigest()[:8]
+    appearance, start = run_conditions(perturbation, repeat)
+    conditions = json.dumps([appearance.to_dict(), vars(start)], sort_keys=True)
+    return hashlib.sha256(f"{who}|{geometry}|{conditions}".encode()).hexdigest()[:8]
 
 
 def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat: int = 1,

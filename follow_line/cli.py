@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -244,11 +245,13 @@ def cmd_collect(args: argparse.Namespace) -> int:
     """Record a dataset with the explicit driver (rosbag2 episodes + dataset.yaml)."""
     from follow_line.circuits import DIRECTIONS, builtin_circuits
     from follow_line.collect import collect
+    from follow_line.sim.appearance import Randomisation
 
     metas = collect(args.out, args.circuits or builtin_circuits(),
                     args.directions or list(DIRECTIONS), laps=args.laps,
                     recovery=args.recovery, seed=args.seed, overwrite=args.overwrite,
-                    progress=not args.quiet)
+                    progress=not args.quiet,
+                    randomisation=Randomisation() if args.randomise else None)
     frames = sum(m["frames"] for m in metas)
     print(f"{len(metas)} episodes, {frames} frames written to {args.out}")
     for m in metas:
@@ -427,6 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "and direction")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    p.add_argument("--randomise", action="store_true",
+                   help="record a random world (colours, light, texture, blur, noise, JPEG, "
+                        "camera mounting) that changes every few seconds; the expert still "
+                        "labels from the nominal camera")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_collect)
 
@@ -522,5 +529,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"follow-line: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_IO
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the exit
         print("follow-line: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -4,6 +4,10 @@ Per circuit and direction it records clean laps and recovery laps. A recovery la
 the line (lateral and heading offset) and, every few seconds, overrides the executed steering
 with a random disturbance for a moment: the car drifts away from the line while the label
 stays the expert's command for what the camera sees, so networks learn to come back.
+
+With a `Randomisation`, the recorded camera sees a random world (colours, light, texture,
+optics, sensor, mounting) that changes every few seconds, while the expert drives, and so
+labels, from the nominal camera at the same pose: one command per pose, whatever it looks like.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from follow_line.circuits import DIRECTIONS, load_circuit
+from follow_line.circuits import DIRECTIONS, check_training_circuit, load_circuit
 from follow_line.data import INDEX_FILE, EpisodeWriter, read_dataset_index, write_dataset_index
 from follow_line.errors import FollowLineError, unknown_name
 from follow_line.expert import ExpertDriver
 from follow_line.lap import LapMonitor, LapRules
 from follow_line.sim import Simulator, StartOffset
+from follow_line.sim.appearance import Randomisation
 from follow_line.sim.kinematics import W_LIMITS
+from follow_line.sim.render import Renderer
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ def plan_episodes(circuits: list[str], directions: list[str], laps: int,
                   recovery: int) -> list[EpisodePlan]:
     """Every episode to record, validating names first."""
     for circuit in circuits:
-        load_circuit(circuit)
+        check_training_circuit(load_circuit(circuit))
     for direction in directions:
         if direction not in DIRECTIONS:
             raise unknown_name("direction", direction, DIRECTIONS)
@@ -66,8 +72,13 @@ def plan_episodes(circuits: list[str], directions: list[str], laps: int,
             for kind, count in (("lap", laps), ("recovery", recovery)) for i in range(count)]
 
 
+# A randomised world changes its look this often (simulated seconds).
+LOOK_EVERY_S = 4.0
+
+
 def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
-                   disturbances: Disturbances = Disturbances(), bar: tqdm | None = None) -> dict:
+                   disturbances: Disturbances = Disturbances(), bar: tqdm | None = None,
+                   randomisation: Randomisation | None = None) -> dict:
     """Drive one episode with the expert, writing every frame to a rosbag2 folder."""
     circuit = load_circuit(plan.circuit)
     start = StartOffset()
@@ -81,11 +92,16 @@ def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
     monitor.update(sim.time, sim.pose)
     next_kick = float(rng.uniform(*disturbances.every_s))
     kick_until, kick = -1.0, 0.0
-    frames = 0
+    frames, looks, next_look, camera = 0, 0, 0.0, sim.renderer
     with EpisodeWriter(folder) as writer:
         while monitor.stop_reason is None:
             image = sim.frame()
             v, w = expert(image, sim.time)
+            if randomisation is not None:
+                if sim.time >= next_look:
+                    camera = Renderer(circuit, sim.camera, randomisation.sample(rng))
+                    looks, next_look = looks + 1, sim.time + LOOK_EVERY_S
+                image = camera.render(sim.pose)
             executed_w = w
             if plan.kind == "recovery":
                 if sim.time >= next_kick:
@@ -107,12 +123,12 @@ def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
     return {"name": plan.name, "bag": plan.name, "circuit": circuit.name,
             "direction": plan.direction, "kind": plan.kind, "frames": frames,
             "stop_reason": summary["stop_reason"], "completion_pct": summary["completion_pct"],
-            "start_offset": vars(start)}
+            "start_offset": vars(start), "looks": looks}
 
 
 def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1,
             recovery: int = 1, seed: int = 0, overwrite: bool = False,
-            progress: bool = True) -> list[dict]:
+            progress: bool = True, randomisation: Randomisation | None = None) -> list[dict]:
     """Record a dataset folder (dataset.yaml + one rosbag2 folder per episode).
 
     `out` must be new, empty, or (with `overwrite`) a dataset this command wrote and nothing
@@ -132,10 +148,13 @@ def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1
         with tqdm(total=estimate, desc="collect", unit="frame", disable=not progress) as bar:
             for plan in plans:
                 bar.set_postfix_str(plan.name)
-                metas.append(record_episode(plan, staging / plan.name, rng, bar=bar))
+                metas.append(record_episode(plan, staging / plan.name, rng, bar=bar,
+                                            randomisation=randomisation))
             bar.total = bar.n
             bar.refresh()
-        write_dataset_index(staging, metas)
+        look = {"nominal": True} if randomisation is None else {
+            "randomised": randomisation.to_dict(), "change_every_s": LOOK_EVERY_S}
+        write_dataset_index(staging, metas, appearance=look)
         _move_into_place(staging, out, replaced)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -191,17 +191,21 @@ def _twist(v: float, w: float):
                                          angular=vec(x=0.0, y=0.0, z=float(w)))
 
 
-def write_dataset_index(folder: Path, episodes: list[dict], topics: dict = TOPICS) -> None:
+def write_dataset_index(folder: Path, episodes: list[dict], topics: dict = TOPICS,
+                        appearance: dict | None = None) -> None:
     """Write folder/dataset.yaml atomically: one entry per episode bag, in order.
 
     Each entry has name, bag (folder relative to `folder`), circuit, direction, kind, frames;
-    `topics` are those the bags were written with.
+    `topics` are those the bags were written with; `appearance` says how the world looked
+    (nominal, or the ranges of its randomisation).
     """
     _check_topics(topics, ("image", "cmd_vel", "odom"))
     for i, entry in enumerate(episodes):
         _check_index_entry(entry, f"episode {i}")
     index = {"format": INDEX_FORMAT, "version": INDEX_VERSION, "topics": dict(topics),
              "episodes": [{k: entry[k] for k in _INDEX_KEYS} for entry in episodes]}
+    if appearance is not None:
+        index["appearance"] = appearance
     write_text_atomic(Path(folder) / INDEX_FILE, yaml.safe_dump(index, sort_keys=False))
 
 

@@ -81,7 +81,7 @@ def run_drive(spec: RunSpec, driver: Driver, video: Path | None = None,
         "stop_commands": getattr(driver, "faults", 0),  # non-finite outputs replaced by a stop
         "wall_time_s": round(wall, 3),
         "real_time_factor": round(summary["sim_time_s"] / wall, 2) if wall > 0 else None,
-        "appearance": vars(spec.appearance),
+        "appearance": spec.appearance.to_dict(),
         "start_offset": vars(spec.start),
         "follow_line_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

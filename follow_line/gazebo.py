@@ -21,19 +21,13 @@ import numpy as np
 
 from follow_line.circuits import Circuit, builtin_circuits, held_out_circuits, load_circuit
 from follow_line.files import write_text_atomic
+from follow_line.sim.appearance import ASPHALT, EDGE_LINE, GRASS, HAZE, KERB, RED_LINE, SKY_TOP
 from follow_line.sim.camera import CameraModel
 from follow_line.sim.render import (
-    ASPHALT,
-    EDGE_LINE,
     EDGE_LINE_FROM_EDGE_M,
     FOG_END_M,
     FOG_START_M,
-    GRASS,
-    HAZE,
-    KERB,
     KERB_WIDTH_M,
-    RED_LINE,
-    SKY_TOP,
 )
 
 # The ROS 2 interface of the car in Gazebo (the ROS nodes use these as their defaults).

@@ -1,8 +1,9 @@
 """Named perturbations of a run, for robustness benchmarks (the seed judged a clean world only).
 
-A perturbation changes what the camera sees (lighting, pixel noise, shadows) or where the car
-starts (offset and heading). Repetitions of a run differ by a seeded start jitter and noise
-seed, so a repeated benchmark measures spread; repetition 0 is the exact nominal run.
+A perturbation changes what the camera sees (light, tone, colours, texture, blur, noise,
+shadows, the camera's mounting) or where the car starts (offset and heading). Repetitions of
+a run differ by a seeded start jitter and noise seed, so a repeated benchmark measures
+spread; repetition 0 is the exact nominal run.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from follow_line.errors import unknown_name
 from follow_line.sim import Appearance, StartOffset
+from follow_line.sim.appearance import Palette
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,14 @@ PERTURBATIONS: dict[str, Perturbation] = {p.name: p for p in (
                  appearance=Appearance(colour_cast=(1.15, 1.0, 0.8))),
     Perturbation("blur", "defocus or motion blur: Gaussian, standard deviation 2 pixels",
                  appearance=Appearance(blur_sigma=2.0)),
+    Perturbation("pitch", "camera mounted 1.5 degrees nose-down (horizon 8 rows higher)",
+                 appearance=Appearance(camera_pitch=0.026)),
+    Perturbation("texture", "worn asphalt and patchy grass: ground lightness +- 25 %",
+                 appearance=Appearance(texture=0.25)),
+    Perturbation("colours", "another circuit's paint: orange-red line, pale asphalt, dry grass",
+                 appearance=Appearance(palette=Palette(
+                     red_line=(222, 72, 38), asphalt=(112, 106, 98), grass=(118, 128, 58),
+                     kerb=(196, 180, 150), sky_top=(120, 160, 205)))),
     Perturbation("offset", "start 1 m left of the line, heading 0.2 rad off",
                  start=StartOffset(lateral=1.0, heading=0.2)),
 )}

@@ -39,6 +39,7 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
     from follow_line.collect import collect
     from follow_line.data import load_episodes
     from follow_line.evaluate import evaluate_models
+    from follow_line.sim.appearance import Randomisation
     from follow_line.train import TrainConfig, train_network
     from follow_line.zoo import default_card
 
@@ -54,7 +55,8 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
         folder = Path(data_dir) / split
         if not (folder / "dataset.yaml").exists():
             collect(folder, builtin_circuits(), list(DIRECTIONS), laps=settings["laps"],
-                    recovery=settings["recovery"], seed=settings["seed"], progress=progress)
+                    recovery=settings["recovery"], seed=settings["seed"], progress=progress,
+                    randomisation=Randomisation() if settings.get("randomise") else None)
         datasets[split] = folder
     trained, cache = [], {}
     for entry in entries:

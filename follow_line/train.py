@@ -19,6 +19,7 @@ import numpy as np
 
 from follow_line.augment import Photometric, augment_frames, check_preprocessing
 from follow_line.card import ModelCard
+from follow_line.data import INDEX_FILE, read_dataset_index
 from follow_line.errors import FollowLineError
 from follow_line.labels import mirror_w_class, targets, v_class, w_class
 
@@ -261,7 +262,7 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     best = keras.saving.load_model(checkpoint, compile=False, safe_mode=True)
     checkpoint.unlink()
     card.training = {
-        "dataset": dataset,
+        "dataset": dataset, "dataset_appearance": _dataset_appearance(dataset),
         "episodes": [episodes[i].name for i in train_ids],
         "validation_episodes": [episodes[i].name for i in val_ids],
         "frames": int(len(items["train"])), "validation_frames": int(len(items["val"])),
@@ -275,3 +276,10 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     }
     save_model(best, card, out)
     return card
+
+
+def _dataset_appearance(dataset: str | None) -> dict | None:
+    """How the world of a recorded dataset looked (its index's `appearance`), if known."""
+    if dataset is None or not (Path(dataset) / INDEX_FILE).is_file():
+        return None
+    return read_dataset_index(Path(dataset)).get("appearance", {"nominal": True})

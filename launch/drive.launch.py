@@ -30,7 +30,8 @@ from launch_ros.substitutions import FindPackageShare
 ARGUMENTS = [  # name, default, description, choices (a literal: tests read it)
     ("model", "pilotnet", "trained network in share/follow_line/models (or 'expert', or a "
                           "registry name to drive untrained)", None),
-    ("circuit", "simple", "circuit to drive", ["simple", "monaco", "nurburgring"]),
+    ("circuit", "simple", "circuit to drive (hungaroring and montreal are held out for testing)",
+     ["simple", "monaco", "nurburgring", "hungaroring", "montreal"]),
     ("direction", "clockwise", "driving direction", ["clockwise", "anticlockwise"]),
     ("sim", "gazebo", "simulator: Gazebo with worlds/<circuit>.world, or the built-in one",
      ["gazebo", "builtin"]),

@@ -82,9 +82,10 @@ def test_plan_validates_names_first(oval_file):
 
 def test_perturbed_runs_trajectories_and_plots(tmp_path, oval_file):
     runs = plan(["expert"], [str(oval_file)], ["clockwise"], perturbations=["clean", "dark"])
-    digest = runs[0].key.rsplit("__", 1)[1]
-    assert [r.key for r in runs] == [f"expert__oval__clockwise__r0__{digest}",
-                                     f"expert__oval__clockwise__r0__dark__{digest}"]
+    clean, dark = (r.key.rsplit("__", 1) for r in runs)
+    assert [clean[0], dark[0]] == ["expert__oval__clockwise__r0",
+                                   "expert__oval__clockwise__r0__dark"]
+    assert clean[1] != dark[1]  # the digest covers the conditions, not only the names
     records = run_bench(runs, tmp_path, jobs=1, progress=False)
     assert [r["perturbation"] for r in records] == ["clean", "dark"]
     assert records[1]["appearance"]["brightness"] == 0.55

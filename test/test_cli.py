@@ -54,7 +54,7 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert "c.yaml:2: field 'road_width' must be a positive number" in capsys.readouterr().err
     assert main(["bench", "--perturb", "fog", "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
-    assert "unknown perturbation 'fog'; known: blur, bright, cast, clean" in err
+    assert "unknown perturbation 'fog'; known: blur, bright, cast, clean, colours" in err
 
 
 def test_bench_perturbed_from_the_command_line(tmp_path, oval_file, capsys):

@@ -114,3 +114,30 @@ def test_kill_9_during_an_overwrite_leaves_the_previous_dataset_usable(tmp_path,
     proc.wait()
     assert read_dataset_index(ds) == before
     assert len(load_episodes(ds, None, progress=False)) == 1
+
+
+def test_a_randomised_dataset_has_random_looks_and_the_nominal_labels(tmp_path, oval_file):
+    from follow_line.sim.appearance import Randomisation
+
+    kwargs = {"laps": 1, "recovery": 0, "progress": False}
+    collect(tmp_path / "plain", [str(oval_file)], ["clockwise"], **kwargs)
+    metas = collect(tmp_path / "random", [str(oval_file)], ["clockwise"],
+                    randomisation=Randomisation(), **kwargs)
+    plain, random = (load_episodes(tmp_path / name, None, progress=False)[0]
+                     for name in ("plain", "random"))
+    # the expert drove from the nominal camera: the same drive, the same labels
+    assert len(plain) == len(random) and np.allclose(plain.w, random.w)
+    assert metas[0]["looks"] > 5  # a new look every LOOK_EVERY_S
+    difference = np.abs(plain.frames.astype(int) - random.frames.astype(int)).mean(axis=(1, 2, 3))
+    assert difference.min() > 3.0
+    means = random.frames.mean(axis=(1, 2, 3))
+    assert np.ptp(means) > 20  # light and colours change along the lap
+    index = read_dataset_index(tmp_path / "random")
+    assert index["appearance"]["randomised"]["camera_pitch"] == Randomisation().camera_pitch
+    assert read_dataset_index(tmp_path / "plain")["appearance"] == {"nominal": True}
+
+
+def test_held_out_circuits_are_never_recorded(tmp_path):
+    with pytest.raises(FollowLineError, match="montreal is held out for testing"):
+        collect(tmp_path / "ds", ["montreal"], ["clockwise"], progress=False)
+    assert not (tmp_path / "ds").exists()

@@ -19,9 +19,10 @@ from follow_line.circuits import (
     load_circuit,
 )
 from follow_line.circuits.geometry import ReferenceLine
+from follow_line.sim.appearance import ASPHALT, EDGE_LINE, GRASS, KERB, RED_LINE
 from follow_line.sim.camera import CameraModel
 from follow_line.sim.kinematics import Pose
-from follow_line.sim.render import ASPHALT, EDGE_LINE, GRASS, KERB, RED_LINE, Renderer
+from follow_line.sim.render import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = builtin_circuits() + held_out_circuits()  # worlds for both groups

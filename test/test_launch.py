@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from follow_line.circuits import builtin_circuits, held_out_circuits
+
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "drive.launch.py"
 
@@ -30,7 +32,7 @@ def test_the_seven_arguments_with_descriptions_and_choices():
             assert default in choices, name
     assert args["sim"][2] == ["gazebo", "builtin"]
     assert args["direction"][2] == ["clockwise", "anticlockwise"]
-    assert args["circuit"][2] == ["simple", "monaco", "nurburgring"]
+    assert args["circuit"][2] == builtin_circuits() + held_out_circuits()
     assert args["headless"][2] == args["use_sim_time"][2] == ["true", "false"]
     assert args["lockstep"][2] == ["true", "false"]
     assert args["model"][2] is None  # any shipped network or model file

@@ -53,3 +53,18 @@ def test_all_expands_anywhere_in_the_list_and_names_are_checked():
     assert expand_perturbations(["dark", "dark"]) == ["dark"]
     with pytest.raises(FollowLineError, match="unknown perturbation 'fog'"):
         expand_perturbations(["all", "fog"])
+
+
+def test_every_world_perturbation_changes_what_the_camera_sees_and_is_documented(oval):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    pose = Pose(*oval.line("clockwise").pose_at(25.0))
+    clean = Renderer(oval).render(pose).astype(int)
+    for name, p in PERTURBATIONS.items():
+        assert f"| `{name}` |" in readme, f"perturbation {name} is not in the README table"
+        if name in ("clean", "offset"):
+            assert p.appearance == Appearance()
+            continue
+        changed = Renderer(oval, appearance=p.appearance).render(pose).astype(int)
+        assert np.abs(changed - clean).mean() > 1.0, name

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from follow_line.sim import Appearance, CameraModel, Pose, Simulator
-from follow_line.sim.render import ASPHALT, GRASS, RED_LINE, Renderer
+from follow_line.sim.appearance import ASPHALT, GRASS, RED_LINE
+from follow_line.sim.render import Renderer
 
 CAM = CameraModel()
 
@@ -144,5 +145,88 @@ def test_gamma_colour_cast_and_blur_change_the_image_as_documented():
     assert np.abs(np.diff(blur.astype(float), axis=1)).mean() < 0.6 * edges
     assert abs(blur.mean() - clean.mean()) < 1.0
     for bad in ({"gamma": 0.0}, {"blur_sigma": float("nan")}, {"colour_cast": (1.0, 1.0)}):
+        with pytest.raises(ValueError, match="appearance out of range"):
+            Appearance(**bad)
+
+
+def ground_top_rows(image: np.ndarray) -> np.ndarray:
+    """Per column, the first row that is not sky (the sky is bluer than it is red)."""
+    ground = image[..., 2].astype(int) <= image[..., 0].astype(int) + 20
+    return np.argmax(ground, axis=0)
+
+
+def straight_pose(oval):
+    return Pose(*oval.line("anticlockwise").pose_at(10.0))  # the 60 m straight
+
+
+def test_a_pitched_camera_raises_the_horizon_by_its_angle(oval):
+    pose = straight_pose(oval)
+    level = ground_top_rows(Renderer(oval).render(pose))
+    pitch = 0.026
+    pitched = ground_top_rows(Renderer(oval, appearance=Appearance(camera_pitch=pitch))
+                              .render(pose))
+    assert np.all(np.abs(level - CAM.horizon_row) <= 1)  # the first rows are haze
+    assert np.median(level - pitched) == pytest.approx(CAM.focal * math.tan(pitch), abs=1.0)
+
+
+def test_a_rolled_camera_tilts_the_horizon(oval):
+    pose = straight_pose(oval)
+    roll = 0.04  # right side down: the right of the image looks further up the sky
+    top = ground_top_rows(Renderer(oval, appearance=Appearance(camera_roll=roll)).render(pose))
+    slope = np.polyfit(np.arange(CAM.width), top, 1)[0]
+    assert slope == pytest.approx(-math.tan(roll), abs=0.005)
+
+
+def test_a_higher_camera_sees_a_narrower_line(oval):
+    pose = straight_pose(oval)
+
+    def line_pixels(height: float) -> int:
+        image = Renderer(oval, appearance=Appearance(camera_height=height)).render(pose)
+        bottom = image[-1].astype(int)
+        return int((colour_distance(bottom, RED_LINE) < 40).sum())
+
+    nominal, higher = line_pixels(0.0), line_pixels(0.2)
+    assert higher / nominal == pytest.approx(CAM.mount_height / (CAM.mount_height + 0.2),
+                                             abs=0.05)
+
+
+def test_palette_texture_and_jpeg(oval):
+    from follow_line.sim.appearance import Palette
+
+    pose = straight_pose(oval)
+    clean = Renderer(oval).render(pose)
+    orange = (230, 110, 20)
+    painted = Renderer(oval, appearance=Appearance(palette=Palette(red_line=orange)))
+    bottom = painted.render(pose)[-1]
+    assert (colour_distance(bottom, orange) < 6).sum() == (colour_distance(clean[-1], RED_LINE)
+                                                           < 6).sum() > 10
+    asphalt = np.s_[400:, 20:120, 0]  # left of the line, near: asphalt only
+    textured = [Renderer(oval, appearance=Appearance(texture=0.25, seed=s)) for s in (1, 1, 2)]
+    assert np.array_equal(textured[0].render(pose), textured[1].render(pose))
+    assert not np.array_equal(textured[0].render(pose), textured[2].render(pose))
+    along = [Pose(*oval.line("anticlockwise").pose_at(s)) for s in np.arange(0.0, 300.0, 6.0)]
+    patches = np.array([textured[0].render(p)[asphalt] for p in along], float)
+    assert clean[asphalt].std() < 1.0 and patches.std() > 8.0
+    assert patches.mean() == pytest.approx(clean[asphalt].mean(), rel=0.15)
+    assert np.array_equal(textured[0].render(pose)[:CAM.horizon_row], clean[:CAM.horizon_row])
+    jpeg = Renderer(oval, appearance=Appearance(jpeg_quality=20)).render(pose)
+    difference = np.abs(jpeg.astype(int) - clean.astype(int))
+    assert jpeg.shape == clean.shape and 0.3 < difference.mean() < 6.0
+
+
+def test_random_appearances_are_seeded_valid_and_cover_the_ranges():
+    from follow_line.sim.appearance import Randomisation
+
+    ranges = Randomisation()
+    draws = [ranges.sample(np.random.default_rng(k)) for k in range(200)]
+    assert ranges.sample(np.random.default_rng(7)) == draws[7]
+    assert len(set(draws)) == 200
+    pitch = [d.camera_pitch for d in draws]
+    assert max(pitch) > 0.8 * ranges.camera_pitch and min(pitch) < -0.8 * ranges.camera_pitch
+    assert 0.2 < np.mean([d.jpeg_quality > 0 for d in draws]) < 0.6
+    assert all(ranges.gamma[0] <= d.gamma <= ranges.gamma[1] for d in draws)
+    lines = np.array([d.palette.red_line for d in draws])
+    assert lines[:, 0].min() < 170 and (lines[:, 0] > lines[:, 1]).mean() > 0.9  # still red
+    for bad in ({"camera_pitch": 0.5}, {"texture": -0.1}, {"jpeg_quality": 101}):
         with pytest.raises(ValueError, match="appearance out of range"):
             Appearance(**bad)

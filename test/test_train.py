@@ -144,11 +144,24 @@ def test_stride_patience_and_dataset_are_recorded(tmp_path, raw_episodes):
     card = train_network(config, episodes, tmp_path, card=card, verbose=0, dataset="data/x")
     training = card.training
     assert (training["dataset"], training["stride"], training["patience"]) == ("data/x", 3, 2)
+    assert training["dataset_appearance"] is None  # no dataset index there
     trained = [e for e in episodes if e.name in training["episodes"]]
     assert training["frames"] == sum(len(range(0, len(e), 3)) for e in trained)
     with pytest.raises(FollowLineError, match="stride must be >= 1"):
         train_network(TrainConfig(network="tinypilotnet", stride=0), episodes, tmp_path,
                       card=card, verbose=0)
+
+
+def test_the_card_says_how_the_training_world_looked(tmp_path, raw_episodes):
+    from follow_line.data import write_dataset_index
+
+    look = {"randomised": {"texture": 0.3}, "change_every_s": 4.0}
+    write_dataset_index(tmp_path / "ds", [], appearance=look)
+    config = TrainConfig(network="tinypilotnet", epochs=1, batch_size=8, val_fraction=0.34)
+    card = default_card("tinypilotnet", None, config.image_mode, None)
+    card = train_network(config, preprocess(raw_episodes, card), tmp_path / "out", card=card,
+                         verbose=0, dataset=str(tmp_path / "ds"))
+    assert card.training["dataset_appearance"] == look
 
 
 def test_appearance_augmentation_changes_each_sample_alike_across_its_frames():

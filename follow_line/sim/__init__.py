@@ -9,9 +9,10 @@ import numpy as np
 
 from follow_line.circuits import Circuit
 from follow_line.circuits.geometry import ReferenceLine
+from follow_line.sim.appearance import Appearance
 from follow_line.sim.camera import CameraModel
 from follow_line.sim.kinematics import Pose, clamp_command, integrate
-from follow_line.sim.render import Appearance, Renderer
+from follow_line.sim.render import Renderer
 
 __all__ = ["Appearance", "CameraModel", "Pose", "Simulator", "StartOffset"]
 

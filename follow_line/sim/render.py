@@ -12,13 +12,14 @@ distances into colours. The ground is seen through a homography, so a frame is o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from follow_line.circuits import Circuit
+from follow_line.sim.appearance import Appearance
 from follow_line.sim.camera import CameraModel
 from follow_line.sim.kinematics import Pose
 
@@ -30,90 +31,75 @@ FOG_START_M, FOG_END_M = 40.0, 160.0
 EDGE_LINE_FROM_EDGE_M = (0.45, 0.25)
 KERB_WIDTH_M = 0.6
 
-# RGB colours of the world.
-RED_LINE = (205, 30, 30)
-ASPHALT = (78, 78, 84)
-EDGE_LINE = (235, 235, 235)
-KERB = (175, 172, 160)
-GRASS = (62, 122, 48)
-HAZE = (196, 206, 218)
-SKY_TOP = (86, 136, 206)
-
-
-@dataclass(frozen=True)
-class Appearance:
-    """Optional perturbations of the rendered image (all off by default)."""
-
-    brightness: float = 1.0  # multiplies every colour
-    noise_std: float = 0.0  # Gaussian pixel noise, in 0-255 units
-    shadow_darkness: float = 0.0  # shadows across the road darken the ground by this fraction
-    seed: int = 0  # of the noise and of where the shadows fall
-    gamma: float = 1.0  # the camera's tone curve: value = 255 * (value / 255) ** gamma
-    colour_cast: tuple[float, float, float] = (1.0, 1.0, 1.0)  # R, G, B gains (white balance)
-    blur_sigma: float = 0.0  # Gaussian blur (defocus, motion), standard deviation in pixels
-
-    def __post_init__(self):
-        import math
-
-        values = (self.brightness, self.noise_std, self.shadow_darkness, self.gamma,
-                  *self.colour_cast, self.blur_sigma)
-        if len(self.colour_cast) != 3 or not all(math.isfinite(v) for v in values) \
-                or self.gamma <= 0 or min(self.colour_cast) < 0 or self.blur_sigma < 0:
-            raise ValueError(f"appearance out of range: {self}")
-
 
 class Renderer:
-    """Renders the 640x480 RGB camera image of a circuit from a car pose."""
+    """Renders the 640x480 RGB camera image of a circuit from a car pose.
+
+    A camera mounted off level (`Appearance.camera_pitch`, `camera_roll`) sees through the
+    level camera's homography composed with its rotation; each pixel then takes the colour
+    table row of the level-camera pixel that sees the same ground point.
+    """
 
     def __init__(self, circuit: Circuit, camera: CameraModel | None = None,
                  appearance: Appearance | None = None):
         self.camera = camera or CameraModel()
         self.appearance = appearance or Appearance()
         self.circuit = circuit
+        look = self.appearance
+        self._view = replace(self.camera,
+                             mount_height=self.camera.mount_height + look.camera_height)
         self._field, self._origin, self._max_d = _distance_grid(circuit)
-        self._ground = self.camera.ground_homography()
-        rows = self.camera.height - self.camera.horizon_row
-        self._lut_rows = np.repeat(np.arange(rows, dtype=np.float32)[:, None],
-                                   self.camera.width, axis=1)
-        lut = _colour_tables(circuit, self.camera, self._max_d, self.appearance.brightness)
+        level_rows, self._top = _level_rows(self._view, look.camera_pitch, look.camera_roll)
+        below = level_rows - self._view.horizon_row  # level-camera row below the horizon
+        self._ground = self._view.ground_homography() @ _band_to_level(
+            self._view, look.camera_pitch, look.camera_roll, self._top)
+        band = below[self._top:]
+        sky = band < 0
+        self._sky_in_band = sky.astype(np.uint8) if sky.any() else None
+        table_rows = self._view.height - self._view.horizon_row
+        self._lut_rows = np.clip(band, 0, table_rows - 1).astype(np.float32)
+        lut = _colour_tables(circuit, self._view, self._max_d, look)
         # Each RGB entry packed with a zero byte into one 32-bit word (read as float32, which
         # remap supports): the lookup then copies one word per pixel instead of three bytes.
         # The zero byte keeps every word a finite float, so copies preserve the bits.
         padded = np.concatenate([lut, np.zeros((*lut.shape[:2], 1), np.uint8)], axis=2)
         self._lut_words = padded.view(np.float32)[..., 0]
-        self._sky = _sky(self.camera, self.appearance.brightness)
+        self._sky = _sky(self._view, level_rows, look)
         # Beyond the grid is outside the loop: the column of -max distance (grass), the value
         # its edge cells hold, so bilinear sampling across the border stays grass.
         self._outside = 0.0
-        self._rng = np.random.default_rng(self.appearance.seed)
-        self._tone = _tone_table(self.appearance)
+        self._rng = np.random.default_rng(look.seed)
+        self._tone = _tone_table(look)
         self._shade = None
-        if self.appearance.shadow_darkness > 0:
-            mask = _shadow_mask(circuit, self._field.shape, self._origin, self.appearance.seed)
-            clear = 1.0 - _fog(self.camera)  # shadows fade into the haze like the ground
-            self._shade = (mask, (self.appearance.shadow_darkness * clear)[:, None])
+        if look.shadow_darkness > 0 or look.texture > 0:
+            lightness = _lightness_grid(circuit, self._field.shape, self._origin, look)
+            clear = 1.0 - _fog(self._view).astype(np.float32)[np.rint(self._lut_rows).astype(int)]
+            self._shade = (lightness, clear)  # shadows and texture fade into the haze
 
     def render(self, pose: Pose) -> np.ndarray:
         """The camera image (height, width, 3) uint8 RGB seen from `pose`."""
-        cam = self.camera
+        cam = self._view
         pixels_to_grid = self._camera_to_grid(pose) @ self._ground
-        size = (cam.width, cam.height - cam.horizon_row)
+        size = (cam.width, cam.height - self._top)
         columns = cv2.warpPerspective(self._field, pixels_to_grid, size,
                                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                       borderMode=cv2.BORDER_CONSTANT, borderValue=self._outside)
         image = np.empty((cam.height, cam.width, 3), dtype=np.uint8)
-        image[: cam.horizon_row] = self._sky
+        image[: self._top] = self._sky[: self._top]
         words = cv2.remap(self._lut_words, columns, self._lut_rows, cv2.INTER_NEAREST,
                           borderMode=cv2.BORDER_REPLICATE)
+        ground = image[self._top:]
         cv2.cvtColor(words.view(np.uint8).reshape(*words.shape, 4), cv2.COLOR_RGBA2RGB,
-                     dst=image[cam.horizon_row:])
+                     dst=ground)
         if self._shade is not None:
-            mask, darkness = self._shade
-            shaded = cv2.warpPerspective(mask, pixels_to_grid, size,
-                                         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                         borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-            ground = image[cam.horizon_row:]
-            ground[:] = ground * (1.0 - darkness * shaded)[..., None]
+            lightness, clear = self._shade
+            light = cv2.warpPerspective(lightness, pixels_to_grid, size,
+                                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                        borderMode=cv2.BORDER_CONSTANT, borderValue=1.0)
+            factor = cv2.merge([1.0 - clear + clear * light] * 3)
+            ground[:] = cv2.multiply(ground, factor, dtype=cv2.CV_8U)
+        if self._sky_in_band is not None:
+            cv2.copyTo(self._sky[self._top:], self._sky_in_band, dst=ground)
         if self._tone is not None:
             image = cv2.LUT(image, self._tone)
         if self.appearance.blur_sigma > 0:
@@ -121,6 +107,8 @@ class Renderer:
         if self.appearance.noise_std > 0:
             noise = self._rng.normal(0.0, self.appearance.noise_std, image.shape)
             image = np.clip(image + noise, 0, 255).astype(np.uint8)
+        if self.appearance.jpeg_quality > 0:
+            image = _jpeg(image, self.appearance.jpeg_quality)
         return image
 
     def _camera_to_grid(self, pose: Pose) -> np.ndarray:
@@ -156,18 +144,51 @@ def _distance_grid(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, float]:
     return columns, origin, max_d
 
 
+def _rotation(camera: CameraModel, pitch: float, roll: float) -> np.ndarray:
+    """3x3 map from a remounted camera's pixels to the level camera's pixels (same rays)."""
+    f = camera.focal
+    k = np.array([[f, 0.0, camera.width / 2 - 0.5], [0.0, f, camera.height / 2 - 0.5],
+                  [0.0, 0.0, 1.0]])
+    if not (pitch or roll):
+        return np.eye(3)
+    cp, sp, cr, sr = np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll)
+    nose_down = np.array([[1.0, 0.0, 0.0], [0.0, cp, sp], [0.0, -sp, cp]])
+    right_down = np.array([[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]])
+    return k @ nose_down @ right_down @ np.linalg.inv(k)
+
+
+def _level_rows(camera: CameraModel, pitch: float, roll: float) -> tuple[np.ndarray, int]:
+    """Per pixel, the level camera's row that sees the same ray; first row with ground."""
+    cols, rows = np.meshgrid(np.arange(camera.width, dtype=np.float64),
+                             np.arange(camera.height, dtype=np.float64))
+    rays = np.einsum("ij,jhw->ihw", _rotation(camera, pitch, roll),
+                     np.stack([cols, rows, np.ones_like(cols)]))
+    level = np.where(rays[2] > 0, rays[1] / np.where(rays[2] > 0, rays[2], 1.0), -1.0)
+    ground_rows = np.flatnonzero((level >= camera.horizon_row).any(axis=1))
+    return level, int(ground_rows[0]) if len(ground_rows) else camera.height
+
+
+def _band_to_level(camera: CameraModel, pitch: float, roll: float, top: int) -> np.ndarray:
+    """3x3 map from (col, row - top) of the rendered band to (col, level row below horizon)."""
+    def shift(rows: float) -> np.ndarray:
+        return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, rows], [0.0, 0.0, 1.0]])
+
+    return shift(-camera.horizon_row) @ _rotation(camera, pitch, roll) @ shift(top)
+
+
 def _colour_tables(circuit: Circuit, camera: CameraModel, max_d: float,
-                   brightness: float) -> np.ndarray:
+                   appearance: Appearance) -> np.ndarray:
     """Per image row below the horizon, the colour as a function of signed distance."""
+    colours = appearance.palette
     d = np.abs(np.arange(-max_d, max_d + COLOUR_STEP_M / 2, COLOUR_STEP_M))
     half_road = circuit.road_width / 2
     bands = [  # (outer |distance| limit, colour), innermost first
-        (circuit.line_width / 2, RED_LINE),
-        (half_road - EDGE_LINE_FROM_EDGE_M[0], ASPHALT),
-        (half_road - EDGE_LINE_FROM_EDGE_M[1], EDGE_LINE),
-        (half_road, ASPHALT),
-        (half_road + KERB_WIDTH_M, KERB),
-        (np.inf, GRASS),
+        (circuit.line_width / 2, colours.red_line),
+        (half_road - EDGE_LINE_FROM_EDGE_M[0], colours.asphalt),
+        (half_road - EDGE_LINE_FROM_EDGE_M[1], colours.edge_line),
+        (half_road, colours.asphalt),
+        (half_road + KERB_WIDTH_M, colours.kerb),
+        (np.inf, colours.grass),
     ]
     base = np.empty((len(d), 3), dtype=np.float32)
     for limit, colour in reversed(bands):
@@ -181,8 +202,8 @@ def _colour_tables(circuit: Circuit, camera: CameraModel, max_d: float,
         k = int(round(width / COLOUR_STEP_M))
         blurred = cv2.blur(base[None], (k, 1), borderType=cv2.BORDER_REPLICATE)[0] if k > 1 \
             else base
-        table[row] = (1.0 - haze) * blurred + haze * np.asarray(HAZE, np.float32)
-    return np.clip(table * brightness, 0, 255).astype(np.uint8)
+        table[row] = (1.0 - haze) * blurred + haze * np.asarray(colours.haze, np.float32)
+    return np.clip(table * appearance.brightness, 0, 255).astype(np.uint8)
 
 
 def _tone_table(appearance: Appearance) -> np.ndarray | None:
@@ -198,6 +219,18 @@ def _fog(camera: CameraModel) -> np.ndarray:
     """Per image row below the horizon, the share of haze (0 near, 1 at FOG_END_M)."""
     forward = camera.ground_points()[:, 0, 0].astype(np.float64)
     return np.clip((forward - FOG_START_M) / (FOG_END_M - FOG_START_M), 0.0, 1.0)
+
+
+def _lightness_grid(circuit: Circuit, shape: tuple[int, int], origin: np.ndarray,
+                    appearance: Appearance) -> np.ndarray:
+    """The ground's lightness (1 = as lit) over the distance grid: shadows times texture."""
+    lightness = np.ones(shape, np.float32)
+    if appearance.shadow_darkness > 0:
+        mask = _shadow_mask(circuit, shape, origin, appearance.seed)
+        lightness -= appearance.shadow_darkness * mask
+    if appearance.texture > 0:
+        lightness *= _texture(shape, appearance.texture, appearance.seed)
+    return lightness
 
 
 def _shadow_mask(circuit: Circuit, shape: tuple[int, int], origin: np.ndarray,
@@ -221,14 +254,36 @@ def _shadow_mask(circuit: Circuit, shape: tuple[int, int], origin: np.ndarray,
         cells = np.round((corners - origin) / GRID_RESOLUTION_M).astype(np.int32)
         cv2.fillPoly(mask, [cells], 1.0)
     penumbra = int(round(0.3 / GRID_RESOLUTION_M)) * 2 + 1
-    mask = cv2.GaussianBlur(mask, (penumbra, penumbra), 0)
-    mask.setflags(write=False)
-    return mask
+    return cv2.GaussianBlur(mask, (penumbra, penumbra), 0)
 
 
-def _sky(camera: CameraModel, brightness: float) -> np.ndarray:
-    """The sky above the horizon: a vertical gradient from SKY_TOP to HAZE."""
-    t = np.linspace(0.0, 1.0, camera.horizon_row, dtype=np.float32)[:, None] ** 2
-    rows = (1.0 - t) * np.asarray(SKY_TOP, np.float32) + t * np.asarray(HAZE, np.float32)
-    sky = np.repeat(rows[:, None, :], camera.width, axis=1)
-    return np.clip(sky * brightness, 0, 255).astype(np.uint8)
+# Ground texture: smooth random patches of these sizes (m) and weights (worn asphalt, grass).
+TEXTURE_SCALES = ((0.5, 0.3), (2.0, 0.6), (8.0, 1.0))
+
+
+def _texture(shape: tuple[int, int], amount: float, seed: int) -> np.ndarray:
+    """Random lightness 1 +- `amount` (standard deviation) over the grid, clipped to 0.2-1.8."""
+    rng = np.random.default_rng((seed, 1))
+    total = np.zeros(shape, np.float32)
+    for size_m, weight in TEXTURE_SCALES:
+        cells = size_m / GRID_RESOLUTION_M
+        coarse = rng.standard_normal((int(shape[0] / cells) + 2, int(shape[1] / cells) + 2))
+        total += weight * cv2.resize(coarse.astype(np.float32), (shape[1], shape[0]),
+                                     interpolation=cv2.INTER_CUBIC)
+    return np.clip(1.0 + amount * total / total.std(), 0.2, 1.8)
+
+
+def _sky(camera: CameraModel, level_rows: np.ndarray, appearance: Appearance) -> np.ndarray:
+    """The sky of every pixel: from the palette's sky top to the haze at the horizon."""
+    t = np.clip(level_rows / (camera.horizon_row - 1), 0.0, 1.0).astype(np.float32) ** 2
+    top, haze = (np.asarray(c, np.float32) for c in (appearance.palette.sky_top,
+                                                     appearance.palette.haze))
+    sky = (1.0 - t)[..., None] * top + t[..., None] * haze
+    return np.clip(sky * appearance.brightness, 0, 255).astype(np.uint8)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """The RGB image after JPEG compression at `quality`."""
+    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    _, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)

@@ -1,0 +1,155 @@
+"""How the built-in world looks: surface colours, light, texture, optics, sensor and mounting.
+
+`Appearance()` is the nominal world. Benchmarks fix one named change per perturbation
+(perturb.py); `Randomisation.sample` draws a whole random appearance, seeded, for recording
+datasets in many different-looking worlds (`collect --randomise`).
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+# RGB colours of the nominal world.
+RED_LINE = (205, 30, 30)
+ASPHALT = (78, 78, 84)
+EDGE_LINE = (235, 235, 235)
+KERB = (175, 172, 160)
+GRASS = (62, 122, 48)
+HAZE = (196, 206, 218)
+SKY_TOP = (86, 136, 206)
+
+RGB = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Palette:
+    """RGB colour of every surface."""
+
+    red_line: RGB = RED_LINE
+    asphalt: RGB = ASPHALT
+    edge_line: RGB = EDGE_LINE
+    kerb: RGB = KERB
+    grass: RGB = GRASS
+    haze: RGB = HAZE
+    sky_top: RGB = SKY_TOP
+
+    def __post_init__(self):
+        for f in fields(self):
+            colour = getattr(self, f.name)
+            if len(colour) != 3 or not all(0 <= c <= 255 for c in colour):
+                raise ValueError(f"palette colour {f.name} must be three values 0-255, "
+                                 f"got {colour!r}")
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """The world's look and the camera's optics, sensor and mounting (nominal by default)."""
+
+    brightness: float = 1.0  # multiplies every colour
+    noise_std: float = 0.0  # Gaussian pixel noise, in 0-255 units
+    shadow_darkness: float = 0.0  # shadows across the road darken the ground by this fraction
+    seed: int = 0  # of the noise, of where the shadows fall and of the ground texture
+    gamma: float = 1.0  # the camera's tone curve: value = 255 * (value / 255) ** gamma
+    colour_cast: tuple[float, float, float] = (1.0, 1.0, 1.0)  # R, G, B gains (white balance)
+    blur_sigma: float = 0.0  # Gaussian blur (defocus, motion), standard deviation in pixels
+    palette: Palette = field(default_factory=Palette)  # surface colours
+    texture: float = 0.0  # ground texture: patchy lightness, relative standard deviation
+    jpeg_quality: int = 0  # JPEG compression at this quality (1-100); 0 = none
+    camera_pitch: float = 0.0  # rad, nose down, off the level mounting
+    camera_roll: float = 0.0  # rad, right side down
+    camera_height: float = 0.0  # m added to the mounting height
+
+    def __post_init__(self):
+        values = (self.brightness, self.noise_std, self.shadow_darkness, self.gamma,
+                  *self.colour_cast, self.blur_sigma, self.texture, self.camera_pitch,
+                  self.camera_roll, self.camera_height)
+        if len(self.colour_cast) != 3 or not all(math.isfinite(v) for v in values) \
+                or self.gamma <= 0 or min(self.colour_cast) < 0 or self.blur_sigma < 0 \
+                or self.noise_std < 0 or not 0 <= self.shadow_darkness <= 1 \
+                or not 0 <= self.texture <= 0.5 or not 0 <= self.jpeg_quality <= 100 \
+                or abs(self.camera_pitch) > 0.2 or abs(self.camera_roll) > 0.2 \
+                or abs(self.camera_height) > 0.3:
+            raise ValueError(f"appearance out of range: {self} (allowed: gamma > 0, gains and "
+                             "blur >= 0, shadow 0-1, texture 0-0.5, jpeg 0-100, pitch and roll "
+                             "within 0.2 rad, height within 0.3 m)")
+        if isinstance(self.palette, dict):  # from a JSON record
+            object.__setattr__(self, "palette", Palette(**{
+                k: tuple(v) for k, v in self.palette.items()}))
+
+    @property
+    def remounted(self) -> bool:
+        """Whether the camera is mounted off its nominal pose."""
+        return bool(self.camera_pitch or self.camera_roll or self.camera_height)
+
+    def to_dict(self) -> dict:
+        """JSON-ready fields (for run records and dataset metadata)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Randomisation:
+    """Ranges of a random appearance (uniform unless said).
+
+    Wide enough to cover the benchmark's named perturbations and another simulator's look.
+    """
+
+    hue_shift: float = 0.06  # of each surface colour, +- fraction of the hue circle
+    saturation: tuple[float, float] = (0.6, 1.4)  # factor, each surface
+    value: tuple[float, float] = (0.75, 1.25)  # factor, each surface
+    brightness: tuple[float, float] = (0.5, 1.4)
+    gamma: tuple[float, float] = (0.6, 2.0)  # log-uniform
+    cast: float = 0.2  # each channel's gain within 1 +- cast
+    blur_sigma: float = 2.5  # at most, pixels
+    noise_std: float = 14.0  # at most
+    jpeg: float = 0.4  # probability of JPEG compression, quality uniform in jpeg_quality
+    jpeg_quality: tuple[int, int] = (20, 90)
+    shadow: float = 0.4  # probability of shadows, darkness uniform in shadow_darkness
+    shadow_darkness: tuple[float, float] = (0.2, 0.7)
+    texture: float = 0.3  # at most
+    camera_pitch: float = 0.035  # rad, at most either way (2 degrees)
+    camera_roll: float = 0.05  # rad
+    camera_height: float = 0.12  # m
+
+    def to_dict(self) -> dict:
+        """JSON-ready ranges (for dataset metadata and cards)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def sample(self, rng: np.random.Generator) -> Appearance:
+        """One random appearance."""
+        def colour(rgb: RGB) -> RGB:
+            h, s, v = colorsys.rgb_to_hsv(*(c / 255.0 for c in rgb))
+            h = (h + rng.uniform(-self.hue_shift, self.hue_shift)) % 1.0
+            s = min(1.0, s * rng.uniform(*self.saturation))
+            v = min(1.0, v * rng.uniform(*self.value))
+            return tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(h, s, v))
+
+        nominal = Palette()
+        palette = Palette(**{f.name: colour(getattr(nominal, f.name)) for f in fields(nominal)})
+        low, high = np.log(self.gamma)
+        jpeg = int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)) \
+            if rng.uniform() < self.jpeg else 0
+        shadow = float(rng.uniform(*self.shadow_darkness)) if rng.uniform() < self.shadow \
+            else 0.0
+
+        def either_way(limit: float) -> float:
+            return float(rng.uniform(-limit, limit))
+
+        return Appearance(
+            brightness=float(rng.uniform(*self.brightness)),
+            noise_std=float(rng.uniform(0.0, self.noise_std)),
+            shadow_darkness=shadow,
+            seed=int(rng.integers(0, 2**31)),
+            gamma=float(np.exp(rng.uniform(low, high))),
+            colour_cast=tuple(float(g) for g in rng.uniform(1 - self.cast, 1 + self.cast, 3)),
+            blur_sigma=float(rng.uniform(0.0, self.blur_sigma)),
+            palette=palette,
+            texture=float(rng.uniform(0.0, self.texture)),
+            jpeg_quality=jpeg,
+            camera_pitch=either_way(self.camera_pitch),
+            camera_roll=either_way(self.camera_roll),
+            camera_height=either_way(self.camera_height),
+        )
