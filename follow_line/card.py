@@ -64,6 +64,7 @@ class ModelCard:
     decode: str = "argmax"
     constant_v: float | None = None
     description: str = ""
+    architecture: dict = field(default_factory=dict)  # builder options off the defaults
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     version: int = CARD_VERSION
@@ -131,6 +132,7 @@ class ModelCard:
                        "warm_up": self.frames.warm_up, "max_gap_s": self.frames.max_gap_s},
             "input_shape": list(self.input_shape), "outputs": self.outputs,
             "decode": self.decode, "constant_v": self.constant_v,
+            "architecture": self.architecture,
             "training": self.training, "metrics": self.metrics,
         })
 
@@ -156,7 +158,8 @@ class ModelCard:
                                  max_gap_s=frames.get("max_gap_s", 0.5)),
                 input_shape=tuple(data["input_shape"]), outputs=data["outputs"],
                 decode=data.get("decode", "argmax"), constant_v=data.get("constant_v"),
-                description=data.get("description", ""), training=data.get("training", {}),
+                description=data.get("description", ""),
+                architecture=data.get("architecture", {}), training=data.get("training", {}),
                 metrics=data.get("metrics", {}),
             )
         except FollowLineError as exc:

@@ -85,6 +85,19 @@ def _csv(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _option(text: str) -> tuple[str, object]:
+    """KEY=VALUE with the value read as YAML (32 -> int, flatten -> str)."""
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), yaml.safe_load(value)
+    except yaml.YAMLError:
+        return key.strip(), value
+
+
 def cmd_circuits(args: argparse.Namespace) -> int:
     """List the built-in circuits (training, then held out for testing) with their lengths."""
     from follow_line.circuits import builtin_circuits, held_out_circuits, load_circuit
@@ -269,7 +282,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                          constant_v=args.constant_v, balance=args.balance, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, stride=args.stride,
                          patience=args.patience, val_circuits=tuple(args.val_circuits or ()),
-                         augment=args.augment)
+                         augment=args.augment, options=dict(args.arch))
     card = default_card(config.network, config.name, config.image_mode, config.constant_v)
     episodes = load_episodes(args.data, card.preprocessing, progress=not args.quiet)
     card = train_network(config, episodes, args.out, card=card,
@@ -448,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=("imbalanced", "biased", "balanced"),
                    help="classifiers: raw, class-weighted or resampled classes")
     p.add_argument("--epochs", type=_positive_int, default=30)
+    p.add_argument("--arch", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                   help="a builder option off the default, recorded in the card (repeat for "
+                        "more), e.g. pooling=flatten for lrcn, steps=32 for cnn_lstm")
     p.add_argument("--batch-size", type=_positive_int, default=64)
     p.add_argument("--stride", type=_positive_int, default=1,
                    help="train on every N-th frame (validation too); 1 = all")

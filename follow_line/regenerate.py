@@ -10,7 +10,7 @@ from follow_line.errors import FollowLineError
 
 ZOO_SPEC = Path(__file__).resolve().parents[1] / "config" / "zoo.yaml"
 ENTRY_KEYS = ("name", "network", "image", "constant_v", "balance", "epochs", "batch_size",
-              "stride", "patience", "augment")
+              "stride", "patience", "augment", "options")
 
 
 def read_spec(path: Path = ZOO_SPEC) -> dict:
@@ -65,7 +65,8 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
                              balance=entry["balance"], epochs=entry["epochs"],
                              batch_size=entry["batch_size"], stride=entry.get("stride", 1),
                              patience=entry.get("patience", TrainConfig.patience),
-                             augment=entry.get("augment", False))
+                             augment=entry.get("augment", False),
+                             options=entry.get("options", {}))
         card = default_card(config.network, config.name, config.image_mode, config.constant_v)
         if card.preprocessing not in cache:
             cache.clear()  # one preprocessing at a time: datasets can be large

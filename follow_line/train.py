@@ -208,6 +208,7 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     keras.utils.set_random_seed(config.seed)
     card = card or default_card(config.network, config.name, config.image_mode,
                                 config.constant_v)
+    card.architecture = dict(config.options)
     options = dict(config.options)
     if card.task == "regression" and card.constant_v is not None:
         card.outputs.pop("v", None)

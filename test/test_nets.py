@@ -313,6 +313,45 @@ def test_lrcn_matches_seed_custom_model(seed_lrcn):
     assert params(five.get_layer("class")) == 325
 
 
+def test_lrcn_flatten_keeps_where_the_line_is_and_gap_does_not():
+    """Global average pooling gives the same features for a line left or right of centre."""
+    keras.utils.set_random_seed(0)
+    gap = build_network("lrcn", outputs=("w",))
+    flat = build_network("lrcn", outputs=("w",), pooling="flatten")
+    assert tuple(flat.get_layer("flatten").output.shape) == (None, 5, 3 * 11 * 64)
+    assert params(flat.get_layer("lstm")) == 4 * (256 * (3 * 11 * 64 + 256) + 256)
+    frames = np.zeros((2, 5, 33, 100, 3), np.float32)
+    frames[0, :, :, 30:36, 0] = 1.0  # a red stripe left of centre
+    frames[1, :, :, 64:70, 0] = 1.0  # the same stripe right of centre
+
+    def features(model, layer):
+        probe = keras.Model(model.inputs, model.get_layer(layer).output)
+        return keras.ops.convert_to_numpy(probe(frames))
+
+    left, right = features(gap, "gap")
+    np.testing.assert_allclose(left, right, atol=1e-6)
+    left, right = features(flat, "flatten")
+    assert np.abs(left - right).max() > 1e-2
+    with pytest.raises(ValueError, match="pooling must be one of gap, flatten"):
+        build_network("lrcn", pooling="max")
+
+
+def test_cnn_lstm_reads_its_features_in_fewer_wider_steps_on_request():
+    model = build_network("cnn_lstm", outputs=("w",), steps=32)
+    assert tuple(model.get_layer("to_sequence").output.shape) == (None, 32, 32)
+    assert params(model.get_layer("lstm1")) == 4 * (10 * (32 + 10) + 10)
+    with pytest.raises(ValueError, match="steps must divide 1024"):
+        build_network("cnn_lstm", steps=30)
+
+
+def test_an_unknown_builder_option_names_the_options():
+    from follow_line.errors import FollowLineError
+
+    with pytest.raises(FollowLineError, match="network lrcn has no option depth; options: "
+                                              ".*pooling"):
+        build_network("lrcn", depth=3)
+
+
 # --- backend independence -------------------------------------------------------------
 
 def test_no_tensorflow_in_nets():

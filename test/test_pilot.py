@@ -210,3 +210,15 @@ def test_a_network_computing_nan_is_not_blamed_on_the_litert_cache(tmp_path, mon
     model = keras.Model(inputs, keras.layers.Lambda(lambda x: keras.ops.log(x - 2.0))(inputs))
     with pytest.raises(FollowLineError, match="own .Keras. outputs are NaN or infinite"):
         make_predictor(model, "litert")
+
+
+def test_builder_options_are_kept_by_the_card(tmp_path):
+    from follow_line.nets import build_network
+
+    card = default_card("cnn_lstm")
+    card.architecture = {"steps": 32}
+    save_model(build_network("cnn_lstm", steps=32), card, tmp_path)
+    model, loaded = load_model(str(tmp_path / "cnn_lstm.keras"))
+    assert loaded.architecture == {"steps": 32}
+    assert tuple(model.get_layer("to_sequence").output.shape) == (None, 32, 32)
+    assert ModelCard.from_dict(default_card("lrcn").to_dict()).architecture == {}

@@ -16,6 +16,7 @@ softmax heads ``"w_class"`` (7) and, with variable v, ``"v_class"`` (4).
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -159,6 +160,17 @@ def build_network(name: str, input_shape: FrameShape | None = None,
                   **options: object) -> keras.Model:
     """Build network ``name`` for a per-frame (H, W, C) ``input_shape`` (None: its default).
 
-    ``options`` go to the family's builder (e.g. ``outputs=("w",)``, ``timesteps=...``).
+    ``options`` go to the family's builder (e.g. ``outputs=("w",)``, ``timesteps=...``);
+    an unknown option or value is an error naming the builder's options.
     """
-    return network_info(name).build(input_shape, **options)
+    info = network_info(name)
+    allowed = [p for p in inspect.signature(info.build).parameters
+               if p not in ("input_shape", "name")]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise FollowLineError(f"network {name} has no option {', '.join(unknown)}; "
+                              f"options: {', '.join(allowed)}")
+    try:
+        return info.build(input_shape, **options)
+    except ValueError as exc:
+        raise FollowLineError(f"network {name}: {exc}") from None

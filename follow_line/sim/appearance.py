@@ -104,7 +104,9 @@ class Randomisation:
     gamma: tuple[float, float] = (0.6, 2.0)  # log-uniform
     cast: float = 0.2  # each channel's gain within 1 +- cast
     blur_sigma: float = 2.5  # at most, pixels
-    noise_std: float = 14.0  # at most
+    # Sensor noise is off: it does not compress, so a recorded dataset would be ~10x larger
+    # and slower to write; train-time augmentation (train --augment) adds it instead.
+    noise_std: float = 0.0  # at most
     jpeg: float = 0.4  # probability of JPEG compression, quality uniform in jpeg_quality
     jpeg_quality: tuple[int, int] = (20, 90)
     shadow: float = 0.4  # probability of shadows, darkness uniform in shadow_darkness
