@@ -157,7 +157,8 @@ def cmd_frame(args: argparse.Namespace) -> int:
         raise FollowLineError(f"--out {args.out}: give an image file name ending in "
                               f"{', '.join(IMAGE_SUFFIXES)}")
     check_writable(args.out)
-    sim = Simulator(load_circuit(args.circuit), args.direction,
+    appearance, _ = _conditions(args)
+    sim = Simulator(load_circuit(args.circuit), args.direction, appearance=appearance,
                     start=StartOffset(along=args.at, lateral=args.lateral))
     ok, encoded = cv2.imencode(args.out.suffix.lower(), sim.frame()[..., ::-1])
     if not ok:
@@ -193,12 +194,31 @@ def cmd_drive(args: argparse.Namespace) -> int:
             bar.set_postfix_str(f"sim {t:.1f} s", refresh=False)
             bar.update(0)
 
-        record = run_drive(RunSpec(circuit, args.direction, rules), driver,
+        appearance, start = _conditions(args)
+        record = run_drive(RunSpec(circuit, args.direction, rules, appearance, start), driver,
                            video=args.video, on_progress=on_progress)
     print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
     if args.json:
         write_json_atomic(args.json, record)
     return 0 if record["stop_reason"] == "lap_completed" else 1
+
+
+def _conditions(args: argparse.Namespace):
+    """Appearance and start of a named perturbation (--perturb) with --look changes."""
+    from follow_line.perturb import run_conditions
+    from follow_line.sim.appearance import changed
+
+    appearance, start = run_conditions(args.perturb)
+    return changed(appearance, args.look), start
+
+
+def _add_look_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--perturb", default="clean",
+                   help="a named perturbation of `bench --perturb` (default: clean)")
+    p.add_argument("--look", type=_option, action="append", default=[], metavar="KEY=VALUE",
+                   help="change the world's appearance (repeat for more), e.g. "
+                        "camera_roll=0.03, jpeg_quality=30, texture=0.2, gamma=0.7, "
+                        "palette.grass=[120,110,60]; a wrong key lists the keys")
 
 
 def cmd_ros(args: argparse.Namespace) -> int:
@@ -377,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", type=_finite, default=0.0, help="metres along the line from the start")
     p.add_argument("--lateral", type=_finite, default=0.0, help="metres left of the line")
     p.add_argument("--out", type=Path, required=True, help="image file (.png)")
+    _add_look_arguments(p)
     p.set_defaults(func=cmd_frame)
 
     p = sub.add_parser("drive", help="drive one circuit in the built-in simulator")
@@ -394,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="simulated seconds before giving up (default: 300 per lap)")
     p.add_argument("--json", type=Path, help="write the run record to this file")
     p.add_argument("--video", type=Path, help="record the camera to this .mp4 file")
+    _add_look_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_drive)
 

@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+
 from follow_line.cli import main
 
 
@@ -157,3 +159,31 @@ def test_bad_files_get_one_line_naming_the_problem(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2 and text in err, (argv, err)
     assert blocker.read_text() == "mine"
+
+
+def test_drive_and_frame_take_a_perturbation_and_any_appearance_change(tmp_path, oval_file,
+                                                                       capsys):
+    import cv2
+
+    out = tmp_path / "run.json"
+    code = main(["drive", "--circuit", str(oval_file), "--perturb", "offset", "--look",
+                 "camera_roll=0.03", "--look", "palette.grass=[120, 110, 60]", "--json",
+                 str(out), "--quiet"])
+    assert code == 0
+    record = json.loads(out.read_text())
+    assert record["appearance"]["camera_roll"] == 0.03
+    assert record["appearance"]["palette"]["grass"] == [120, 110, 60]
+    assert record["start_offset"]["lateral"] == 1.0  # from --perturb offset
+    frames = {}
+    for name, look in (("plain", []), ("dry", ["--look", "palette.grass=[150,130,60]"])):
+        path = tmp_path / f"{name}.png"
+        assert main(["frame", "--circuit", str(oval_file), "--out", str(path), *look]) == 0
+        frames[name] = cv2.imread(str(path))[..., ::-1]
+    grass = frames["dry"][260, 0]  # 9.6 m ahead, 9.6 m left: beyond the road and kerb
+    assert np.abs(grass.astype(int) - (150, 130, 60)).max() <= 2
+    assert np.array_equal(frames["plain"][300:], frames["dry"][300:])  # near: road only
+    capsys.readouterr()
+    assert main(["frame", "--out", str(tmp_path / "x.png"), "--look", "fog=1"]) == 2
+    assert "unknown appearance key 'fog'; known: brightness" in capsys.readouterr().err
+    assert main(["drive", "--look", "texture=3", "--quiet"]) == 2
+    assert "texture=3 (allowed: 0-0.5)" in capsys.readouterr().err

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from follow_line.errors import FollowLineError
+
 # RGB colours of the nominal world.
 RED_LINE = (205, 30, 30)
 ASPHALT = (78, 78, 84)
@@ -40,7 +42,8 @@ class Palette:
     def __post_init__(self):
         for f in fields(self):
             colour = getattr(self, f.name)
-            if len(colour) != 3 or not all(0 <= c <= 255 for c in colour):
+            if len(colour) != 3 or not all(isinstance(c, int | float) and 0 <= c <= 255
+                                           for c in colour):
                 raise ValueError(f"palette colour {f.name} must be three values 0-255, "
                                  f"got {colour!r}")
 
@@ -64,18 +67,28 @@ class Appearance:
     camera_height: float = 0.0  # m added to the mounting height
 
     def __post_init__(self):
-        values = (self.brightness, self.noise_std, self.shadow_darkness, self.gamma,
-                  *self.colour_cast, self.blur_sigma, self.texture, self.camera_pitch,
-                  self.camera_roll, self.camera_height)
-        if len(self.colour_cast) != 3 or not all(math.isfinite(v) for v in values) \
-                or self.gamma <= 0 or min(self.colour_cast) < 0 or self.blur_sigma < 0 \
-                or self.noise_std < 0 or not 0 <= self.shadow_darkness <= 1 \
-                or not 0 <= self.texture <= 0.5 or not 0 <= self.jpeg_quality <= 100 \
-                or abs(self.camera_pitch) > 0.2 or abs(self.camera_roll) > 0.2 \
-                or abs(self.camera_height) > 0.3:
-            raise ValueError(f"appearance out of range: {self} (allowed: gamma > 0, gains and "
-                             "blur >= 0, shadow 0-1, texture 0-0.5, jpeg 0-100, pitch and roll "
-                             "within 0.2 rad, height within 0.3 m)")
+        rules = {  # field: (allowed, in words)
+            "brightness": (lambda v: v >= 0, ">= 0"), "noise_std": (lambda v: v >= 0, ">= 0"),
+            "shadow_darkness": (lambda v: 0 <= v <= 1, "0-1"),
+            "gamma": (lambda v: v > 0, "> 0"), "blur_sigma": (lambda v: v >= 0, ">= 0"),
+            "texture": (lambda v: 0 <= v <= 0.5, "0-0.5"),
+            "jpeg_quality": (lambda v: 0 <= v <= 100 and v == int(v), "an integer 0-100"),
+            "camera_pitch": (lambda v: abs(v) <= 0.2, "within +-0.2 rad"),
+            "camera_roll": (lambda v: abs(v) <= 0.2, "within +-0.2 rad"),
+            "camera_height": (lambda v: abs(v) <= 0.3, "within +-0.3 m"),
+            "seed": (lambda v: v == int(v), "an integer"),
+        }
+        for name, (ok, allowed) in rules.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value) or not ok(value):
+                raise ValueError(f"appearance out of range: {name}={value!r} (allowed: "
+                                 f"{allowed})")
+        cast = self.colour_cast
+        if len(cast) != 3 or not all(isinstance(g, int | float) and math.isfinite(g) and g >= 0
+                                     for g in cast):
+            raise ValueError(f"appearance out of range: colour_cast={cast!r} (allowed: three "
+                             "gains >= 0 for R, G, B)")
         if isinstance(self.palette, dict):  # from a JSON record
             object.__setattr__(self, "palette", Palette(**{
                 k: tuple(v) for k, v in self.palette.items()}))
@@ -155,3 +168,23 @@ class Randomisation:
             camera_roll=either_way(self.camera_roll),
             camera_height=either_way(self.camera_height),
         )
+
+
+def changed(appearance: Appearance, changes: list[tuple[str, object]]) -> Appearance:
+    """`appearance` with KEY=VALUE changes: any field, or `palette.SURFACE` for a colour.
+
+    An unknown key or a value of the wrong kind is an error naming the allowed keys.
+    """
+    look = asdict(appearance)
+    allowed = [f.name for f in fields(Appearance) if f.name != "palette"] + \
+        [f"palette.{f.name}" for f in fields(Palette)]
+    for key, value in changes:
+        if key not in allowed:
+            raise FollowLineError(f"unknown appearance key {key!r}; known: {', '.join(allowed)}")
+        where, _, colour = key.rpartition(".")
+        target = look[where] if where else look
+        target[colour or key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return Appearance(**{**look, "palette": Palette(**look["palette"])})
+    except (TypeError, ValueError) as exc:
+        raise FollowLineError(str(exc)) from None
