@@ -129,7 +129,8 @@ def test_a_randomised_dataset_has_random_looks_and_the_nominal_labels(tmp_path, 
     assert len(plain) == len(random) and np.allclose(plain.w, random.w)
     assert metas[0]["looks"] > 5  # a new look every LOOK_EVERY_S
     difference = np.abs(plain.frames.astype(int) - random.frames.astype(int)).mean(axis=(1, 2, 3))
-    assert difference.min() > 3.0
+    assert 0.4 < (difference > 3.0).mean() < 1.0  # random looks ...
+    assert (difference == 0).any()  # ... and the nominal world among them
     means = random.frames.mean(axis=(1, 2, 3))
     assert np.ptp(means) > 20  # light and colours change along the lap
     index = read_dataset_index(tmp_path / "random")

@@ -220,10 +220,13 @@ def test_random_appearances_are_seeded_valid_and_cover_the_ranges():
     ranges = Randomisation()
     draws = [ranges.sample(np.random.default_rng(k)) for k in range(200)]
     assert ranges.sample(np.random.default_rng(7)) == draws[7]
-    assert len(set(draws)) == 200
+    nominal = [d == Appearance() for d in draws]
+    assert 0.2 < np.mean(nominal) < 0.4  # the nominal world stays in the mix
+    draws = [d for d, plain in zip(draws, nominal, strict=True) if not plain]
+    assert len(set(draws)) == len(draws)
     pitch = [d.camera_pitch for d in draws]
     assert max(pitch) > 0.8 * ranges.camera_pitch and min(pitch) < -0.8 * ranges.camera_pitch
-    assert 0.2 < np.mean([d.jpeg_quality > 0 for d in draws]) < 0.6
+    assert 0.25 < np.mean([d.jpeg_quality > 0 for d in draws]) < 0.55
     assert all(ranges.gamma[0] <= d.gamma <= ranges.gamma[1] for d in draws)
     lines = np.array([d.palette.red_line for d in draws])
     assert lines[:, 0].min() < 170 and (lines[:, 0] > lines[:, 1]).mean() > 0.9  # still red

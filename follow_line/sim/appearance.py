@@ -93,11 +93,6 @@ class Appearance:
             object.__setattr__(self, "palette", Palette(**{
                 k: tuple(v) for k, v in self.palette.items()}))
 
-    @property
-    def remounted(self) -> bool:
-        """Whether the camera is mounted off its nominal pose."""
-        return bool(self.camera_pitch or self.camera_roll or self.camera_height)
-
     def to_dict(self) -> dict:
         """JSON-ready fields (for run records and dataset metadata)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -110,6 +105,7 @@ class Randomisation:
     Wide enough to cover the benchmark's named perturbations and another simulator's look.
     """
 
+    nominal: float = 0.3  # share of looks that are the nominal world (kept in the mix)
     hue_shift: float = 0.06  # of each surface colour, +- fraction of the hue circle
     saturation: tuple[float, float] = (0.6, 1.4)  # factor, each surface
     value: tuple[float, float] = (0.75, 1.25)  # factor, each surface
@@ -134,7 +130,9 @@ class Randomisation:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def sample(self, rng: np.random.Generator) -> Appearance:
-        """One random appearance."""
+        """One random appearance (the nominal one in a `nominal` share of draws)."""
+        if rng.uniform() < self.nominal:
+            return Appearance()
         def colour(rgb: RGB) -> RGB:
             h, s, v = colorsys.rgb_to_hsv(*(c / 255.0 for c in rgb))
             h = (h + rng.uniform(-self.hue_shift, self.hue_shift)) % 1.0
