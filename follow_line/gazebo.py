@@ -1,4 +1,14 @@
-"""Gazebo (classic 11, gazebo_ros) assets generated from the circuit files: worlds and the F1 car.
+"""Gazebo assets generated from the circuit files: worlds, the F1 car and the gz bridge config.
+
+Two flavours from the same geometry code, differing only in their plugins and systems:
+
+* "classic": Gazebo classic 11 through gazebo_ros (Humble): worlds/<circuit>.world and
+  models/f1_car/, the car driven by gazebo_ros_planar_move, its camera by gazebo_ros_camera.
+* "gz": Gazebo Sim (Garden, Harmonic and later; gz-sim plugin names) through ros_gz:
+  worlds/gz/<circuit>.sdf and models/f1_car_gz/, the world with the physics, user-commands,
+  scene-broadcaster and sensors (ogre2) systems, the car with the velocity-control and
+  odometry-publisher systems and a camera sensor publishing on Gazebo Transport; and
+  config/gz_bridge.yaml, the ros_gz_bridge topics (the camera goes through ros_gz_image).
 
 Each world draws the circuit as the built-in renderer does: the road's colour bands across the
 red line (red line, asphalt, white edge lines, kerbs) over a grass ground plane. A band is cut
@@ -7,7 +17,7 @@ offset chain forward, the other side's back) extruded as an SDF `<polyline>` vis
 face lies at z = 0. Offsets use mitred joins, so a band edge keeps its exact distance from
 both segments at every vertex and neighbouring chunks share their end vertices.
 
-`python -m follow_line.gazebo [--root DIR]` rewrites worlds/*.world and models/f1_car/.
+`python -m follow_line.gazebo [--root DIR]` rewrites all of them.
 """
 
 from __future__ import annotations
@@ -34,14 +44,38 @@ from follow_line.sim.render import (
 CAMERA_TOPIC = "/cam_f1_left/image_raw"
 CMD_VEL_TOPIC = "/cmd_vel"
 ODOM_TOPIC = "/odom"
+CLOCK_TOPIC = "/clock"  # gz-sim publishes its clock there (and on /world/<name>/clock)
 
 CAR_MODEL = "f1_car"
 BASE_FRAME = "base_link"
 CAMERA_FRAME = "camera_link"
 ODOM_FRAME = "odom"
 ODOM_RATE_HZ = 50.0
+CAMERA_NOISE_STDDEV = 0.007  # Gaussian pixel noise of the reference F1 camera (0-1 scale)
 PHYSICS_STEP_S = 0.001
-SPAWN_Z = 0.0  # the car floats (gravity off), its origin on the road surface
+SPAWN_Z = 0.0  # the car floats (no gravity), its origin on the road surface
+
+FLAVOURS = ("classic", "gz")
+# SDF 1.9 is the newest that SDFormat 12 (Debian's, which the tests run) checks; gz-sim reads it.
+SDF_VERSION = {"classic": "1.6", "gz": "1.9"}
+GZ_RENDER_ENGINE = "ogre2"
+# gz-sim world systems: (plugin file, system name, its elements). The names are those of
+# gz-sim 7 (Garden) and later; Fortress (ignition-gazebo 6) knows only its ignition-* names.
+GZ_WORLD_SYSTEMS = (
+    ("gz-sim-physics-system", "gz::sim::systems::Physics", {}),
+    ("gz-sim-user-commands-system", "gz::sim::systems::UserCommands", {}),  # /world/*/create
+    ("gz-sim-scene-broadcaster-system", "gz::sim::systems::SceneBroadcaster", {}),  # the GUI
+    ("gz-sim-sensors-system", "gz::sim::systems::Sensors", {"render_engine": GZ_RENDER_ENGINE}),
+)
+# ros_gz_bridge topics (config/gz_bridge.yaml): (topic, ROS type, Gazebo type, direction), the
+# same topic name on both sides. The camera goes through ros_gz_image's image_bridge.
+GZ_BRIDGE = (
+    (CLOCK_TOPIC, "rosgraph_msgs/msg/Clock", "gz.msgs.Clock", "GZ_TO_ROS"),
+    (CMD_VEL_TOPIC, "geometry_msgs/msg/Twist", "gz.msgs.Twist", "ROS_TO_GZ"),
+    (ODOM_TOPIC, "nav_msgs/msg/Odometry", "gz.msgs.Odometry", "GZ_TO_ROS"),
+)
+GZ_IMAGE_TOPICS = (CAMERA_TOPIC,)  # ros_gz_image image_bridge: Gazebo image -> ROS, same name
+BRIDGE_CONFIG = "config/gz_bridge.yaml"
 
 TRACK_DEPTH_M = 0.02  # the ground plane lies this far below the road surface (no z-fighting)
 CHUNK_SEGMENTS = 40  # line segments per polygon (20 m)
@@ -51,53 +85,106 @@ AMBIENT = 0.4  # with the sun's diffuse 0.6 nearly overhead, a material shows it
 SUN_DIFFUSE = 0.6
 
 
-def world_sdf(circuit: Circuit) -> str:
-    """The SDF 1.6 world of `circuit`: sun, grass ground plane, the road and its red line."""
-    root = ET.Element("sdf", version="1.6")
+def world_file(name: str, flavour: str = "classic") -> str:
+    """Path of circuit `name`'s world, relative to the package root (or its share folder)."""
+    _check_flavour(flavour)
+    return f"worlds/{name}.world" if flavour == "classic" else f"worlds/gz/{name}.sdf"
+
+
+def car_model_dir(flavour: str = "classic") -> str:
+    """Folder of the car model (model.sdf, model.config), relative to the package root."""
+    _check_flavour(flavour)
+    return f"models/{CAR_MODEL}" if flavour == "classic" else f"models/{CAR_MODEL}_gz"
+
+
+def world_sdf(circuit: Circuit, flavour: str = "classic") -> str:
+    """The world of `circuit`: sun, grass ground plane, the road and its red line.
+
+    classic: SDF 1.6 with a user camera at the start gate and gazebo_ros_state; gz: SDF 1.9
+    with the gz-sim systems and no gravity (gz-sim ignores a link's <gravity> before 2024).
+    """
+    _check_flavour(flavour)
+    root = ET.Element("sdf", version=SDF_VERSION[flavour])
     root.append(ET.Comment(f" Generated by follow_line.gazebo from circuit '{circuit.name}'"
-                           "; do not edit. "))
+                           f" ({flavour} flavour); do not edit. "))
     world = _sub(root, "world", name=circuit.name)
-    world.append(_physics())
+    world.append(_physics(flavour))
+    if flavour == "gz":
+        _sub(world, "gravity", "0 0 0")  # nothing in the world falls: the car floats
+        for filename, name, elements in GZ_WORLD_SYSTEMS:
+            world.append(_plugin(name, filename, elements))
     world.append(_scene())
-    world.append(_gui(circuit))
+    if flavour == "classic":
+        world.append(_gui(circuit))
     world.append(_sun())
     world.append(_ground_plane(circuit))
     world.append(_track(circuit))
-    world.append(_state_plugin())
+    if flavour == "classic":
+        world.append(_state_plugin())
     return _to_text(root)
 
 
-def car_model_sdf() -> str:
-    """model.sdf of the F1 car: a floating body, its camera and the planar-move drive."""
-    root = ET.Element("sdf", version="1.6")
-    root.append(ET.Comment(" Generated by follow_line.gazebo; do not edit. "))
+def car_model_sdf(flavour: str = "classic") -> str:
+    """model.sdf of the F1 car: a floating body, its camera and its velocity drive."""
+    _check_flavour(flavour)
+    root = ET.Element("sdf", version=SDF_VERSION[flavour])
+    root.append(ET.Comment(f" Generated by follow_line.gazebo ({flavour} flavour); "
+                           "do not edit. "))
     model = _sub(root, "model", name=CAR_MODEL)
     _sub(model, "static", "false")
     link = _sub(model, "link", name=BASE_FRAME)
-    # planar_move sets the velocities every step; without gravity and ground contact nothing
+    # The drive sets the velocities every step; without gravity and ground contact nothing
     # else acts on the car, so it moves exactly like the built-in simulator's kinematics.
     _sub(link, "gravity", "false")
     link.append(_inertial())
     link.append(_car_collision())
     for visual in _car_visuals():
         link.append(visual)
-    link.append(_camera_sensor(CameraModel()))
-    model.append(_planar_move_plugin())
+    link.append(_camera_sensor(CameraModel(), flavour))
+    if flavour == "classic":
+        model.append(_planar_move_plugin())
+    else:
+        model.append(_velocity_control_plugin())
+        model.append(_odometry_publisher_plugin())
     return _to_text(root)
 
 
-def model_config() -> str:
-    """model.config of the F1 car, so Gazebo finds it on GAZEBO_MODEL_PATH."""
+def model_config(flavour: str = "classic") -> str:
+    """model.config of the F1 car, so Gazebo finds it on its model path."""
+    _check_flavour(flavour)
     root = ET.Element("model")
     _sub(root, "name", CAR_MODEL)
     _sub(root, "version", "1.0")
-    _sub(root, "sdf", "model.sdf", version="1.6")
+    _sub(root, "sdf", "model.sdf", version=SDF_VERSION[flavour])
     author = _sub(root, "author")
     _sub(author, "name", "follow_line developers")
     _sub(author, "email", "follow-line@example.org")
-    _sub(root, "description", f"Formula-1 car for follow_line: camera {CAMERA_TOPIC}, "
-                              f"drive {CMD_VEL_TOPIC}, odometry {ODOM_TOPIC}.")
+    simulator = "Gazebo classic (gazebo_ros)" if flavour == "classic" else \
+        "Gazebo Sim (ros_gz, config/gz_bridge.yaml)"
+    _sub(root, "description", f"Formula-1 car for follow_line in {simulator}: camera "
+                              f"{CAMERA_TOPIC}, drive {CMD_VEL_TOPIC}, odometry {ODOM_TOPIC}.")
     return _to_text(root)
+
+
+def bridge_config() -> list[dict[str, str]]:
+    """The ros_gz_bridge parameter_bridge configuration (its YAML keys) of GZ_BRIDGE."""
+    return [{"ros_topic_name": topic, "gz_topic_name": topic, "ros_type_name": ros_type,
+             "gz_type_name": gz_type, "direction": direction}
+            for topic, ros_type, gz_type, direction in GZ_BRIDGE]
+
+
+def bridge_yaml() -> str:
+    """The text of config/gz_bridge.yaml, for parameter_bridge's `config_file` parameter.
+
+    `ros2 run ros_gz_bridge parameter_bridge --ros-args -p config_file:=<it>` bridges the gz
+    world's clock and the car's drive and odometry.
+    """
+    import yaml
+
+    header = ("# Generated by follow_line.gazebo (python -m follow_line.gazebo); do not edit.\n"
+              "# ros_gz_bridge topics of sim:=gz; the camera goes through ros_gz_image's "
+              "image_bridge.\n")
+    return header + yaml.safe_dump(bridge_config(), sort_keys=False)
 
 
 def spawn_pose(circuit: Circuit, direction: str) -> tuple[float, float, float, float]:
@@ -106,27 +193,40 @@ def spawn_pose(circuit: Circuit, direction: str) -> tuple[float, float, float, f
     return x, y, SPAWN_Z, yaw
 
 
-def write_assets(root: Path) -> list[Path]:
-    """Write worlds/<circuit>.world for every built-in circuit and models/f1_car/; the paths.
+def assets() -> dict[str, str]:
+    """Every generated file: path relative to the package root -> text.
 
-    Every built-in circuit: the training ones and those held out for testing.
+    Both flavours of the world of every built-in circuit (the training ones and those held out
+    for testing) and of the car, and the gz bridge configuration.
     """
+    texts = {}
+    for flavour in FLAVOURS:
+        for name in builtin_circuits() + held_out_circuits():
+            texts[world_file(name, flavour)] = world_sdf(load_circuit(name), flavour)
+        texts[f"{car_model_dir(flavour)}/model.sdf"] = car_model_sdf(flavour)
+        texts[f"{car_model_dir(flavour)}/model.config"] = model_config(flavour)
+    texts[BRIDGE_CONFIG] = bridge_yaml()
+    return texts
+
+
+def write_assets(root: Path) -> list[Path]:
+    """Write every file of `assets()` under `root`; their paths."""
     root = Path(root)
-    texts = {root / "worlds" / f"{name}.world": world_sdf(load_circuit(name))
-             for name in builtin_circuits() + held_out_circuits()}
-    texts[root / "models" / CAR_MODEL / "model.sdf"] = car_model_sdf()
-    texts[root / "models" / CAR_MODEL / "model.config"] = model_config()
-    for path, text in texts.items():
-        write_text_atomic(path, text)
-    return list(texts)
+    paths = []
+    for relative, text in assets().items():
+        write_text_atomic(root / relative, text)
+        paths.append(root / relative)
+    return paths
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: regenerate the Gazebo assets under --root (default: the repository)."""
-    parser = argparse.ArgumentParser(prog="python -m follow_line.gazebo",
-                                     description="Regenerate the Gazebo worlds and car model.")
+    parser = argparse.ArgumentParser(
+        prog="python -m follow_line.gazebo",
+        description="Regenerate the Gazebo worlds and car models (classic and gz) and the gz "
+                    "bridge configuration.")
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parents[1],
-                        help="folder that receives worlds/ and models/f1_car/")
+                        help="folder that receives worlds/, models/f1_car*/ and config/")
     args = parser.parse_args(argv)
     for path in write_assets(args.root):
         print(path)
@@ -215,9 +315,14 @@ def _ground_plane(circuit: Circuit) -> ET.Element:
     return model
 
 
-def _physics() -> ET.Element:
-    """ODE at 1 ms steps, real time."""
-    physics = ET.Element("physics", name="1ms", default="true", type="ode")
+def _physics(flavour: str) -> ET.Element:
+    """1 ms steps in real time: ODE in classic.
+
+    In gz-sim the Physics system picks the engine (DART unless told otherwise), so the type is
+    "ignored", as in gz-sim's own worlds.
+    """
+    physics = ET.Element("physics", name="1ms", default="true",
+                         type="ode" if flavour == "classic" else "ignored")
     _sub(physics, "max_step_size", _vec(PHYSICS_STEP_S))
     _sub(physics, "real_time_factor", "1")
     _sub(physics, "real_time_update_rate", _vec(1.0 / PHYSICS_STEP_S))
@@ -316,13 +421,20 @@ def _car_visuals() -> list[ET.Element]:
     return visuals
 
 
-def _camera_sensor(camera: CameraModel) -> ET.Element:
-    """The level front camera and its gazebo_ros plugin publishing CAMERA_TOPIC."""
+def _camera_sensor(camera: CameraModel, flavour: str) -> ET.Element:
+    """The level front camera with the reference camera's noise, publishing CAMERA_TOPIC.
+
+    classic: through its gazebo_ros_camera plugin; gz: on Gazebo Transport (<topic>, bridged
+    by ros_gz_image), its images stamped with CAMERA_FRAME (<gz_frame_id>, gz-sensors).
+    """
     sensor = ET.Element("sensor", name=camera_name(), type="camera")
     _sub(sensor, "pose", _vec(camera.mount_forward, 0, camera.mount_height, 0, 0, 0))
     _sub(sensor, "always_on", "true")
     _sub(sensor, "update_rate", _vec(camera.rate_hz))
     _sub(sensor, "visualize", "false")
+    if flavour == "gz":
+        _sub(sensor, "topic", CAMERA_TOPIC)
+        _sub(sensor, "gz_frame_id", CAMERA_FRAME)
     optics = _sub(sensor, "camera", name=camera_name())
     _sub(optics, "horizontal_fov", _vec(camera.hfov))
     image = _sub(optics, "image")
@@ -332,10 +444,16 @@ def _camera_sensor(camera: CameraModel) -> ET.Element:
     clip = _sub(optics, "clip")
     _sub(clip, "near", "0.25")
     _sub(clip, "far", _vec(2 * FOG_END_M))
-    plugin = _sub(sensor, "plugin", name="cam_f1_left_driver", filename="libgazebo_ros_camera.so")
-    _sub(_sub(plugin, "ros"), "namespace", "/")
-    _sub(plugin, "camera_name", camera_name())
-    _sub(plugin, "frame_name", CAMERA_FRAME)
+    noise = _sub(optics, "noise")
+    _sub(noise, "type", "gaussian")
+    _sub(noise, "mean", "0")
+    _sub(noise, "stddev", _vec(CAMERA_NOISE_STDDEV))
+    if flavour == "classic":
+        plugin = _sub(sensor, "plugin", name="cam_f1_left_driver",
+                      filename="libgazebo_ros_camera.so")
+        _sub(_sub(plugin, "ros"), "namespace", "/")
+        _sub(plugin, "camera_name", camera_name())
+        _sub(plugin, "frame_name", CAMERA_FRAME)
     return sensor
 
 
@@ -353,6 +471,34 @@ def _planar_move_plugin() -> ET.Element:
     _sub(plugin, "odometry_frame", ODOM_FRAME)
     _sub(plugin, "robot_base_frame", BASE_FRAME)
     return plugin
+
+
+def _velocity_control_plugin() -> ET.Element:
+    """gz-sim VelocityControl: the model's body-frame Twist from CMD_VEL_TOPIC, every step."""
+    return _plugin("gz::sim::systems::VelocityControl", "gz-sim-velocity-control-system",
+                   {"topic": CMD_VEL_TOPIC})
+
+
+def _odometry_publisher_plugin() -> ET.Element:
+    """gz-sim OdometryPublisher: the car's world pose and twist on ODOM_TOPIC (2D)."""
+    return _plugin("gz::sim::systems::OdometryPublisher", "gz-sim-odometry-publisher-system",
+                   {"odom_frame": ODOM_FRAME, "robot_base_frame": BASE_FRAME,
+                    "odom_publish_frequency": _vec(ODOM_RATE_HZ), "odom_topic": ODOM_TOPIC,
+                    "dimensions": "2"})
+
+
+def _plugin(name: str, filename: str, elements: dict[str, str]) -> ET.Element:
+    """A <plugin> with one child element per entry of `elements`."""
+    plugin = ET.Element("plugin", name=name, filename=filename)
+    for tag, text in elements.items():
+        _sub(plugin, tag, text)
+    return plugin
+
+
+def _check_flavour(flavour: str) -> None:
+    """Refuse an unknown flavour, naming the known ones."""
+    if flavour not in FLAVOURS:
+        raise ValueError(f"unknown Gazebo flavour {flavour!r}; known: {', '.join(FLAVOURS)}")
 
 
 def _material(rgb: tuple[int, int, int]) -> ET.Element:
