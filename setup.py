@@ -27,7 +27,7 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.py")),
-        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        *share_tree("config"),  # node parameters, gz_bridge.yaml, fastdds.xml
         *share_tree("worlds"),
         *share_tree("models"),
     ],

@@ -1,12 +1,18 @@
 """Drive a circuit with a network: Gazebo or the built-in simulator, drive and lap monitor.
 
 ros2 launch follow_line drive.launch.py model:=pilotnet circuit:=monaco direction:=clockwise
-    sim:=gazebo|builtin lockstep:=true headless:=false use_sim_time:=true
+    sim:=gz|gazebo|builtin lockstep:=true headless:=false use_sim_time:=true
+
+sim:=gz: Gazebo Sim (Harmonic and later) through ros_gz: ros_gz_sim's gz_sim.launch.py with
+worlds/gz/<circuit>.sdf (`-r`; `-s --headless-rendering` when headless), the car of
+models/f1_car_gz created at the start gate by ros_gz_sim's `create`, ros_gz_bridge's
+parameter_bridge with config/gz_bridge.yaml (/clock, /cmd_vel, /odom) and ros_gz_image's
+image_bridge for the camera. sim:=gazebo: Gazebo classic through gazebo_ros (Humble only).
 
 Every node gets the shipped Fast DDS transport profile (config/fastdds.xml: a shared-memory
 segment large enough for 640x480 frames) unless FASTDDS_DEFAULT_PROFILES_FILE is already set.
 With sim:=builtin lockstep:=true, commands are TwistStamped and the simulator steps only when
-the drive node has answered the current frame.
+the drive node has answered the current frame; Gazebo runs in real time (lockstep is ignored).
 """
 
 from launch import LaunchDescription
@@ -33,20 +39,63 @@ ARGUMENTS = [  # name, default, description, choices (a literal: tests read it)
     ("circuit", "simple", "circuit to drive (hungaroring and montreal are held out for testing)",
      ["simple", "monaco", "nurburgring", "hungaroring", "montreal"]),
     ("direction", "clockwise", "driving direction", ["clockwise", "anticlockwise"]),
-    ("sim", "gazebo", "simulator: Gazebo with worlds/<circuit>.world, or the built-in one",
-     ["gazebo", "builtin"]),
+    ("sim", "gz", "simulator: gz = Gazebo Sim (Harmonic or later, ros_gz) with "
+                  "worlds/gz/<circuit>.sdf; gazebo = Gazebo classic (gazebo_ros, Humble) with "
+                  "worlds/<circuit>.world; builtin = the package's own simulator node",
+     ["gz", "gazebo", "builtin"]),
     ("lockstep", "true", "built-in sim: step only when the driver has answered the current "
                          "frame (the same record as `follow-line drive`); false: real time",
      ["true", "false"]),
-    ("headless", "false", "run Gazebo without its GUI", ["true", "false"]),
+    ("headless", "false", "run Gazebo without its GUI (gz: server only, EGL rendering)",
+     ["true", "false"]),
     ("use_sim_time", "true", "use the simulator's /clock", ["true", "false"]),
 ]
 
 
-def _gazebo(context):
-    """Gazebo with the circuit's world, and the F1 car spawned at the start gate."""
+def _gz(context):
+    """Gazebo Sim with the circuit's world, the F1 car created at the start gate, the bridges."""
     from follow_line.circuits import load_circuit
-    from follow_line.gazebo import spawn_pose
+    from follow_line.gazebo import (
+        BRIDGE_CONFIG,
+        CAR_MODEL,
+        GZ_IMAGE_TOPICS,
+        car_model_dir,
+        spawn_pose,
+        world_file,
+    )
+
+    name = LaunchConfiguration("circuit").perform(context)
+    direction = LaunchConfiguration("direction").perform(context)
+    headless = LaunchConfiguration("headless").perform(context) == "true"
+    circuit = load_circuit(name)
+    x, y, z, yaw = spawn_pose(circuit, direction)
+    share = FindPackageShare("follow_line")
+    # gz sim: -r runs at once; -s is the server alone, --headless-rendering renders the camera
+    # through EGL, without a display.
+    flags = "-r -s --headless-rendering " if headless else "-r "
+    gz_sim = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(
+            PathJoinSubstitution([FindPackageShare("ros_gz_sim"), "launch", "gz_sim.launch.py"])),
+        launch_arguments={
+            "gz_args": [flags, PathJoinSubstitution([share, world_file(name, "gz")])],
+        }.items())
+    create = Node(package="ros_gz_sim", executable="create", output="screen",
+                  arguments=["-world", circuit.name, "-name", CAR_MODEL,
+                             "-file", PathJoinSubstitution([share, car_model_dir("gz"),
+                                                            "model.sdf"]),
+                             "-x", str(x), "-y", str(y), "-z", str(z), "-Y", str(yaw)])
+    bridge = Node(package="ros_gz_bridge", executable="parameter_bridge",
+                  name="follow_line_gz_bridge", output="screen",
+                  parameters=[{"config_file": PathJoinSubstitution([share, BRIDGE_CONFIG])}])
+    image = Node(package="ros_gz_image", executable="image_bridge",
+                 name="follow_line_gz_image", output="screen", arguments=list(GZ_IMAGE_TOPICS))
+    return [gz_sim, create, bridge, image]
+
+
+def _gazebo(context):
+    """Gazebo classic with the circuit's world, and the F1 car spawned at the start gate."""
+    from follow_line.circuits import load_circuit
+    from follow_line.gazebo import CAR_MODEL, car_model_dir, spawn_pose, world_file
 
     circuit = LaunchConfiguration("circuit").perform(context)
     direction = LaunchConfiguration("direction").perform(context)
@@ -56,14 +105,13 @@ def _gazebo(context):
         PythonLaunchDescriptionSource(
             PathJoinSubstitution([FindPackageShare("gazebo_ros"), "launch", "gazebo.launch.py"])),
         launch_arguments={
-            "world": PathJoinSubstitution([share, "worlds", f"{circuit}.world"]),
+            "world": PathJoinSubstitution([share, world_file(circuit)]),
             "gui": PythonExpression(["'false' if '", LaunchConfiguration("headless"),
                                      "' == 'true' else 'true'"]),
         }.items())
     spawn = Node(package="gazebo_ros", executable="spawn_entity.py", output="screen",
-                 arguments=["-entity", "f1_car",
-                            "-file", PathJoinSubstitution([share, "models", "f1_car",
-                                                           "model.sdf"]),
+                 arguments=["-entity", CAR_MODEL,
+                            "-file", PathJoinSubstitution([share, car_model_dir(), "model.sdf"]),
                             "-x", str(x), "-y", str(y), "-z", str(z), "-Y", str(yaw)])
     return [gazebo, spawn]
 
@@ -73,6 +121,7 @@ def generate_launch_description():
     share = FindPackageShare("follow_line")
     use_sim_time = PythonExpression(["'", LaunchConfiguration("use_sim_time"),
                                      "' == 'true'"])
+    is_gz = PythonExpression(["'", LaunchConfiguration("sim"), "' == 'gz'"])
     is_gazebo = PythonExpression(["'", LaunchConfiguration("sim"), "' == 'gazebo'"])
     is_builtin = PythonExpression(["'", LaunchConfiguration("sim"), "' == 'builtin'"])
     declared = [DeclareLaunchArgument(name, default_value=default, description=description,
@@ -86,6 +135,7 @@ def generate_launch_description():
     return LaunchDescription([
         *declared,
         SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile),
+        OpaqueFunction(function=_gz, condition=IfCondition(is_gz)),
         OpaqueFunction(function=_gazebo, condition=IfCondition(is_gazebo)),
         Node(package="follow_line", executable="sim_node", name="follow_line_sim",
              output="screen", condition=IfCondition(is_builtin),

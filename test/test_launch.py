@@ -2,15 +2,25 @@
 
 import ast
 import importlib.util
+import math
+import os
 import re
+import sys
+import types
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from catkin_pkg.package import parse_package
 
-from follow_line.circuits import builtin_circuits, held_out_circuits
+from follow_line import gazebo
+from follow_line.circuits import builtin_circuits, held_out_circuits, load_circuit
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "drive.launch.py"
+LAUNCH_MODULES = ("launch", "launch.actions", "launch.conditions",
+                  "launch.launch_description_sources", "launch.substitutions", "launch_ros",
+                  "launch_ros.actions", "launch_ros.substitutions")
 
 
 def declared_arguments():
@@ -30,7 +40,8 @@ def test_the_seven_arguments_with_descriptions_and_choices():
         assert len(description) > 10, name
         if choices is not None:
             assert default in choices, name
-    assert args["sim"][2] == ["gazebo", "builtin"]
+    assert args["sim"][2] == ["gz", "gazebo", "builtin"]
+    assert args["sim"][0] == "gz"  # Gazebo Sim: every current distro (classic is Humble only)
     assert args["direction"][2] == ["clockwise", "anticlockwise"]
     assert args["circuit"][2] == builtin_circuits() + held_out_circuits()
     assert args["headless"][2] == args["use_sim_time"][2] == ["true", "false"]
@@ -42,14 +53,33 @@ def test_every_circuit_choice_has_a_world():
     circuits = dict((a[0], a[3]) for a in declared_arguments())["circuit"]
     for name in circuits:
         assert (ROOT / "worlds" / f"{name}.world").is_file()
+        assert (ROOT / "worlds" / "gz" / f"{name}.sdf").is_file()
+
+
+def launched_nodes() -> list[tuple[str, str]]:
+    """(package, executable) of every Node(...) in the launch file."""
+    nodes = []
+    for call in ast.walk(ast.parse(LAUNCH.read_text())):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Node":
+            keywords = {k.arg: k.value for k in call.keywords}
+            nodes.append((keywords["package"].value, keywords["executable"].value))
+    return nodes
 
 
 def test_nodes_config_files_and_executables_exist():
     text = LAUNCH.read_text()
-    executables = set(re.findall(r'executable="(\w+)"', text)) - {"spawn_entity"}
+    nodes = launched_nodes()
     setup = (ROOT / "setup.py").read_text()
-    for executable in executables:
+    ours = {executable for package, executable in nodes if package == "follow_line"}
+    assert ours == {"sim_node", "drive_node", "lap_monitor_node"}
+    for executable in ours:
         assert f"{executable} = follow_line.ros:" in setup, executable
+    # every other package the launch file runs or includes is an exec_depend of package.xml
+    depends = {d.name for d in parse_package(str(ROOT / "package.xml")).exec_depends}
+    others = {package for package, _ in nodes if package != "follow_line"}
+    others |= set(re.findall(r'FindPackageShare\("(\w+)"\)', text)) - {"follow_line"}
+    assert others == {"gazebo_ros", "ros_gz_sim", "ros_gz_bridge", "ros_gz_image"}
+    assert others <= depends
     configs = re.findall(r'"config", "([\w.]+)"', text)
     assert "fastdds.xml" in configs and 'SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE"' \
         in text
@@ -104,3 +134,188 @@ def test_the_dds_profile_gives_shared_memory_a_segment_larger_than_a_frame():
     assert participant.get("is_default_profile") == "true"
     used = {t.text for t in participant.iterfind(".//dds:userTransports/dds:transport_id", ns)}
     assert shm.findtext("dds:transport_id", namespaces=ns) in used
+
+
+# -- The launch file run against recording stand-ins of launch and launch_ros ----------------
+# launch and launch_ros are not installable here: each of their classes is replaced by one that
+# keeps its constructor's arguments, so the actions the launch file builds for each `sim`
+# choice can be inspected, with their substitutions evaluated for given launch arguments.
+
+
+class Recorded:
+    """Stand-in for a launch class: keeps its constructor's arguments."""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+class LaunchConfiguration(Recorded):
+    def perform(self, context) -> str:
+        return context.launch_configurations[self.args[0]]
+
+
+def fake_module(name: str) -> types.ModuleType:
+    module = types.ModuleType(name)
+    classes = {"LaunchConfiguration": LaunchConfiguration}
+
+    def getattr_(attr: str):
+        return classes.setdefault(attr, type(attr, (Recorded,), {}))
+
+    module.__getattr__ = getattr_
+    return module
+
+
+@pytest.fixture
+def launch_file(monkeypatch):
+    """The launch file's module, imported against the recording stand-ins."""
+    for name in LAUNCH_MODULES:
+        monkeypatch.setitem(sys.modules, name, fake_module(name))
+    spec = importlib.util.spec_from_file_location("drive_launch_recorded", LAUNCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def context(**arguments) -> types.SimpleNamespace:
+    """A launch context with the file's defaults overridden by `arguments`."""
+    values = {name: default for name, default, _, _ in declared_arguments()}
+    values.update(arguments)
+    return types.SimpleNamespace(launch_configurations=values)
+
+
+def evaluate(value, ctx) -> str:
+    """The text a substitution (or a list of them) gives. A package's share folder is the
+    repository for follow_line (setup.py installs worlds/, models/ and config/ there as they
+    are in the repository) and <share NAME> for others."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(evaluate(v, ctx) for v in value)
+    kind = type(value).__name__
+    if kind == "LaunchConfiguration":
+        return value.perform(ctx)
+    if kind == "FindPackageShare":
+        return str(ROOT) if value.args[0] == "follow_line" else f"<share {value.args[0]}>"
+    if kind == "PathJoinSubstitution":
+        return os.path.join(*(evaluate(v, ctx) for v in value.args[0]))
+    if kind == "PythonExpression":
+        return str(eval(evaluate(value.args[0], ctx)))  # noqa: S307 - the launch file's own
+    if kind == "EnvironmentVariable":
+        return evaluate(value.kwargs["default_value"], ctx)
+    raise AssertionError(f"no evaluation for {kind}")
+
+
+def active(module, ctx) -> list:
+    """The launch description's actions whose condition holds (OpaqueFunctions expanded)."""
+    actions = []
+    for entity in module.generate_launch_description().args[0]:
+        condition = entity.kwargs.get("condition")
+        if condition is not None and evaluate(condition.args[0], ctx).lower() != "true":
+            continue
+        if type(entity).__name__ == "OpaqueFunction":
+            actions += entity.kwargs["function"](ctx)
+        else:
+            actions.append(entity)
+    return actions
+
+
+def nodes(actions) -> dict[tuple[str, str], Recorded]:
+    return {(a.kwargs["package"], a.kwargs["executable"]): a for a in actions
+            if type(a).__name__ == "Node"}
+
+
+def flags(node, ctx) -> dict[str, str]:
+    """A `-flag value ...` argument list as a dict."""
+    arguments = [evaluate(a, ctx) for a in node.kwargs["arguments"]]
+    assert all(a.startswith("-") for a in arguments[::2]) and len(arguments) % 2 == 0
+    return dict(zip(arguments[::2], arguments[1::2], strict=True))
+
+
+def node_parameters(node, ctx) -> dict[str, str]:
+    """The parameters a launched node gets from its dicts (files aside), evaluated."""
+    out = {}
+    for entry in node.kwargs["parameters"]:
+        if isinstance(entry, dict):
+            out.update({k: evaluate(v, ctx) for k, v in entry.items()})
+    return out
+
+
+@pytest.mark.parametrize("headless", ["false", "true"])
+@pytest.mark.parametrize("circuit,direction", [("monaco", "clockwise"),
+                                               ("hungaroring", "anticlockwise")])
+def test_sim_gz_runs_gz_sim_creates_the_car_and_bridges_the_topics(
+        launch_file, circuit, direction, headless):
+    ctx = context(sim="gz", circuit=circuit, direction=direction, headless=headless)
+    actions = active(launch_file, ctx)
+    [include] = [a for a in actions if type(a).__name__ == "IncludeLaunchDescription"]
+    assert evaluate(include.args[0].args[0], ctx) == "<share ros_gz_sim>/launch/gz_sim.launch.py"
+    gz_args = evaluate(dict(include.kwargs["launch_arguments"])["gz_args"], ctx).split()
+    world = gz_args[-1]
+    assert gz_args[:-1] == (["-r", "-s", "--headless-rendering"] if headless == "true"
+                            else ["-r"])
+    assert world == str(ROOT / "worlds" / "gz" / f"{circuit}.sdf")
+    assert ET.parse(world).getroot().find("world").get("name") == circuit
+
+    launched = nodes(actions)
+    assert set(launched) == {("ros_gz_sim", "create"), ("ros_gz_bridge", "parameter_bridge"),
+                             ("ros_gz_image", "image_bridge"),
+                             ("follow_line", "drive_node"), ("follow_line", "lap_monitor_node")}
+    create = flags(launched["ros_gz_sim", "create"], ctx)
+    assert set(create) == {"-world", "-name", "-file", "-x", "-y", "-z", "-Y"}
+    assert create["-world"] == circuit and create["-name"] == "f1_car"
+    assert create["-file"] == str(ROOT / "models" / "f1_car_gz" / "model.sdf")
+    model = ET.parse(create["-file"]).getroot().find("model")
+    assert model.get("name") == create["-name"]
+    assert model.find("plugin[@name='gz::sim::systems::VelocityControl']") is not None
+    pose = [float(create[f]) for f in ("-x", "-y", "-z", "-Y")]
+    assert pose == pytest.approx(gazebo.spawn_pose(load_circuit(circuit), direction), abs=1e-9)
+
+    bridge = node_parameters(launched["ros_gz_bridge", "parameter_bridge"], ctx)
+    assert bridge == {"config_file": str(ROOT / "config" / "gz_bridge.yaml")}
+    image = launched["ros_gz_image", "image_bridge"]
+    assert [evaluate(a, ctx) for a in image.kwargs["arguments"]] == [gazebo.CAMERA_TOPIC]
+
+    # the same drive and lap-monitor nodes as with the other simulators, on sim time, with
+    # plain Twist commands (what the bridge carries) and best-effort odometry
+    drive = node_parameters(launched["follow_line", "drive_node"], ctx)
+    lap = node_parameters(launched["follow_line", "lap_monitor_node"], ctx)
+    assert drive["use_sim_time"] == lap["use_sim_time"] == "True"
+    assert drive["stamped"] == lap["stamped"] == "False"
+    assert lap["odom_reliability"] == "best_effort"
+    assert (lap["circuit"], lap["direction"]) == (circuit, direction)
+
+
+def test_sim_gz_start_pose_faces_along_the_chosen_direction(launch_file):
+    poses = {}
+    for direction in ("clockwise", "anticlockwise"):
+        ctx = context(sim="gz", circuit="simple", direction=direction)
+        create = flags(nodes(active(launch_file, ctx))["ros_gz_sim", "create"], ctx)
+        poses[direction] = float(create["-x"]), float(create["-y"]), float(create["-Y"])
+    (x1, y1, yaw1), (x2, y2, yaw2) = poses.values()
+    assert math.hypot(x1 - x2, y1 - y2) < 1.0  # the same start gate
+    assert math.cos(yaw1 - yaw2) < -0.99  # opposite headings
+
+
+@pytest.mark.parametrize("sim,simulator", [
+    ("gz", {("ros_gz_sim", "create"), ("ros_gz_bridge", "parameter_bridge"),
+            ("ros_gz_image", "image_bridge")}),
+    ("gazebo", {("gazebo_ros", "spawn_entity.py")}),
+    ("builtin", {("follow_line", "sim_node")})])
+def test_each_sim_choice_starts_only_its_simulator(launch_file, sim, simulator):
+    ctx = context(sim=sim)
+    actions = active(launch_file, ctx)
+    assert set(nodes(actions)) == simulator | {("follow_line", "drive_node"),
+                                               ("follow_line", "lap_monitor_node")}
+    included = [a for a in actions if type(a).__name__ == "IncludeLaunchDescription"]
+    includes = [evaluate(a.args[0].args[0], ctx) for a in included]
+    assert includes == {"gz": ["<share ros_gz_sim>/launch/gz_sim.launch.py"],
+                        "gazebo": ["<share gazebo_ros>/launch/gazebo.launch.py"],
+                        "builtin": []}[sim]
+    if sim == "gazebo":
+        spawn = flags(nodes(actions)["gazebo_ros", "spawn_entity.py"], ctx)
+        assert spawn["-file"] == str(ROOT / "models" / "f1_car" / "model.sdf")
+        gazebo_args = dict(included[0].kwargs["launch_arguments"])
+        assert evaluate(gazebo_args["world"], ctx) == str(ROOT / "worlds" / "simple.world")
+    # the Fast DDS profile is set for every node, whichever the simulator
+    [env] = [a for a in actions if type(a).__name__ == "SetEnvironmentVariable"]
+    assert evaluate(env.args[1], ctx) == str(ROOT / "config" / "fastdds.xml")

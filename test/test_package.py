@@ -26,3 +26,36 @@ def test_requirements_are_pinned():
     lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
              if line and not line.startswith("#")]
     assert lines and all("==" in line for line in lines)
+
+
+def test_simulator_dependencies_follow_the_distro():
+    """rosdep resolves gazebo_ros on Humble only (classic has no later release) and ros_gz on
+    the later distros; Humble's ros_gz is built for Fortress, so Harmonic comes by hand there."""
+    package = parse_package(str(ROOT / "package.xml"))
+    classic, gz = {"gazebo_ros", "gazebo_plugins"}, {"ros_gz_sim", "ros_gz_bridge", "ros_gz_image"}
+    for distro, wanted in (("humble", classic), ("jazzy", gz), ("kilted", gz), ("lyrical", gz)):
+        package.evaluate_conditions({"ROS_DISTRO": distro, "ROS_VERSION": "2"})
+        active = {d.name for d in package.exec_depends if d.evaluated_condition}
+        assert active & (classic | gz) == wanted, distro
+        assert {"rclpy", "launch_ros", "cv_bridge", "nav_msgs"} <= active
+
+
+def test_setup_installs_every_generated_gazebo_file(monkeypatch):
+    """setup.py's data_files put each generated world, model and the bridge config into
+    share/follow_line/<the same relative path>, where the launch file looks for them."""
+    import runpy
+
+    import setuptools
+
+    from follow_line import gazebo
+
+    captured = {}
+    monkeypatch.setattr(setuptools, "setup", lambda **kwargs: captured.update(kwargs))
+    monkeypatch.chdir(ROOT)
+    runpy.run_path(str(ROOT / "setup.py"), run_name="__main__")
+    installed = {f"{destination}/{Path(path).name}"
+                 for destination, paths in captured["data_files"] for path in paths}
+    for relative in gazebo.assets():
+        assert f"share/follow_line/{relative}" in installed, relative
+    assert "share/follow_line/launch/drive.launch.py" in installed
+    assert "share/follow_line/config/fastdds.xml" in installed  # the launch file sets it
