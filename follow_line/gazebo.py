@@ -101,7 +101,7 @@ def world_sdf(circuit: Circuit, flavour: str = "classic") -> str:
     """The world of `circuit`: sun, grass ground plane, the road and its red line.
 
     classic: SDF 1.6 with a user camera at the start gate and gazebo_ros_state; gz: SDF 1.9
-    with the gz-sim systems and no gravity (gz-sim ignores a link's <gravity> before 2024).
+    with the gz-sim systems and no gravity (older gz-sim releases ignore a link's <gravity>).
     """
     _check_flavour(flavour)
     root = ET.Element("sdf", version=SDF_VERSION[flavour])

@@ -324,8 +324,8 @@ def test_gz_world_systems_and_no_gravity():
         ("gz-sim-scene-broadcaster-system", "gz::sim::systems::SceneBroadcaster"),
         ("gz-sim-sensors-system", "gz::sim::systems::Sensors")]
     assert root.findtext("plugin[@name='gz::sim::systems::Sensors']/render_engine") == "ogre2"
-    # gz-sim ignores a link's <gravity> (before its 2024 releases): the world has none, so the
-    # floating car keeps the camera's height.
+    # older gz-sim releases ignore a link's <gravity>: the world has none, so the floating car
+    # keeps the camera's height.
     assert numbers(root.findtext("gravity")).tolist() == [0, 0, 0]
     assert root.find("physics").get("type") == "ignored"
     assert root.find("gui") is None  # gz-sim's GUI has its own default layout
