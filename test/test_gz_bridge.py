@@ -31,11 +31,12 @@ KIND = {"GZ_TO_ROS": "publishes", "ROS_TO_GZ": "subscribes"}  # seen from ROS
 
 
 def node_interface(module: str) -> set[tuple[str, str, str]]:
-    """(topic, ROS type, publishes|subscribes) of each create_publisher/create_subscription in
-    follow_line/ros/<module>.py, the topic resolved to its default, the type to its import.
+    """(topic, ROS type, publishes|subscribes) of each publisher and subscription of a node.
 
-    A type chosen by `stamped` takes the unstamped one, the default of every node and what the
-    launch file sets for Gazebo. Private topics (~/...) are left out.
+    Read from follow_line/ros/<module>.py: each create_publisher/create_subscription, the topic
+    resolved to its default, the type to its import. A type chosen by `stamped` takes the
+    unstamped one, the default of every node and what the launch file sets for Gazebo.
+    Private topics (~/...) are left out.
     """
     tree = ast.parse((ROOT / "follow_line" / "ros" / f"{module}.py").read_text())
     types, constants, parameters = {}, {}, {}

@@ -184,9 +184,11 @@ def context(**arguments) -> types.SimpleNamespace:
 
 
 def evaluate(value, ctx) -> str:
-    """The text a substitution (or a list of them) gives. A package's share folder is the
-    repository for follow_line (setup.py installs worlds/, models/ and config/ there as they
-    are in the repository) and <share NAME> for others."""
+    """The text a substitution (or a list of them) gives.
+
+    A package's share folder is the repository for follow_line (setup.py installs worlds/,
+    models/ and config/ there as they are in the repository) and <share NAME> for others.
+    """
     if isinstance(value, str):
         return value
     if isinstance(value, list):

@@ -29,8 +29,11 @@ def test_requirements_are_pinned():
 
 
 def test_simulator_dependencies_follow_the_distro():
-    """rosdep resolves gazebo_ros on Humble only (classic has no later release) and ros_gz on
-    the later distros; Humble's ros_gz is built for Fortress, so Harmonic comes by hand there."""
+    """Gazebo classic's packages on Humble only, ros_gz's on the later distributions.
+
+    Classic has no release after Humble; Humble's ros_gz is built for Fortress, so Harmonic's
+    comes by hand there (ros-humble-ros-gzharmonic).
+    """
     package = parse_package(str(ROOT / "package.xml"))
     classic, gz = {"gazebo_ros", "gazebo_plugins"}, {"ros_gz_sim", "ros_gz_bridge", "ros_gz_image"}
     for distro, wanted in (("humble", classic), ("jazzy", gz), ("kilted", gz), ("lyrical", gz)):
@@ -41,8 +44,10 @@ def test_simulator_dependencies_follow_the_distro():
 
 
 def test_setup_installs_every_generated_gazebo_file(monkeypatch):
-    """setup.py's data_files put each generated world, model and the bridge config into
-    share/follow_line/<the same relative path>, where the launch file looks for them."""
+    """Each generated world, model and the bridge config is installed where the launch looks.
+
+    That is share/follow_line/<the same relative path> (setup.py's data_files).
+    """
     import runpy
 
     import setuptools
