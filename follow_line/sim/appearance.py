@@ -133,6 +133,7 @@ class Randomisation:
         """One random appearance (the nominal one in a `nominal` share of draws)."""
         if rng.uniform() < self.nominal:
             return Appearance()
+
         def colour(rgb: RGB) -> RGB:
             h, s, v = colorsys.rgb_to_hsv(*(c / 255.0 for c in rgb))
             h = (h + rng.uniform(-self.hue_shift, self.hue_shift)) % 1.0
