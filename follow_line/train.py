@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from follow_line.augment import Photometric, augment_frames, check_preprocessing
-from follow_line.card import ModelCard
+from follow_line.card import W_CLASS_VALUES, ModelCard
 from follow_line.data import INDEX_FILE, read_dataset_index
 from follow_line.errors import FollowLineError
 from follow_line.labels import mirror_w_class, targets, v_class, w_class
@@ -158,8 +158,8 @@ def _keras_dataset_class():
             # Keras matches targets and weights to the outputs by position: lists in output
             # order (tuples), bare arrays for a single output.
             ys = tuple(y[k] for k in self.output_names)
-            ws = None if self.weights is None else tuple(self.weights[k](y[k])
-                                                         for k in self.output_names)
+            ws = None if self.weights is None else self.weights(y)
+            ws = None if ws is None else tuple(ws[k] for k in self.output_names)
             if len(ys) == 1:
                 return (x, ys[0]) if ws is None else (x, ys[0], ws[0])
             return (x, ys) if ws is None else (x, ys, ws)
@@ -174,6 +174,32 @@ def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
     weights = np.zeros(classes)
     weights[present] = counts.sum() / (present.sum() * counts[present])
     return weights
+
+
+def _class_weighting(card: ModelCard, items: np.ndarray, episodes: list):
+    """Sample weights of the seed's "biased" training: rare classes weigh more.
+
+    A classifier weighs each output by its own class; a regression network weighs every
+    output of a frame by the frame's w class, so rare sharp turns count as much as the
+    straights. Returns a function of a batch's targets -> weights per output.
+    """
+    if card.task == "classification":
+        to_class = {"w_class": (w_class, "w"), "v_class": (v_class, "v")}
+        tables = {name: class_weights(to_class[name][0](item_labels(items, episodes,
+                                                                    to_class[name][1])),
+                                      len(card.outputs[name]["values"]))
+                  for name in card.outputs}
+        return lambda y: {name: t[np.asarray(y[name])].astype(np.float32)
+                          for name, t in tables.items()}
+    table = class_weights(w_class(item_labels(items, episodes, "w")), len(W_CLASS_VALUES))
+    spec = card.outputs["w"]
+
+    def weigh(y: dict) -> dict:
+        w = y["w"][:, 0] * spec["scale"] + spec.get("offset", 0.0)
+        weights = table[w_class(w)].astype(np.float32)
+        return {name: weights for name in y}
+
+    return weigh
 
 
 def item_labels(items: np.ndarray, episodes: list, field: str) -> np.ndarray:
@@ -222,16 +248,10 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
                               for k in range(0, len(episodes[e]), config.stride)])
              for split, ids in (("train", train_ids), ("val", val_ids))}
     weights = None
-    if card.task == "classification" and config.balance == "balanced":
+    if config.balance == "balanced":
         items["train"] = balanced_items(items["train"], episodes, config.seed)
-    elif card.task == "classification" and config.balance == "biased":
-        to_class = {"w_class": (w_class, "w"), "v_class": (v_class, "v")}
-        tables = {name: class_weights(to_class[name][0](item_labels(items["train"], episodes,
-                                                                    to_class[name][1])),
-                                      len(card.outputs[name]["values"]))
-                  for name in card.outputs}
-        weights = {name: (lambda y, t=t: t[np.asarray(y)].astype(np.float32))
-                   for name, t in tables.items()}
+    elif config.balance == "biased":
+        weights = _class_weighting(card, items["train"], episodes)
     batches = _keras_dataset_class()
     photometric = None
     if config.augment:

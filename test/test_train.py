@@ -205,3 +205,23 @@ def test_augmented_training_records_its_ranges_in_the_card(tmp_path, raw_episode
     assert card.training["augmentation"]["gamma"] == [0.6, 2.0]
     saved = ModelCard.load(tmp_path / f"{card.name}.json")
     assert saved.training["augmentation"] == card.training["augmentation"]
+
+
+def test_biased_regression_weighs_each_frame_by_its_w_class():
+    from follow_line.train import _class_weighting
+    from follow_line.zoo import default_card
+
+    w = np.array([0.0] * 8 + [0.3] * 4 + [1.5] * 2 + [-1.5] * 2, np.float32)
+    episode = Episode("e", None, None, "recorded", np.arange(len(w)) * 0.05,
+                      np.full(len(w), 10.0, np.float32), w,
+                      np.zeros((len(w), 16, 32, 3), np.float32))
+    card = default_card("tinypilotnet")
+    items = np.array([(0, k) for k in range(len(w))])
+    weigh = _class_weighting(card, items, [episode])
+    scale = card.outputs["w"]["scale"]
+    y = {"v": np.full((4, 1), 10.0 / 13.0, np.float32),
+         "w": np.array([[0.0], [0.3], [1.5], [-1.5]], np.float32) / scale}
+    weights = weigh(y)
+    # 4 classes present in 16 frames: 16 / (4 * count)
+    np.testing.assert_allclose(weights["w"], [16 / 32, 16 / 16, 16 / 8, 16 / 8])
+    np.testing.assert_array_equal(weights["v"], weights["w"])  # the frame's weight, every output
