@@ -46,9 +46,11 @@ data/%/dataset.yaml: | $(STAMP)
 	  --recovery $(if $(filter test,$*),1,2) --quiet
 
 readme: $(STAMP)  ## regenerate README tables, plots and figures
-	rm -rf results/readme
-	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --perturb all --out results/readme \
-	  --quiet > /dev/null
+	rm -rf results/readme results/readme-robustness
+	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --out results/readme --quiet \
+	  --circuits simple,monaco,nurburgring,montreal,hungaroring > /dev/null
+	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --perturb all --quiet \
+	  --out results/readme-robustness > /dev/null
 	for p in lap_times robustness trajectory_pilotnet cte_monaco; do \
 	  cp results/readme/plots/$$p.png docs/bench_$$p.png; done
 	$(VENV)/bin/follow-line evaluate --models $(SHIPPED) --from-cards --out results/readme \
@@ -58,6 +60,7 @@ readme: $(STAMP)  ## regenerate README tables, plots and figures
 	for c in simple monaco nurburgring; do \
 	  $(VENV)/bin/follow-line frame --circuit $$c --at 30 --out docs/frame_$$c.png > /dev/null; done
 	$(PY) -m follow_line.readme README.md driving=results/readme/results.md \
+	  robustness=results/readme-robustness/robustness.md \
 	  metrics=results/readme/metrics.md perf=results/readme/perf.md
 
 models: $(STAMP)  ## regenerate every shipped network of models/ (config/zoo.yaml; hours on a CPU)

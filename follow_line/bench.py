@@ -32,7 +32,12 @@ from follow_line.files import write_json_atomic, write_text_atomic
 from follow_line.lap import LapRules
 from follow_line.perturb import perturbation, run_conditions
 from follow_line.plots import write_bench_plots
-from follow_line.report import results_csv, results_markdown
+from follow_line.report import (
+    perturbation_of,
+    results_csv,
+    results_markdown,
+    robustness_table,
+)
 
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that the main process is still there
 RECORD_FIELDS = ("driver", "circuit", "direction", "completion_pct", "stop_reason",
@@ -222,10 +227,12 @@ def _report_progress(bar: tqdm, record: dict) -> None:
 
 
 def write_reports(records: list[dict], out: Path, keys: list[str] | None = None) -> None:
-    """plots/, results.csv, results.md and, last, results.json (without trajectories)."""
+    """Plots, results.csv, results.md, robustness.md if perturbed, last results.json."""
     write_bench_plots(records, out)
     write_text_atomic(out / "results.csv", results_csv(records))
     write_text_atomic(out / "results.md", results_markdown(records))
+    if any(perturbation_of(r) != "clean" for r in records):
+        write_text_atomic(out / "robustness.md", robustness_table(records))
     summaries = [{k: v for k, v in r.items() if k != "trajectory"} for r in records]
     write_json_atomic(out / "results.json", {"keys": keys, "runs": summaries})
 

@@ -94,6 +94,8 @@ def test_perturbed_runs_trajectories_and_plots(tmp_path, oval_file):
     summary = json.loads((tmp_path / "results.json").read_text())["runs"]
     assert all("trajectory" not in r for r in summary)
     assert "**Robustness" in (tmp_path / "results.md").read_text()
+    robustness = (tmp_path / "robustness.md").read_text()
+    assert robustness.startswith("**Robustness") and "| Manual | 100% (1/1) |" in robustness
     plots = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert plots == ["cte_oval.png", "lap_times.png", "robustness.png", "trajectory_expert.png"]
     with pytest.raises(FollowLineError, match="unknown perturbation"):
