@@ -9,12 +9,13 @@ normalisation). The card's `training.augmentation` records the ranges used.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from follow_line.errors import FollowLineError
+from follow_line.sim.appearance import plain_fields
 from follow_line.vision import Preprocessing
 
 SUPPORTED_COLOURS = ("rgb", "bgr", "gray")
@@ -32,7 +33,7 @@ class Photometric:
 
     def to_dict(self) -> dict:
         """JSON-ready ranges, for the card."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return plain_fields(self)
 
     def sample(self, rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         """Parameters of `n` samples."""

@@ -111,38 +111,11 @@ def cmd_circuits(args: argparse.Namespace) -> int:
     if held_out:
         print("held out: for testing only, never for training or choosing hyper-parameters")
     if args.plot:
-        _plot_circuit_groups(training, held_out, args.plot)
+        from follow_line.plots import plot_circuits
+
+        plot_circuits(training, held_out, args.plot)
         print(f"map written to {args.plot}")
     return 0
-
-
-def _plot_circuit_groups(training: list, held_out: list, path: Path) -> None:
-    """Maps of the training circuits (top row) and the held-out ones (bottom row, tinted)."""
-    import io
-
-    from follow_line.files import write_text_atomic
-    from follow_line.plots import draw_circuit, plt
-
-    rows = [row for row in (training, held_out) if row]
-    cols = max(len(row) for row in rows)
-    fig, axes = plt.subplots(len(rows), cols, figsize=(5 * cols, 5 * len(rows)),
-                             squeeze=False)
-    for ax_row, row in zip(axes, rows, strict=True):
-        for ax in ax_row[len(row):]:
-            ax.axis("off")
-        for ax, circuit in zip(ax_row, row, strict=False):
-            draw_circuit(ax, circuit)
-            if circuit.held_out:
-                ax.set_facecolor("#fff1dc")
-                ax.set_title(f"{ax.get_title()}\nHELD OUT: testing only", color="#b35900",
-                             fontweight="bold")
-            else:
-                ax.set_title(f"{ax.get_title()}\ntraining")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    plt.close(fig)
-    write_text_atomic(Path(path), buffer.getvalue())
 
 
 def cmd_frame(args: argparse.Namespace) -> int:
@@ -466,9 +439,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     p.add_argument("--randomise", action="store_true",
-                   help="record a random world (colours, light, texture, blur, noise, JPEG, "
-                        "camera mounting) that changes every few seconds; the expert still "
-                        "labels from the nominal camera")
+                   help="record a random world (colours, light, texture, blur, JPEG, camera "
+                        "mounting) that changes every few seconds; the expert still labels "
+                        "from the nominal camera")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_collect)
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from follow_line.circuits import Circuit, builtin_circuits, held_out_circuits, load_circuit
+from follow_line.errors import unknown_name
 from follow_line.files import write_text_atomic
 from follow_line.sim.appearance import ASPHALT, EDGE_LINE, GRASS, HAZE, KERB, RED_LINE, SKY_TOP
 from follow_line.sim.camera import CameraModel
@@ -498,7 +499,7 @@ def _plugin(name: str, filename: str, elements: dict[str, str]) -> ET.Element:
 def _check_flavour(flavour: str) -> None:
     """Refuse an unknown flavour, naming the known ones."""
     if flavour not in FLAVOURS:
-        raise ValueError(f"unknown Gazebo flavour {flavour!r}; known: {', '.join(FLAVOURS)}")
+        raise unknown_name("Gazebo flavour", flavour, FLAVOURS)
 
 
 def _material(rgb: tuple[int, int, int]) -> ET.Element:

@@ -55,11 +55,23 @@ def draw_circuit(ax, circuit: Circuit, direction: str = "anticlockwise") -> None
     ax.set_ylabel("y (m)")
 
 
-def plot_circuits(circuits: list[Circuit], path: Path) -> None:
-    """Side-by-side maps of circuits."""
-    fig, axes = plt.subplots(1, len(circuits), figsize=(5 * len(circuits), 5), squeeze=False)
-    for ax, circuit in zip(axes[0], circuits, strict=True):
-        draw_circuit(ax, circuit)
+def plot_circuits(training: list[Circuit], held_out: list[Circuit], path: Path) -> None:
+    """Maps of the training circuits (top row) and the held-out ones (bottom row, tinted)."""
+    rows = [row for row in (training, held_out) if row]
+    cols = max(len(row) for row in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(5 * cols, 5 * len(rows)),
+                             squeeze=False)
+    for ax_row, row in zip(axes, rows, strict=True):
+        for ax in ax_row[len(row):]:
+            ax.axis("off")
+        for ax, circuit in zip(ax_row, row, strict=False):
+            draw_circuit(ax, circuit)
+            if circuit.held_out:
+                ax.set_facecolor("#fff1dc")
+                ax.set_title(f"{ax.get_title()}\nHELD OUT: testing only", color="#b35900",
+                             fontweight="bold")
+            else:
+                ax.set_title(f"{ax.get_title()}\ntraining")
     fig.tight_layout()
     _save(fig, path)
 

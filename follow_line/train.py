@@ -158,8 +158,10 @@ def _keras_dataset_class():
             # Keras matches targets and weights to the outputs by position: lists in output
             # order (tuples), bare arrays for a single output.
             ys = tuple(y[k] for k in self.output_names)
-            ws = None if self.weights is None else self.weights(y)
-            ws = None if ws is None else tuple(ws[k] for k in self.output_names)
+            ws = None
+            if self.weights is not None:
+                weights = self.weights(y)
+                ws = tuple(weights[k] for k in self.output_names)
             if len(ys) == 1:
                 return (x, ys[0]) if ws is None else (x, ys[0], ws[0])
             return (x, ys) if ws is None else (x, ys, ws)

@@ -27,6 +27,11 @@ SKY_TOP = (86, 136, 206)
 RGB = tuple[int, int, int]
 
 
+def plain_fields(instance) -> dict:
+    """A dataclass's fields with tuples as lists, ready for JSON and YAML (safe_dump)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(instance).items()}
+
+
 @dataclass(frozen=True)
 class Palette:
     """RGB colour of every surface."""
@@ -89,13 +94,10 @@ class Appearance:
                                      for g in cast):
             raise ValueError(f"appearance out of range: colour_cast={cast!r} (allowed: three "
                              "gains >= 0 for R, G, B)")
-        if isinstance(self.palette, dict):  # from a JSON record
-            object.__setattr__(self, "palette", Palette(**{
-                k: tuple(v) for k, v in self.palette.items()}))
 
     def to_dict(self) -> dict:
         """JSON-ready fields (for run records and dataset metadata)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return plain_fields(self)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class Randomisation:
 
     def to_dict(self) -> dict:
         """JSON-ready ranges (for dataset metadata and cards)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return plain_fields(self)
 
     def sample(self, rng: np.random.Generator) -> Appearance:
         """One random appearance (the nominal one in a `nominal` share of draws)."""

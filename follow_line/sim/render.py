@@ -146,11 +146,11 @@ def _distance_grid(circuit: Circuit) -> tuple[np.ndarray, np.ndarray, float]:
 
 def _rotation(camera: CameraModel, pitch: float, roll: float) -> np.ndarray:
     """3x3 map from a remounted camera's pixels to the level camera's pixels (same rays)."""
+    if not (pitch or roll):
+        return np.eye(3)
     f = camera.focal
     k = np.array([[f, 0.0, camera.width / 2 - 0.5], [0.0, f, camera.height / 2 - 0.5],
                   [0.0, 0.0, 1.0]])
-    if not (pitch or roll):
-        return np.eye(3)
     cp, sp, cr, sr = np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll)
     nose_down = np.array([[1.0, 0.0, 0.0], [0.0, cp, sp], [0.0, -sp, cp]])
     right_down = np.array([[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]])
