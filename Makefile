@@ -6,6 +6,10 @@ ROS_STAMP := $(VENV)/.ros-installed-stamp
 OUT ?= results/demo
 
 comma := ,
+# The networks of the seed study (seeds/000), shown in its own table layout in the README.
+SEED_NETWORKS = pilotnet,tinypilotnet,pilotnet_stacked,pilotnet_stacked_diff,lstm_tinypilotnet,$\
+  deepest_lstm_tinypilotnet,classification_7w_1v,classification_7w_4v_biased,$\
+  classification_7w_4v_balanced,classification_7w_4v_imbalanced
 SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
 
 .PHONY: demo test test-all perf ros-perf readme models clean
@@ -16,8 +20,9 @@ $(STAMP): requirements.txt setup.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-$(ROS_STAMP): requirements-ros.txt $(STAMP)  ## ROS 2 wheels (rclpy, Fast DDS, messages)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-ros.txt
+$(ROS_STAMP): requirements-ros.txt requirements-test.txt $(STAMP)  ## ROS 2 wheels, test tools
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-ros.txt \
+		-r requirements-test.txt
 	touch $(ROS_STAMP)
 
 demo: $(STAMP)  ## the expert and every shipped network on every circuit and direction
@@ -36,7 +41,7 @@ perf: $(STAMP)  ## performance figures for the README
 ros-perf: $(ROS_STAMP)  ## latency, frames lost, lockstep speed through the ROS 2 graph
 	mkdir -p results
 	$(VENV)/bin/follow-line ros-perf --json results/ros_perf.json > results/ros_perf.md
-	$(PY) -m follow_line.readme README.md ros_perf=results/ros_perf.md
+	$(PY) -m follow_line.bench.readme README.md ros_perf=results/ros_perf.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
@@ -59,7 +64,10 @@ readme: $(STAMP)  ## regenerate README tables, plots and figures
 	$(VENV)/bin/follow-line circuits --plot docs/circuits.png > /dev/null
 	for c in simple monaco nurburgring; do \
 	  $(VENV)/bin/follow-line frame --circuit $$c --at 30 --out docs/frame_$$c.png > /dev/null; done
-	$(PY) -m follow_line.readme README.md driving=results/readme/results.md \
+	$(PY) -m follow_line.bench.report results/readme/results.json --drivers expert,$(SEED_NETWORKS) \
+	  --circuits simple,monaco,nurburgring > results/readme/results_seed_networks.md
+	$(PY) -m follow_line.bench.readme README.md driving=results/readme/results.md \
+	  seed=results/readme/results_seed_networks.md \
 	  robustness=results/readme-robustness/robustness.md \
 	  metrics=results/readme/metrics.md perf=results/readme/perf.md
 

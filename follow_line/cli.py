@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from follow_line import __version__
 from follow_line.errors import FollowLineError
+from follow_line.logs import quiet_libraries, set_verbose
 
 
 def _int_at_least(minimum: int, name: str):
@@ -100,7 +102,7 @@ def _option(text: str) -> tuple[str, object]:
 
 def cmd_circuits(args: argparse.Namespace) -> int:
     """List the built-in circuits (training, then held out for testing) with their lengths."""
-    from follow_line.circuits import builtin_circuits, held_out_circuits, load_circuit
+    from follow_line.world.circuits import builtin_circuits, held_out_circuits, load_circuit
 
     training = [load_circuit(name) for name in builtin_circuits()]
     held_out = [load_circuit(name) for name in held_out_circuits()]
@@ -111,7 +113,7 @@ def cmd_circuits(args: argparse.Namespace) -> int:
     if held_out:
         print("held out: for testing only, never for training or choosing hyper-parameters")
     if args.plot:
-        from follow_line.plots import plot_circuits
+        from follow_line.bench.plots import plot_circuits
 
         plot_circuits(training, held_out, args.plot)
         print(f"map written to {args.plot}")
@@ -122,9 +124,9 @@ def cmd_frame(args: argparse.Namespace) -> int:
     """Save the camera image seen from a point of the line."""
     import cv2
 
-    from follow_line.circuits import load_circuit
     from follow_line.files import write_text_atomic
-    from follow_line.sim import Simulator, StartOffset
+    from follow_line.world.circuits import load_circuit
+    from follow_line.world.simulator import Simulator, StartOffset
 
     if args.out.suffix.lower() not in IMAGE_SUFFIXES:
         raise FollowLineError(f"--out {args.out}: give an image file name ending in "
@@ -145,12 +147,12 @@ def cmd_drive(args: argparse.Namespace) -> int:
     """Drive one run in the built-in simulator and print (and optionally save) its record."""
     from tqdm import tqdm
 
-    from follow_line.circuits import DIRECTIONS, load_circuit
-    from follow_line.drive import RunSpec, run_drive
-    from follow_line.drivers import make_driver
+    from follow_line.driving.drivers import make_driver
+    from follow_line.driving.run import RunSpec, run_drive
     from follow_line.errors import unknown_name
     from follow_line.files import write_json_atomic
-    from follow_line.lap import LapRules
+    from follow_line.world.circuits import DIRECTIONS, load_circuit
+    from follow_line.world.lap import LapRules
 
     circuit = load_circuit(args.circuit)
     if args.direction not in DIRECTIONS:
@@ -178,8 +180,8 @@ def cmd_drive(args: argparse.Namespace) -> int:
 
 def _conditions(args: argparse.Namespace):
     """Appearance and start of a named perturbation (--perturb) with --look changes."""
-    from follow_line.perturb import run_conditions
-    from follow_line.sim.appearance import changed
+    from follow_line.bench.perturb import run_conditions
+    from follow_line.world.appearance import changed
 
     appearance, start = run_conditions(args.perturb)
     return changed(appearance, args.look), start
@@ -228,8 +230,8 @@ def cmd_ros_perf(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """List the registry networks and the shipped (trained) ones."""
-    from follow_line.nets import NETWORKS
-    from follow_line.zoo import load_model, models_dir, shipped_models
+    from follow_line.driving.nets import NETWORKS
+    from follow_line.driving.zoo import load_model, models_dir, shipped_models
 
     print("Registry networks (a name without shipped weights drives untrained):")
     print(f"  {'name':<27}{'task':<16}{'frames':<12}{'input':<14}outputs")
@@ -249,15 +251,16 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     """Record a dataset with the explicit driver (rosbag2 episodes + dataset.yaml)."""
-    from follow_line.circuits import DIRECTIONS, builtin_circuits
-    from follow_line.collect import collect
-    from follow_line.sim.appearance import Randomisation
+    from follow_line.learning.collect import collect
+    from follow_line.world.appearance import Randomisation
+    from follow_line.world.circuits import DIRECTIONS, builtin_circuits
 
     metas = collect(args.out, args.circuits or builtin_circuits(),
                     args.directions or list(DIRECTIONS), laps=args.laps,
                     recovery=args.recovery, seed=args.seed, overwrite=args.overwrite,
                     progress=not args.quiet,
-                    randomisation=Randomisation() if args.randomise else None)
+                    randomisation=Randomisation() if args.randomise else None,
+                    storage=args.storage)
     frames = sum(m["frames"] for m in metas)
     print(f"{len(metas)} episodes, {frames} frames written to {args.out}")
     for m in metas:
@@ -267,9 +270,9 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train one network on a dataset and save it with its card."""
-    from follow_line.data import load_episodes
-    from follow_line.train import TrainConfig, train_network
-    from follow_line.zoo import default_card
+    from follow_line.driving.zoo import default_card
+    from follow_line.learning.data import load_episodes
+    from follow_line.learning.train import TrainConfig, train_network
 
     config = TrainConfig(network=args.model, name=args.name, image_mode=args.image,
                          constant_v=args.constant_v, balance=args.balance, epochs=args.epochs,
@@ -287,8 +290,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Offline metrics of trained networks on train and test data (Markdown + JSON)."""
-    from follow_line.errors import FollowLineError
-    from follow_line.evaluate import card_metrics, evaluate_models
+    from follow_line.learning.evaluate import card_metrics, evaluate_models
 
     if args.from_cards:
         rows = card_metrics(args.models, args.out, folder=args.models_dir)
@@ -304,7 +306,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_zoo(args: argparse.Namespace) -> int:
     """Regenerate the shipped networks (config/zoo.yaml): data, training, metrics."""
-    from follow_line.regenerate import regenerate
+    from follow_line.learning.regenerate import regenerate
 
     names = regenerate(args.data, args.out, args.only, progress=not args.quiet)
     print(f"trained {len(names)} networks into {args.out}: {', '.join(names)}")
@@ -313,9 +315,9 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark matrix and write results.json/.csv/.md."""
-    from follow_line.bench import default_jobs, plan, run_bench
-    from follow_line.circuits import DIRECTIONS, builtin_circuits
-    from follow_line.perturb import expand_perturbations
+    from follow_line.bench.perturb import expand_perturbations
+    from follow_line.bench.runner import default_jobs, plan, run_bench
+    from follow_line.world.circuits import DIRECTIONS, builtin_circuits
 
     if args.out.exists() and not args.out.is_dir():
         raise FollowLineError(f"--out {args.out} is a file; give a results folder")
@@ -335,9 +337,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_perf(args: argparse.Namespace) -> int:
     """Measure the performance figures of DESIGN.md on this machine."""
+    from follow_line.bench.perf import perf_markdown, run_perf
+    from follow_line.driving.nets import known_networks
     from follow_line.files import write_json_atomic
-    from follow_line.nets import known_networks
-    from follow_line.perf import perf_markdown, run_perf
 
     if args.networks is None:
         args.networks = known_networks()
@@ -350,21 +352,25 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    from follow_line.perturb import PERTURBATIONS
+    from follow_line.bench.perturb import PERTURBATIONS
 
     parser = argparse.ArgumentParser(
         prog="follow-line", description="A Formula-1 car follows the red line: drive, "
         "benchmark and measure on the built-in simulator (no ROS needed).")
     parser.add_argument("--version", action="version", version=f"follow_line {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true",
+                        help="also show TensorFlow's, LiteRT's and absl's own log lines")
     sub = parser.add_subparsers(dest="command", required=True)
+    command = functools.partial(sub.add_parser, parents=[common])
 
-    p = sub.add_parser("circuits", help="list the built-in circuits (training and held out for "
-                       "testing) and their lengths")
+    p = command("circuits", help="list the built-in circuits (training and held out for "
+                "testing) and their lengths")
     p.add_argument("--plot", type=Path, help="also draw their maps to this PNG (the held-out "
                    "ones in a tinted bottom row)")
     p.set_defaults(func=cmd_circuits)
 
-    p = sub.add_parser("frame", help="save the camera image at a point of a circuit")
+    p = command("frame", help="save the camera image at a point of a circuit")
     p.add_argument("--circuit", default="simple", help="built-in name or path to a YAML file")
     p.add_argument("--direction", default="clockwise", help="clockwise or anticlockwise")
     p.add_argument("--at", type=_finite, default=0.0, help="metres along the line from the start")
@@ -373,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_look_arguments(p)
     p.set_defaults(func=cmd_frame)
 
-    p = sub.add_parser("drive", help="drive one circuit in the built-in simulator")
+    p = command("drive", help="drive one circuit in the built-in simulator")
     who = p.add_mutually_exclusive_group()
     who.add_argument("--driver", default="expert", help="'expert' (default) or a model name")
     who.add_argument("--model", help="a shipped network, a registry network (untrained) or a "
@@ -392,8 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_drive)
 
-    p = sub.add_parser("ros", help="drive one circuit through the ROS 2 graph (sim, drive and "
-                                   "lap-monitor nodes as processes; needs rclpy, not launch)")
+    p = command("ros", help="drive one circuit through the ROS 2 graph (sim, drive and "
+                "lap-monitor nodes as processes; needs rclpy, not launch)")
     p.add_argument("--model", default="pilotnet",
                    help="a shipped network, a registry network, a NAME.keras path or 'expert'")
     p.add_argument("--backend", default="auto", choices=("auto", "keras", "litert"))
@@ -412,8 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="hide the nodes' logs")
     p.set_defaults(func=cmd_ros)
 
-    p = sub.add_parser("ros-perf", help="latency, frames lost and lockstep speed through the "
-                                        "ROS 2 graph (needs rclpy)")
+    p = command("ros-perf", help="latency, frames lost and lockstep speed through the "
+                "ROS 2 graph (needs rclpy)")
     p.add_argument("--model", default="pilotnet")
     p.add_argument("--backend", default="auto", choices=("auto", "keras", "litert"))
     p.add_argument("--circuit", default="monaco")
@@ -424,10 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
     p.set_defaults(func=cmd_ros_perf)
 
-    p = sub.add_parser("models", help="list the network registry and the shipped networks")
+    p = command("models", help="list the network registry and the shipped networks")
     p.set_defaults(func=cmd_models)
 
-    p = sub.add_parser("collect", help="record a dataset with the explicit driver")
+    p = command("collect", help="record a dataset with the explicit driver")
     p.add_argument("--out", type=Path, required=True, help="dataset folder to create")
     p.add_argument("--circuits", type=_csv, help="comma-separated (default: all built-in)")
     p.add_argument("--directions", type=_csv, help="comma-separated (default: both)")
@@ -438,6 +444,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "and direction")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
+    p.add_argument("--storage", default="mcap", choices=("mcap", "sqlite3"),
+                   help="rosbag2 storage of the episodes (default: mcap, ROS 2's default)")
     p.add_argument("--randomise", action="store_true",
                    help="record a random world (colours, light, texture, blur, JPEG, camera "
                         "mounting) that changes every few seconds; the expert still labels "
@@ -445,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_collect)
 
-    p = sub.add_parser("train", help="train a registry network on a dataset")
+    p = command("train", help="train a registry network on a dataset")
     p.add_argument("--model", required=True, help="registry network (see `follow-line models`)")
     p.add_argument("--data", type=Path, required=True,
                    help="dataset folder, rosbag2 folder(s) or data.csv folder")
@@ -475,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="one line per epoch")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="offline metrics on train and test data")
+    p = command("evaluate", help="offline metrics on train and test data")
     p.add_argument("--models", type=_csv, required=True, help="comma-separated trained names")
     p.add_argument("--train-data", type=Path)
     p.add_argument("--test-data", type=Path)
@@ -488,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("zoo", help="regenerate every shipped network (config/zoo.yaml)")
+    p = command("zoo", help="regenerate every shipped network (config/zoo.yaml)")
     p.add_argument("--data", type=Path, default=Path("data"),
                    help="where the train/test datasets are (recorded if missing)")
     p.add_argument("--out", type=Path, default=Path("models"))
@@ -496,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_zoo)
 
-    p = sub.add_parser("bench", help="drivers x circuits x directions, tables in --out")
+    p = command("bench", help="drivers x circuits x directions, tables in --out")
     p.add_argument("--models", type=_csv, default=["pilotnet"],
                    help="comma-separated drivers: expert, shipped networks, model files "
                         "(default: pilotnet)")
@@ -514,7 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("perf", help="render time and closed-loop real-time factor")
+    p = command("perf", help="render time and closed-loop real-time factor")
     p.add_argument("--circuits", type=_csv, default=["simple", "monaco", "nurburgring"])
     p.add_argument("--networks", type=_csv, default=None,
                    help="networks to time (default: all registry networks, pilotnet first)")
@@ -532,6 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     A bad input or an I/O failure prints one line (no traceback); 130 after Ctrl-C.
     """
     args = build_parser().parse_args(argv)
+    if args.verbose:
+        set_verbose()
+    quiet_libraries()
     try:
         return args.func(args)
     except FollowLineError as exc:

@@ -54,8 +54,7 @@ ARGUMENTS = [  # name, default, description, choices (a literal: tests read it)
 
 def _gz(context):
     """Gazebo Sim with the circuit's world, the F1 car created at the start gate, the bridges."""
-    from follow_line.circuits import load_circuit
-    from follow_line.gazebo import (
+    from follow_line.gazebo.sdf import (
         BRIDGE_CONFIG,
         CAR_MODEL,
         GZ_IMAGE_TOPICS,
@@ -63,6 +62,7 @@ def _gz(context):
         spawn_pose,
         world_file,
     )
+    from follow_line.world.circuits import load_circuit
 
     name = LaunchConfiguration("circuit").perform(context)
     direction = LaunchConfiguration("direction").perform(context)
@@ -94,8 +94,8 @@ def _gz(context):
 
 def _gazebo(context):
     """Gazebo classic with the circuit's world, and the F1 car spawned at the start gate."""
-    from follow_line.circuits import load_circuit
-    from follow_line.gazebo import CAR_MODEL, car_model_dir, spawn_pose, world_file
+    from follow_line.gazebo.sdf import CAR_MODEL, car_model_dir, spawn_pose, world_file
+    from follow_line.world.circuits import load_circuit
 
     circuit = LaunchConfiguration("circuit").perform(context)
     direction = LaunchConfiguration("direction").perform(context)

@@ -49,6 +49,6 @@ def oval_file(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def oval(oval_file):
-    from follow_line.circuits import load_circuit
+    from follow_line.world.circuits import load_circuit
 
     return load_circuit(oval_file)

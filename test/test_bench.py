@@ -1,12 +1,14 @@
 import json
+import re
 
 import pytest
 
-from follow_line import bench, drivers
-from follow_line.bench import plan, run_bench
-from follow_line.drivers import driver_weights
+from follow_line.bench import runner as bench
+from follow_line.bench.runner import plan, run_bench
+from follow_line.driving import drivers
+from follow_line.driving.drivers import driver_weights
+from follow_line.driving.zoo import build_untrained, save_model, weights_digest
 from follow_line.errors import FollowLineError
-from follow_line.zoo import build_untrained, save_model, weights_digest
 
 
 class Crashing:
@@ -29,8 +31,12 @@ def test_bench_writes_tables_resumes_and_keeps_failures(tmp_path, oval_file, mon
     assert len(ok) == 2 and all(r["stop_reason"] == "lap_completed" for r in ok)
     assert len(failed) == 2 and all("RuntimeError: boom" in r["error"] for r in failed)
     md = (tmp_path / "results.md").read_text()
-    assert "| Oval (clockwise) | 100% |" in md and "| Oval (anti-clockwise) | 100% |" in md
-    assert "Manual Percentage" in md and "crashing Percentage" in md
+    assert "| Driver | Oval cw | Oval acw | lap / explicit |" in md
+    assert re.search(r"\| Manual \| 100 % 0:\d\d \| 100 % 0:\d\d \| 1.00 \|", md)
+    assert "| crashing | error | error |  |" in md
+    seed = (tmp_path / "results_seed.md").read_text()
+    assert "| Oval (clockwise) | 100% |" in seed and "| Oval (anti-clockwise) | 100% |" in seed
+    assert "Manual Percentage" in seed and "crashing Percentage" in seed
     assert len((tmp_path / "results.csv").read_text().splitlines()) == 5
     assert len(json.loads((tmp_path / "results.json").read_text())["runs"]) == 4
 
@@ -95,9 +101,15 @@ def test_perturbed_runs_trajectories_and_plots(tmp_path, oval_file):
     assert all("trajectory" not in r for r in summary)
     assert "**Robustness" in (tmp_path / "results.md").read_text()
     robustness = (tmp_path / "robustness.md").read_text()
-    assert robustness.startswith("**Robustness") and "| Manual | 100% (1/1) |" in robustness
+    assert robustness.startswith("**Robustness") and "| Manual | 100 % (1/1) |" in robustness
     plots = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert plots == ["cte_oval.png", "lap_times.png", "robustness.png", "trajectory_expert.png"]
+    page = (tmp_path / "report.html").read_text()
+    assert "<caption>Driving results" in page and "<caption>Robustness" in page
+    assert page.count('src="data:image/png;base64,') == 4
+    links = re.findall(r'href="(runs/[^"]+\.json)"', page)
+    assert links == [f"runs/{r.key}.json" for r in runs]
+    assert all((tmp_path / link).is_file() for link in links)
     with pytest.raises(FollowLineError, match="unknown perturbation"):
         plan(["expert"], [str(oval_file)], ["clockwise"], perturbations=["fog"])
 
@@ -165,7 +177,7 @@ def group_gone_within(pgid, seconds):
 
 def finish_and_check(out):
     """Resume the bench to the end: every run present exactly once, reports of all of them."""
-    from follow_line.bench import plan
+    from follow_line.bench.runner import plan
 
     runs = plan(["expert"], ["simple"], ["clockwise", "anticlockwise"], repeat=5, laps=3)
     records = run_bench(runs, out, jobs=2, progress=False)

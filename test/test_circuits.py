@@ -3,15 +3,15 @@ import math
 import numpy as np
 import pytest
 
-from follow_line.circuits import (
+from follow_line.errors import FollowLineError
+from follow_line.world.circuits import (
     CIRCUIT_DIR,
     builtin_circuits,
     check_training_circuit,
     held_out_circuits,
     load_circuit,
 )
-from follow_line.circuits.geometry import signed_area
-from follow_line.errors import FollowLineError
+from follow_line.world.circuits.geometry import signed_area
 
 LENGTHS = {"simple": (440, 490), "monaco": (480, 560), "nurburgring": (570, 610),
            "montreal": (470, 520), "hungaroring": (515, 565)}
@@ -79,8 +79,8 @@ def test_held_out_circuits_are_no_tighter_than_monaco(name):
 @pytest.mark.parametrize("direction", ["clockwise", "anticlockwise"])
 @pytest.mark.parametrize("name", ["hungaroring", "montreal"])
 def test_the_expert_laps_the_held_out_circuits(name, direction):
-    from follow_line.drive import RunSpec, run_drive
-    from follow_line.expert import ExpertDriver
+    from follow_line.driving.expert import ExpertDriver
+    from follow_line.driving.run import RunSpec, run_drive
 
     record = run_drive(RunSpec(load_circuit(name), direction), ExpertDriver())
     assert record["stop_reason"] == "lap_completed", record
@@ -200,7 +200,7 @@ def test_geometry_is_exact_at_any_coordinates(tmp_path, oval_file, east, north):
 
 
 def test_documented_limits_are_checked_before_anything_large_is_built(tmp_path):
-    from follow_line.circuits import MAX_CONTROL_POINTS, MAX_FILE_BYTES
+    from follow_line.world.circuits import MAX_CONTROL_POINTS, MAX_FILE_BYTES
 
     head = "name: x\nroad_width: 8\nline_width: 0.4\n"
     bomb = head + "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a]\n" + POINTS

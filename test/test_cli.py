@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 
@@ -65,8 +66,9 @@ def test_bench_perturbed_from_the_command_line(tmp_path, oval_file, capsys):
                  "clockwise", "--perturb", "clean,shadow", "--repeat", "2", "--jobs", "1",
                  "--out", str(out), "--quiet"]) == 0
     printed = capsys.readouterr().out
-    assert "| Oval (clockwise) | 100% ± 0 |" in printed
-    assert "| Manual | 100% (2/2) | 100% (2/2) |" in printed
+    assert re.search(r"\| Manual \| 100 % 0:\d\d \| 1.00 \|", printed)
+    assert "| Manual | 100 % (2/2) | 100 % (2/2) |" in printed
+    assert "| Oval (clockwise) | 100% ± 0 |" in (out / "results_seed.md").read_text()
     assert len(list((out / "runs").glob("*.json"))) == 4
     assert (out / "plots" / "robustness.png").stat().st_size > 1000
 
@@ -187,3 +189,22 @@ def test_drive_and_frame_take_a_perturbation_and_any_appearance_change(tmp_path,
     assert "unknown appearance key 'fog'; known: brightness" in capsys.readouterr().err
     assert main(["drive", "--look", "texture=3", "--quiet"]) == 2
     assert "texture=3 (allowed: 0-0.5)" in capsys.readouterr().err
+
+
+def test_a_network_drive_prints_nothing_on_stderr_unless_verbose(oval_file):
+    command = [sys.executable, "-m", "follow_line", "drive", "--model", "tinypilotnet",
+               "--circuit", str(oval_file), "--timeout", "2", "--quiet"]
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 1  # a 2 s timeout: lap not completed
+    assert quiet.stderr == ""
+    assert json.loads(quiet.stdout)["stop_reason"] == "timeout"
+    verbose = subprocess.run(command + ["--verbose"], capture_output=True, text=True,
+                             timeout=300)
+    assert "oneDNN" in verbose.stderr or "XNNPACK" in verbose.stderr
+
+
+def test_our_own_errors_still_reach_the_terminal_when_quiet():
+    result = subprocess.run([sys.executable, "-m", "follow_line", "drive", "--model", "nope"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.startswith("follow-line: error: unknown driver 'nope'")

@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
+import yaml
 
-from follow_line.collect import collect, plan_episodes
-from follow_line.data import load_episodes, read_dataset_index
+from follow_line.driving.expert import ExpertDriver
+from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
-from follow_line.expert import ExpertDriver
-from follow_line.vision import Preprocessing
+from follow_line.learning.collect import collect, plan_episodes
+from follow_line.learning.data import load_episodes, read_dataset_index
 
 
 def test_collect_writes_a_rosbag2_dataset_that_trains(tmp_path, oval_file):
@@ -24,6 +25,47 @@ def test_collect_writes_a_rosbag2_dataset_that_trains(tmp_path, oval_file):
     assert lap.frames.shape[1:] == (66, 200, 3)
     # the recovery lap starts off the line: the expert's first command steers back
     assert abs(recovery.w[:10]).max() > abs(lap.w[:10]).max()
+
+
+def test_episodes_are_mcap_by_default_and_read_by_the_mcap_ros2_reader(tmp_path, oval_file):
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+
+    [meta] = collect(tmp_path / "ds", [str(oval_file)], ["clockwise"], laps=1, recovery=0,
+                     progress=False)
+    bag = tmp_path / "ds" / meta["bag"]
+    metadata = yaml.safe_load((bag / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
+    assert metadata["storage_identifier"] == "mcap"
+    [mcap_file] = bag.glob("*.mcap")
+    images, commands = [], []
+    with mcap_file.open("rb") as f:
+        reader = make_reader(f, decoder_factories=[DecoderFactory()])
+        for _, channel, _, msg in reader.iter_decoded_messages(
+                topics=["/cam_f1_left/image_raw", "/cmd_vel"], log_time_order=True):
+            if channel.topic == "/cmd_vel":
+                commands.append((msg.linear.x, msg.angular.z))
+            else:
+                images.append(msg)
+    assert len(images) == len(commands) == meta["frames"]
+    assert (images[0].encoding, images[0].height, images[0].width) == ("rgb8", 480, 640)
+    [episode] = load_episodes(tmp_path / "ds", None, progress=False)
+    assert np.array_equal(np.frombuffer(images[5].data, np.uint8).reshape(480, 640, 3),
+                          episode.frames[5])
+    assert np.allclose(commands, np.stack([episode.v, episode.w], axis=1))
+
+
+def test_sqlite3_storage_on_request_reads_back_the_same(tmp_path, oval_file):
+    kwargs = dict(laps=1, recovery=0, progress=False)
+    collect(tmp_path / "mcap", [str(oval_file)], ["clockwise"], **kwargs)
+    [meta] = collect(tmp_path / "sqlite", [str(oval_file)], ["clockwise"], storage="sqlite3",
+                     **kwargs)
+    bag = tmp_path / "sqlite" / meta["bag"]
+    assert list(bag.glob("*.db3"))
+    [a] = load_episodes(tmp_path / "mcap", Preprocessing(), progress=False)
+    [b] = load_episodes(tmp_path / "sqlite", Preprocessing(), progress=False)
+    assert np.array_equal(a.frames, b.frames) and np.array_equal(a.w, b.w)
+    with pytest.raises(FollowLineError, match="unknown storage 'hdf5'; known: mcap, sqlite3"):
+        collect(tmp_path / "other", [str(oval_file)], ["clockwise"], storage="hdf5", **kwargs)
 
 
 def test_labels_are_the_experts_commands_for_the_recorded_frames(tmp_path, oval_file):
@@ -69,7 +111,7 @@ def test_never_deletes_what_it_did_not_write(tmp_path, oval_file):
 
 def test_an_interrupted_overwrite_leaves_the_previous_dataset(tmp_path, oval_file,
                                                               monkeypatch):
-    import follow_line.collect as collect_module
+    import follow_line.learning.collect as collect_module
 
     ds = tmp_path / "ds"
     collect(ds, [str(oval_file)], ["clockwise"], recovery=0, progress=False)
@@ -117,7 +159,7 @@ def test_kill_9_during_an_overwrite_leaves_the_previous_dataset_usable(tmp_path,
 
 
 def test_a_randomised_dataset_has_random_looks_and_the_nominal_labels(tmp_path, oval_file):
-    from follow_line.sim.appearance import Randomisation
+    from follow_line.world.appearance import Randomisation
 
     kwargs = {"laps": 1, "recovery": 0, "progress": False}
     collect(tmp_path / "plain", [str(oval_file)], ["clockwise"], **kwargs)

@@ -1,6 +1,5 @@
 import logging
 import math
-import shutil
 
 import cv2
 import numpy as np
@@ -8,7 +7,9 @@ import pytest
 from rosbags.rosbag2 import Reader, Writer
 from rosbags.typesys import Stores, get_typestore
 
-from follow_line.data import (
+from follow_line.driving.vision import Preprocessing
+from follow_line.errors import FollowLineError
+from follow_line.learning.data import (
     TOPICS,
     EpisodeWriter,
     episode_summary,
@@ -17,8 +18,6 @@ from follow_line.data import (
     write_dataset_index,
     write_folder_dataset,
 )
-from follow_line.errors import FollowLineError
-from follow_line.vision import Preprocessing
 
 TS = get_typestore(Stores.ROS2_HUMBLE)
 T = TS.types
@@ -152,7 +151,9 @@ def test_bags_hold_real_ros2_messages_readable_by_a_generic_reader(dataset):
         assert {c.topic: c.msgtype for c in reader.connections} == {
             TOPICS["image"]: "sensor_msgs/msg/Image", TOPICS["cmd_vel"]: "geometry_msgs/msg/Twist",
             TOPICS["odom"]: "nav_msgs/msg/Odometry"}
-        assert reader.compression_mode == "message" and reader.compression_format == "zstd"
+        assert reader.compression_mode == ""  # MCAP compresses its chunks itself
+        [mcap_file] = (root / "bags" / "simple_clockwise_lap0").glob("*.mcap")
+        assert b"zstd" in mcap_file.read_bytes()[-4096:]  # the chunk index names it
         msgs = {}
         for conn, ns, raw in reader.messages():
             msgs.setdefault(conn.topic, []).append((ns, TS.deserialize_cdr(raw, conn.msgtype)))
@@ -241,7 +242,7 @@ def test_pairing_prefers_the_command_after_and_drops_images_without_one(tmp_path
               for i, t in enumerate((1000, 1050, 1300, 1500, 1800))]
     commands = [(1020 * ms, 1.0, 0.1), (1120 * ms, 2.0, 0.2), (1450 * ms, 3.0, 0.3)]
     write_bag(tmp_path / "bag", images, commands)
-    with caplog.at_level(logging.WARNING, logger="follow_line.data"):
+    with caplog.at_level(logging.WARNING, logger="follow_line.learning.data"):
         [ep] = load_episodes(tmp_path / "bag", progress=False)
     # 1.000 -> command at 1.020; 1.050 -> 1.120 (after, preferred over 1.020 before);
     # 1.300: next at 1.450 and last at 1.120 both > 0.1 s away: dropped;
@@ -272,21 +273,21 @@ def test_remapped_topics_and_a_missing_topic(tmp_path):
         assert present in str(err.value)
 
 
-@pytest.mark.parametrize("damage,needle", [
-    ("metadata", "Could not load YAML"),
-    ("truncate", "malformed"),
+@pytest.mark.parametrize("damage,storage,needle", [
+    ("metadata", "mcap", "Could not load YAML"),
+    ("truncate", "mcap", "File end magic is invalid"),
+    ("truncate", "sqlite3", "malformed"),
 ])
-def test_corrupt_bags_are_reported_with_their_path(dataset, tmp_path, damage, needle):
+def test_corrupt_bags_are_reported_with_their_path(tmp_path, damage, storage, needle):
     bag = tmp_path / "bag"
-    shutil.copytree(dataset[0] / "bags" / "simple_clockwise_lap0", bag)
+    with EpisodeWriter(bag, storage=storage) as writer:
+        for k in range(20):
+            writer.write(k * 0.05, frame(k), 5.0, 0.1, (0.0, 0.0, 0.0))
     if damage == "metadata":
         (bag / "metadata.yaml").write_text("rosbag2_bagfile_information: {version: [\n")
     else:
-        db = bag / "bag.db3"
-        shutil.move(bag / "simple_clockwise_lap0.db3", db)
-        db.write_bytes(db.read_bytes()[:db.stat().st_size // 2])
-        meta = bag / "metadata.yaml"
-        meta.write_text(meta.read_text().replace("simple_clockwise_lap0.db3", "bag.db3"))
+        [data] = [p for p in bag.iterdir() if p.name != "metadata.yaml"]
+        data.write_bytes(data.read_bytes()[:data.stat().st_size // 2])
     with pytest.raises(FollowLineError, match=f"cannot read rosbag2 {bag}.*{needle}"):
         load_episodes(bag, progress=False)
 

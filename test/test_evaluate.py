@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from follow_line.cli import main
-from follow_line.data import Episode, write_folder_dataset
+from follow_line.driving.expert import ExpertDriver
+from follow_line.driving.zoo import build_untrained, load_card, save_model
 from follow_line.errors import FollowLineError
-from follow_line.evaluate import card_metrics, evaluate_models
-from follow_line.expert import ExpertDriver
-from follow_line.sim import Simulator
-from follow_line.zoo import build_untrained, load_card, save_model
+from follow_line.learning.data import Episode, write_folder_dataset
+from follow_line.learning.evaluate import card_metrics, evaluate_models
+from follow_line.world.simulator import Simulator
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_cards_without_metrics_and_missing_data_are_errors(tmp_path, capsys):
 
 def test_networks_sharing_a_preprocessing_share_each_dataset_load(tmp_path, dataset,
                                                                   monkeypatch):
-    from follow_line import data
+    from follow_line.learning import data
 
     for name in ("tiny_a", "tiny_b"):
         model, card = build_untrained("tinypilotnet")
@@ -80,10 +80,10 @@ def test_nan_outputs_on_the_data_are_an_error_not_nan_metrics():
     import numpy as np
     import pytest
 
-    from follow_line.data import Episode
+    from follow_line.driving.zoo import build_untrained
     from follow_line.errors import FollowLineError
-    from follow_line.metrics import evaluate
-    from follow_line.zoo import build_untrained
+    from follow_line.learning.data import Episode
+    from follow_line.learning.metrics import evaluate
 
     model, card = build_untrained("tinypilotnet")
     h, w, c = card.preprocessing.frame_shape

@@ -3,10 +3,10 @@ import math
 import numpy as np
 import pytest
 
-from follow_line.circuits import builtin_circuits
-from follow_line.drive import RunSpec, run_drive
-from follow_line.expert import ExpertDriver
-from follow_line.sim import Pose, Simulator, StartOffset
+from follow_line.driving.expert import ExpertDriver
+from follow_line.driving.run import RunSpec, run_drive
+from follow_line.world.circuits import builtin_circuits
+from follow_line.world.simulator import Pose, Simulator, StartOffset
 
 
 def test_line_points_match_the_geometry(oval):
@@ -49,7 +49,7 @@ def test_completes_the_oval_from_an_offset_start(oval):
 @pytest.mark.parametrize("direction", ["clockwise", "anticlockwise"])
 @pytest.mark.parametrize("circuit", ["simple", "monaco", "nurburgring"])
 def test_expert_completes_every_builtin_circuit(circuit, direction):
-    from follow_line.circuits import load_circuit
+    from follow_line.world.circuits import load_circuit
 
     assert circuit in builtin_circuits()
     record = run_drive(RunSpec(load_circuit(circuit), direction), ExpertDriver())

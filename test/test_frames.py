@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from follow_line.driving.frames import FrameBuffer
 from follow_line.errors import FollowLineError
-from follow_line.frames import FrameBuffer
 
 
 def frame(value, shape=(2, 3, 1)):

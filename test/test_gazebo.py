@@ -11,18 +11,18 @@ import cv2
 import numpy as np
 import pytest
 
-from follow_line import gazebo
-from follow_line.circuits import (
+from follow_line.gazebo import sdf as gazebo
+from follow_line.world.appearance import ASPHALT, EDGE_LINE, GRASS, KERB, RED_LINE
+from follow_line.world.camera import CameraModel
+from follow_line.world.circuits import (
     DIRECTIONS,
     builtin_circuits,
     held_out_circuits,
     load_circuit,
 )
-from follow_line.circuits.geometry import ReferenceLine
-from follow_line.sim.appearance import ASPHALT, EDGE_LINE, GRASS, KERB, RED_LINE
-from follow_line.sim.camera import CameraModel
-from follow_line.sim.kinematics import Pose
-from follow_line.sim.render import Renderer
+from follow_line.world.circuits.geometry import ReferenceLine
+from follow_line.world.kinematics import Pose
+from follow_line.world.render import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = builtin_circuits() + held_out_circuits()  # worlds for both groups
@@ -351,7 +351,7 @@ def test_committed_assets_are_what_the_generator_writes(tmp_path, capsys):
     assert written == sorted(expected)
     for relative in written:
         assert (tmp_path / relative).read_bytes() == (ROOT / relative).read_bytes(), (
-            f"{relative} is stale: run `python -m follow_line.gazebo`")
+            f"{relative} is stale: run `python -m follow_line.gazebo.sdf`")
     assert capsys.readouterr().out.count("\n") == len(written)
 
 

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from follow_line.circuits.geometry import (
+from follow_line.world.circuits.geometry import (
     ReferenceLine,
     catmull_rom_closed,
     resample_closed,

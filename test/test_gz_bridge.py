@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from follow_line import gazebo
+from follow_line.gazebo import sdf as gazebo
 
 ROOT = Path(__file__).resolve().parents[1]
 BRIDGE = yaml.safe_load((ROOT / "config" / "gz_bridge.yaml").read_text())
@@ -45,7 +45,7 @@ def node_interface(module: str) -> set[tuple[str, str, str]]:
             for alias in node.names:
                 types[alias.asname or alias.name] = \
                     f"{node.module.replace('.', '/')}/{alias.name}"
-        elif isinstance(node, ast.ImportFrom) and node.module == "follow_line.gazebo":
+        elif isinstance(node, ast.ImportFrom) and node.module == "follow_line.gazebo.sdf":
             constants.update({a.asname or a.name: getattr(gazebo, a.name) for a in node.names})
     for node in tree.body:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from follow_line.sim.kinematics import V_LIMITS, W_LIMITS, Pose, clamp_command, integrate
+from follow_line.world.kinematics import V_LIMITS, W_LIMITS, Pose, clamp_command, integrate
 
 
 def test_straight_line():

@@ -1,8 +1,8 @@
 import numpy as np
 
-from follow_line.card import V_CLASS_VALUES, W_CLASS_VALUES
-from follow_line.labels import mirror_w_class, targets, v_class, w_class
-from follow_line.zoo import default_card
+from follow_line.driving.card import V_CLASS_VALUES, W_CLASS_VALUES
+from follow_line.driving.zoo import default_card
+from follow_line.learning.labels import mirror_w_class, targets, v_class, w_class
 
 
 def test_seed_w_classes():

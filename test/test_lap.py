@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from follow_line.circuits.geometry import ReferenceLine
-from follow_line.lap import LapMonitor, LapRules
-from follow_line.sim.kinematics import Pose
+from follow_line.world.circuits.geometry import ReferenceLine
+from follow_line.world.kinematics import Pose
+from follow_line.world.lap import LapMonitor, LapRules
 
 RADIUS = 20.0
 LENGTH = 2 * math.pi * RADIUS

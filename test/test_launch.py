@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from catkin_pkg.package import parse_package
 
-from follow_line import gazebo
-from follow_line.circuits import builtin_circuits, held_out_circuits, load_circuit
+from follow_line.gazebo import sdf as gazebo
+from follow_line.world.circuits import builtin_circuits, held_out_circuits, load_circuit
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "drive.launch.py"

@@ -11,8 +11,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from follow_line import nets  # noqa: E402
-from follow_line.nets import (  # noqa: E402
+from follow_line.driving import nets  # noqa: E402
+from follow_line.driving.nets import (  # noqa: E402
     FRAME_MODES,
     NETWORKS,
     TASKS,

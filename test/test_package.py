@@ -52,7 +52,7 @@ def test_setup_installs_every_generated_gazebo_file(monkeypatch):
 
     import setuptools
 
-    from follow_line import gazebo
+    from follow_line.gazebo import sdf as gazebo
 
     captured = {}
     monkeypatch.setattr(setuptools, "setup", lambda **kwargs: captured.update(kwargs))
@@ -64,3 +64,30 @@ def test_setup_installs_every_generated_gazebo_file(monkeypatch):
         assert f"share/follow_line/{relative}" in installed, relative
     assert "share/follow_line/launch/drive.launch.py" in installed
     assert "share/follow_line/config/fastdds.xml" in installed  # the launch file sets it
+
+
+#: Subpackage -> the subpackages it may import (besides the top-level helper modules).
+LAYERS = {"world": set(), "driving": {"world"}, "gazebo": {"world"},
+          "learning": {"world", "driving"}, "bench": {"world", "driving"},
+          "ros": {"world", "driving", "gazebo", "bench"}}
+
+
+def _imported_subpackages(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("follow_line."):
+            found.add(node.module.split(".")[1])
+    return found
+
+
+def test_layout_top_level_modules_and_one_way_imports():
+    package = ROOT / "follow_line"
+    modules = sorted(p.name for p in package.glob("*.py"))
+    assert len(modules) <= 8, modules
+    assert {p.name for p in package.iterdir() if (p / "__init__.py").exists()} == set(LAYERS)
+    for layer, allowed in LAYERS.items():
+        for path in (package / layer).rglob("*.py"):
+            wrong = _imported_subpackages(path) & set(LAYERS) - allowed - {layer}
+            assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"

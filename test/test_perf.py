@@ -1,4 +1,4 @@
-from follow_line.perf import closed_loop, machine, perf_markdown, time_render
+from follow_line.bench.perf import closed_loop, machine, perf_markdown, time_render
 
 
 def test_perf_figures_and_their_table(oval_file):

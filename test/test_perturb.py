@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
+from follow_line.bench.perturb import PERTURBATIONS, perturbation, run_conditions
 from follow_line.errors import FollowLineError
-from follow_line.perturb import PERTURBATIONS, perturbation, run_conditions
-from follow_line.sim import Appearance, Pose, StartOffset
-from follow_line.sim.render import Renderer
+from follow_line.world.render import Renderer
+from follow_line.world.simulator import Appearance, Pose, StartOffset
 
 
 def test_the_named_perturbations_and_a_clear_error():
@@ -45,8 +45,8 @@ def test_shadows_darken_the_ground_only_where_they_fall(oval):
 def test_all_expands_anywhere_in_the_list_and_names_are_checked():
     import pytest
 
+    from follow_line.bench.perturb import PERTURBATIONS, expand_perturbations
     from follow_line.errors import FollowLineError
-    from follow_line.perturb import PERTURBATIONS, expand_perturbations
 
     assert expand_perturbations(["all", "dark"]) == list(PERTURBATIONS)
     assert expand_perturbations(["dark", "all"])[0] == "dark"

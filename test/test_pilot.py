@@ -4,15 +4,21 @@ import math
 import numpy as np
 import pytest
 
-from follow_line.card import ModelCard
-from follow_line.drive import RunSpec, run_drive
+from follow_line.driving.card import ModelCard
+from follow_line.driving.inference import litert_cache_dir
+from follow_line.driving.nets import known_networks
+from follow_line.driving.pilot import Pilot, check_model_matches_card
+from follow_line.driving.run import RunSpec, run_drive
+from follow_line.driving.zoo import (
+    build_untrained,
+    default_card,
+    load_model,
+    load_pilot,
+    save_model,
+)
 from follow_line.errors import FollowLineError
-from follow_line.inference import litert_cache_dir
-from follow_line.lap import LapRules
-from follow_line.nets import known_networks
-from follow_line.pilot import Pilot, check_model_matches_card
-from follow_line.sim import Simulator
-from follow_line.zoo import build_untrained, default_card, load_model, load_pilot, save_model
+from follow_line.world.lap import LapRules
+from follow_line.world.simulator import Simulator
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +56,7 @@ def test_outputs_are_clamped_to_the_limits(tiny):
 def test_non_finite_output_stops_the_car_and_logs(tiny, caplog):
     model, card = tiny
     pilot = Pilot(card, model, backend="keras")
-    with caplog.at_level(logging.ERROR, logger="follow_line.pilot"):
+    with caplog.at_level(logging.ERROR, logger="follow_line.driving.pilot"):
         assert pilot.decode({"v": np.array([[math.nan]]), "w": np.array([[0.1]])}) == (0.0, 0.0)
         assert pilot.decode({"v": np.array([[0.1]]), "w": np.array([[math.inf]])}) == (0.0, 0.0)
     assert pilot.faults == 2
@@ -175,7 +181,7 @@ def test_every_network_saves_reloads_and_drives(tmp_path, oval, network):
 
 
 def test_gpu_device_without_a_gpu_is_a_clear_error(tiny):
-    from follow_line.inference import gpu_available, make_predictor
+    from follow_line.driving.inference import gpu_available, make_predictor
 
     if gpu_available():
         pytest.skip("this machine has a GPU")
@@ -203,7 +209,7 @@ def test_non_finite_weights_are_refused_at_save_and_at_load(tmp_path, tiny):
 def test_a_network_computing_nan_is_not_blamed_on_the_litert_cache(tmp_path, monkeypatch):
     import keras
 
-    from follow_line.inference import make_predictor
+    from follow_line.driving.inference import make_predictor
 
     monkeypatch.setenv("FOLLOW_LINE_CACHE", str(tmp_path))
     inputs = keras.Input((4,))
@@ -213,7 +219,7 @@ def test_a_network_computing_nan_is_not_blamed_on_the_litert_cache(tmp_path, mon
 
 
 def test_builder_options_are_kept_by_the_card(tmp_path):
-    from follow_line.nets import build_network
+    from follow_line.driving.nets import build_network
 
     card = default_card("cnn_lstm")
     card.architecture = {"steps": 32}

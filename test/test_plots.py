@@ -2,8 +2,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from follow_line.circuits import load_circuit
-from follow_line.plots import write_bench_plots
+from follow_line.bench.plots import write_bench_plots
+from follow_line.world.circuits import load_circuit
 
 
 def record(driver, direction, fraction=1.0, repeat=0, perturbation=None, trajectory=True):

@@ -1,8 +1,8 @@
 import pytest
 
+from follow_line.driving.nets import known_networks
 from follow_line.errors import FollowLineError
-from follow_line.nets import known_networks
-from follow_line.regenerate import read_spec
+from follow_line.learning.regenerate import read_spec
 
 
 def test_the_zoo_specification_names_every_network():

@@ -3,9 +3,9 @@ import math
 import numpy as np
 import pytest
 
-from follow_line.sim import Appearance, CameraModel, Pose, Simulator
-from follow_line.sim.appearance import ASPHALT, GRASS, RED_LINE
-from follow_line.sim.render import Renderer
+from follow_line.world.appearance import ASPHALT, GRASS, RED_LINE
+from follow_line.world.render import Renderer
+from follow_line.world.simulator import Appearance, CameraModel, Pose, Simulator
 
 CAM = CameraModel()
 
@@ -129,7 +129,7 @@ def test_ground_homography_maps_pixels_to_their_ground_points():
 
 
 def test_gamma_colour_cast_and_blur_change_the_image_as_documented():
-    from follow_line.circuits import load_circuit
+    from follow_line.world.circuits import load_circuit
 
     circuit = load_circuit("simple")
     clean = Simulator(circuit, "clockwise").frame().astype(float)
@@ -191,7 +191,7 @@ def test_a_higher_camera_sees_a_narrower_line(oval):
 
 
 def test_palette_texture_and_jpeg(oval):
-    from follow_line.sim.appearance import Palette
+    from follow_line.world.appearance import Palette
 
     pose = straight_pose(oval)
     clean = Renderer(oval).render(pose)
@@ -215,7 +215,7 @@ def test_palette_texture_and_jpeg(oval):
 
 
 def test_random_appearances_are_seeded_valid_and_cover_the_ranges():
-    from follow_line.sim.appearance import Randomisation
+    from follow_line.world.appearance import Randomisation
 
     ranges = Randomisation()
     draws = [ranges.sample(np.random.default_rng(k)) for k in range(200)]

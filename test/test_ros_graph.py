@@ -16,12 +16,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from follow_line.circuits import load_circuit
-from follow_line.drive import RunSpec, run_drive
-from follow_line.drivers import make_driver
-from follow_line.gazebo import CAMERA_TOPIC, CMD_VEL_TOPIC
+from follow_line.driving.drivers import make_driver
+from follow_line.driving.run import RunSpec, run_drive
+from follow_line.gazebo.sdf import CAMERA_TOPIC, CMD_VEL_TOPIC
 from follow_line.ros.bringup import GraphSpec, dds_environment, node_commands
-from follow_line.sim import Simulator
+from follow_line.world.circuits import load_circuit
+from follow_line.world.simulator import Simulator
 
 rclpy = pytest.importorskip("rclpy", reason="ROS 2 wheels not installed (make test installs "
                             "them from requirements-ros.txt)")

@@ -16,11 +16,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from follow_line.driving.expert import ExpertDriver
 from follow_line.errors import FollowLineError
-from follow_line.expert import ExpertDriver
-from follow_line.gazebo import CAMERA_TOPIC, CMD_VEL_TOPIC, ODOM_TOPIC
-from follow_line.sim import Simulator, StartOffset
-from follow_line.sim.kinematics import Pose, integrate
+from follow_line.gazebo.sdf import CAMERA_TOPIC, CMD_VEL_TOPIC, ODOM_TOPIC
+from follow_line.world.kinematics import Pose, integrate
+from follow_line.world.simulator import Simulator, StartOffset
 
 RCLPY_OWN_PARAMETERS = {"use_sim_time", "start_type_description_service"}
 rclpy = pytest.importorskip("rclpy", reason="ROS 2 wheels not installed (make test installs "
@@ -567,7 +567,7 @@ def test_sim_node_parameters_are_validated(ros, ctx, oval_file, params, name):
 
 def test_the_core_and_the_ros_package_import_without_rclpy():
     code = ("import sys; import follow_line.ros, follow_line.ros.image_conversion, "
-            "follow_line.drive; assert 'rclpy' not in sys.modules, 'rclpy imported'")
+            "follow_line.driving.run; assert 'rclpy' not in sys.modules, 'rclpy imported'")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from follow_line import gazebo
-from follow_line.circuits import load_circuit
+from follow_line.gazebo import sdf as gazebo
+from follow_line.world.circuits import load_circuit
 
 ROOT = Path(__file__).resolve().parents[1]
 SDF_FILES = sorted(path for path in gazebo.assets() if path.endswith((".world", ".sdf")))

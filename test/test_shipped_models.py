@@ -2,9 +2,9 @@
 
 import pytest
 
-from follow_line.pilot import check_model_matches_card
-from follow_line.regenerate import read_spec
-from follow_line.zoo import load_model, models_dir, shipped_models
+from follow_line.driving.pilot import check_model_matches_card
+from follow_line.driving.zoo import load_model, models_dir, shipped_models
+from follow_line.learning.regenerate import read_spec
 
 SHIPPED = shipped_models()
 ENTRIES = {e["name"]: e for e in read_spec()["networks"]}

@@ -1,15 +1,15 @@
 import numpy as np
 import pytest
 
-from follow_line.data import Episode
+from follow_line.driving.expert import ExpertDriver
+from follow_line.driving.frames import FrameBuffer
+from follow_line.driving.nets import known_networks
+from follow_line.driving.zoo import default_card, load_model
 from follow_line.errors import FollowLineError
-from follow_line.expert import ExpertDriver
-from follow_line.frames import FrameBuffer
-from follow_line.labels import w_class
-from follow_line.metrics import classification_metrics, evaluate, metrics_tables
-from follow_line.nets import known_networks
-from follow_line.sim import Simulator, StartOffset
-from follow_line.train import (
+from follow_line.learning.data import Episode
+from follow_line.learning.labels import w_class
+from follow_line.learning.metrics import classification_metrics, evaluate, metrics_tables
+from follow_line.learning.train import (
     TrainConfig,
     balanced_items,
     class_weights,
@@ -19,7 +19,7 @@ from follow_line.train import (
     split_episodes,
     train_network,
 )
-from follow_line.zoo import default_card, load_model
+from follow_line.world.simulator import Simulator, StartOffset
 
 
 def record(circuit, name, frames=16, lateral=0.0):
@@ -153,7 +153,7 @@ def test_stride_patience_and_dataset_are_recorded(tmp_path, raw_episodes):
 
 
 def test_the_card_says_how_the_training_world_looked(tmp_path, raw_episodes):
-    from follow_line.data import write_dataset_index
+    from follow_line.learning.data import write_dataset_index
 
     look = {"randomised": {"texture": 0.3}, "change_every_s": 4.0}
     write_dataset_index(tmp_path / "ds", [], appearance=look)
@@ -165,10 +165,10 @@ def test_the_card_says_how_the_training_world_looked(tmp_path, raw_episodes):
 
 
 def test_appearance_augmentation_changes_each_sample_alike_across_its_frames():
-    from follow_line.augment import Photometric, augment_frames, check_preprocessing
-    from follow_line.train import compose_inputs
-    from follow_line.vision import Preprocessing
-    from follow_line.zoo import default_card
+    from follow_line.driving.vision import Preprocessing
+    from follow_line.driving.zoo import default_card
+    from follow_line.learning.augment import Photometric, augment_frames, check_preprocessing
+    from follow_line.learning.train import compose_inputs
 
     rng = np.random.default_rng(0)
     pre = Preprocessing()
@@ -195,7 +195,7 @@ def test_appearance_augmentation_changes_each_sample_alike_across_its_frames():
 
 
 def test_augmented_training_records_its_ranges_in_the_card(tmp_path, raw_episodes):
-    from follow_line.card import ModelCard
+    from follow_line.driving.card import ModelCard
 
     config = TrainConfig(network="tinypilotnet", epochs=1, batch_size=8, val_fraction=0.34,
                          augment=True)
@@ -208,8 +208,8 @@ def test_augmented_training_records_its_ranges_in_the_card(tmp_path, raw_episode
 
 
 def test_biased_regression_weighs_each_frame_by_its_w_class():
-    from follow_line.train import _class_weighting
-    from follow_line.zoo import default_card
+    from follow_line.driving.zoo import default_card
+    from follow_line.learning.train import _class_weighting
 
     w = np.array([0.0] * 8 + [0.3] * 4 + [1.5] * 2 + [-1.5] * 2, np.float32)
     episode = Episode("e", None, None, "recorded", np.arange(len(w)) * 0.05,

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
-from follow_line.vision import Preprocessing
 
 
 def camera_image():

@@ -87,7 +87,7 @@ def check_topics(**topics: str) -> None:
 
 def declare_circuit(node):
     """Declare and check the `circuit` and `direction` parameters; (Circuit, direction)."""
-    from follow_line.circuits import DIRECTIONS, builtin_circuits, load_circuit
+    from follow_line.world.circuits import DIRECTIONS, builtin_circuits, load_circuit
 
     name = declare(node, "circuit", "simple",
                    "Circuit: a built-in name or the path of a circuit .yaml file",

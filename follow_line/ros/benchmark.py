@@ -105,7 +105,7 @@ def free_running_figures(spec: GraphSpec, seconds: float = 30.0,
 def ros_perf(spec: GraphSpec, seconds: float = 30.0, repeats: int = 3,
              compare_defaults: bool = True) -> dict:
     """Every figure: lockstep, free-running with the shipped profile (and with defaults)."""
-    from follow_line.perf import machine
+    from follow_line.bench.perf import machine
 
     figures = {"machine": machine(), "lockstep": lockstep_figures(spec, repeats),
                "free_running": [free_running_figures(spec, seconds)]}

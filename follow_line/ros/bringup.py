@@ -92,9 +92,9 @@ def check_spec(spec: GraphSpec) -> None:
     """Refuse what the nodes would refuse, before any process starts."""
     import importlib.util
 
-    from follow_line.circuits import DIRECTIONS, load_circuit
-    from follow_line.drivers import check_driver_name
+    from follow_line.driving.drivers import check_driver_name
     from follow_line.errors import unknown_name
+    from follow_line.world.circuits import DIRECTIONS, load_circuit
 
     if importlib.util.find_spec("rclpy") is None:
         raise FollowLineError("ROS 2 is not available (rclpy cannot be imported): install the "
@@ -110,6 +110,18 @@ def check_spec(spec: GraphSpec) -> None:
         raise FollowLineError(f"real-time factor is {spec.real_time_factor}; allowed: > 0")
 
 
+def _terminal() -> int | None:
+    """Where the nodes' logs go when shown: our stderr, which is the terminal.
+
+    `logs.quiet_libraries` moved descriptor 2 away from it; None (inherit descriptor 2)
+    when `sys.stderr` has no file.
+    """
+    try:
+        return sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
 def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = False,
               env: dict[str, str] | None = None, shipped_profile: bool = True) -> dict:
     """Run the graph until the lap monitor's record is written (or a signal); the record.
@@ -122,7 +134,7 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
     with tempfile.TemporaryDirectory(prefix="follow_line_ros_") as tmp:
         path = Path(tmp) / "record.json"
         commands = node_commands(spec, path)
-        out = subprocess.DEVNULL if quiet else None
+        out, err = (subprocess.DEVNULL, subprocess.DEVNULL) if quiet else (None, _terminal())
         children: dict[str, subprocess.Popen] = {}
         interrupted = {"signal": None}
 
@@ -133,7 +145,7 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
         try:
             for name, command in commands.items():
                 children[name] = subprocess.Popen(
-                    command, env=dds_environment(env, shipped_profile), stdout=out, stderr=out)
+                    command, env=dds_environment(env, shipped_profile), stdout=out, stderr=err)
             failed = _wait(children, interrupted)
         finally:
             codes = _stop(children)

@@ -21,10 +21,12 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 
-from follow_line.drivers import check_driver_name, make_driver
+from follow_line.driving.drivers import check_driver_name, make_driver
+from follow_line.driving.inference import BACKENDS, DEVICES
+from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
-from follow_line.gazebo import BASE_FRAME, CAMERA_TOPIC, CMD_VEL_TOPIC
-from follow_line.inference import BACKENDS, DEVICES
+from follow_line.gazebo.sdf import BASE_FRAME, CAMERA_TOPIC, CMD_VEL_TOPIC
+from follow_line.logs import native_stderr_silenced, quiet_python_libraries
 from follow_line.ros import (
     check_choice,
     check_range,
@@ -35,8 +37,7 @@ from follow_line.ros import (
     stamp_to_seconds,
 )
 from follow_line.ros.image_conversion import SUPPORTED_ENCODINGS, image_to_rgb
-from follow_line.sim.kinematics import V_LIMITS, W_LIMITS
-from follow_line.vision import Preprocessing
+from follow_line.world.kinematics import V_LIMITS, W_LIMITS
 
 NODE_NAME = "follow_line_drive"
 CMD_VEL_DEPTH = 10
@@ -90,12 +91,14 @@ class DriveNode(Node):
             "Most frames driven per second of frame stamps (later frames inside 1/limit of "
             "the last one driven are skipped); 0 drives every frame", ">= 0")
         self._check_parameters()
-        try:
-            self.driver = make_driver(self.model, self.backend, self.device)
-        except FollowLineError as exc:
-            raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
-        self._camera = Preprocessing()  # the camera frame every driver expects (640x480 RGB)
-        self._warm_up()
+        quiet_python_libraries()
+        with native_stderr_silenced():  # TensorFlow's and LiteRT's start-up lines
+            try:
+                self.driver = make_driver(self.model, self.backend, self.device)
+            except FollowLineError as exc:
+                raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
+            self._camera = Preprocessing()  # the frame every driver expects (640x480 RGB)
+            self._warm_up()
 
         self.cmd_pub = self.create_publisher(TwistStamped if self.stamped else Twist,
                                              self.cmd_vel_topic, CMD_VEL_DEPTH)

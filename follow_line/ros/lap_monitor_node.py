@@ -27,8 +27,7 @@ from std_msgs.msg import Float32
 
 from follow_line import __version__
 from follow_line.files import write_json_atomic
-from follow_line.gazebo import CMD_VEL_TOPIC, ODOM_TOPIC
-from follow_line.lap import LapMonitor, LapRules
+from follow_line.gazebo.sdf import CMD_VEL_TOPIC, ODOM_TOPIC
 from follow_line.ros import (
     check_choice,
     check_range,
@@ -41,7 +40,8 @@ from follow_line.ros import (
     stamp_to_seconds,
     yaw_from_quaternion,
 )
-from follow_line.sim.kinematics import Pose
+from follow_line.world.kinematics import Pose
+from follow_line.world.lap import LapMonitor, LapRules
 
 NODE_NAME = "follow_line_lap_monitor"
 ODOM_DEPTH = 50
@@ -212,7 +212,7 @@ class LapMonitorNode(Node):
         self.done = self.exit_when_done
 
     def run_record(self) -> dict:
-        """The run record: `follow_line.drive.run_drive`'s fields that apply under ROS."""
+        """The run record: `follow_line.driving.run.run_drive`'s fields that apply under ROS."""
         summary = self.monitor.summary()
         elapsed = summary["sim_time_s"]
         frames = self.frames_driven()

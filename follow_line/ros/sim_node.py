@@ -27,7 +27,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Image
 
-from follow_line.gazebo import (
+from follow_line.gazebo.sdf import (
     BASE_FRAME,
     CAMERA_FRAME,
     CAMERA_TOPIC,
@@ -47,7 +47,7 @@ from follow_line.ros import (
     seconds_to_stamp,
     stamp_to_seconds,
 )
-from follow_line.sim import CameraModel, Simulator
+from follow_line.world.simulator import CameraModel, Simulator
 
 NODE_NAME = "follow_line_sim"
 CLOCK_TOPIC = "/clock"

@@ -1,0 +1,258 @@
+"""Benchmark matrix: drivers x circuits x directions x perturbations x repetitions.
+
+Runs go to parallel worker processes; each run's record (with its trajectory) is written to
+runs/KEY.json as soon as it ends, so an interrupted benchmark resumes where it stopped and a
+failing run is recorded with its error without losing the others. A record keeps the digest
+of the network's weights: a run whose network was retrained since is run again. The reports
+(results.json without trajectories, results.csv, results.md and plots/*.png) are rebuilt
+from all records.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from follow_line.bench.perturb import perturbation, run_conditions
+from follow_line.bench.plots import write_bench_plots
+from follow_line.bench.report import (
+    perturbation_of,
+    results_csv,
+    results_markdown,
+    results_seed_markdown,
+    robustness_table,
+)
+from follow_line.bench.report_html import report_html
+from follow_line.driving.drivers import (
+    check_driver_name,
+    driver_task,
+    driver_weights,
+    make_driver,
+)
+from follow_line.driving.run import Driver, RunSpec, run_drive
+from follow_line.errors import unknown_name
+from follow_line.files import write_json_atomic, write_text_atomic
+from follow_line.world.circuits import DIRECTIONS, load_circuit
+from follow_line.world.lap import LapRules
+
+ORPHAN_CHECK_S = 0.5  # how often a worker checks that the main process is still there
+RECORD_FIELDS = ("driver", "circuit", "direction", "completion_pct", "stop_reason",
+                 "lap_times_s", "trajectory")
+
+
+@dataclass(frozen=True)
+class BenchRun:
+    """One cell of the matrix."""
+
+    driver: str
+    circuit: str  # built-in name or path
+    direction: str
+    repeat: int = 0
+    laps: int = 1
+    perturbation: str = "clean"
+
+    @property
+    def key(self) -> str:
+        """File-name-safe identity of the run: readable names, then a digest of what they are.
+
+        The digest covers the driver (its name, or a model file's absolute path), the
+        circuit's geometry and the run's conditions (appearance and start), so a user's
+        `simple.yaml` or `tinypilotnet.keras` never shares a record with the built-in ones,
+        and a perturbation whose definition changed runs again.
+        """
+        name = Path(self.driver).stem if Path(self.driver).suffix else self.driver
+        key = f"{name}__{Path(self.circuit).stem}__{self.direction}__r{self.repeat}"
+        if self.perturbation != "clean":
+            key = f"{key}__{self.perturbation}"
+        digest = _identity_digest(self.driver, self.circuit, self.perturbation, self.repeat)
+        return f"{key}__{digest}"
+
+
+@functools.cache
+def _identity_digest(driver: str, circuit: str, perturbation: str, repeat: int) -> str:
+    c = load_circuit(circuit)
+    who = str(Path(driver).resolve()) if Path(driver).suffix else driver
+    geometry = json.dumps([c.road_width, c.line_width, c.control_points, c.start,
+                           c.interpolation])
+    appearance, start = run_conditions(perturbation, repeat)
+    conditions = json.dumps([appearance.to_dict(), vars(start)], sort_keys=True)
+    return hashlib.sha256(f"{who}|{geometry}|{conditions}".encode()).hexdigest()[:8]
+
+
+def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat: int = 1,
+         laps: int = 1, perturbations: tuple[str, ...] | list[str] = ("clean",)
+         ) -> list[BenchRun]:
+    """Every run of the matrix, validating names before anything starts."""
+    for name in drivers:
+        check_driver_name(name)
+    for circuit in circuits:
+        load_circuit(circuit)
+    for direction in directions:
+        if direction not in DIRECTIONS:
+            raise unknown_name("direction", direction, DIRECTIONS)
+    for name in perturbations:
+        perturbation(name)
+    return [BenchRun(d, c, r, k, laps, p) for d in drivers for p in perturbations
+            for c in circuits for r in directions for k in range(repeat)]
+
+
+def _execute(run: BenchRun, out: Path, weights: str | None, threads: int = 1) -> dict:
+    """Drive one run in a worker and write its record; errors become records too.
+
+    `weights` (the driver's `driver_weights`) is recorded with the run.
+    """
+    import cv2
+
+    cv2.setNumThreads(threads)
+    try:
+        appearance, start = run_conditions(run.perturbation, run.repeat)
+        spec = RunSpec(load_circuit(run.circuit), run.direction, LapRules(laps=run.laps),
+                       appearance, start)
+        record = run_drive(spec, _driver(run.driver, threads))
+    except Exception as exc:  # noqa: BLE001 (a failing run must not stop the others)
+        record = {"driver": run.driver, "circuit": Path(run.circuit).stem,
+                  "direction": run.direction, "error": f"{type(exc).__name__}: {exc}",
+                  "traceback": traceback.format_exc()}
+    record["repeat"] = run.repeat
+    record["perturbation"] = run.perturbation
+    record["weights"] = weights
+    write_json_atomic(out / "runs" / f"{run.key}.json", record)
+    return record
+
+
+@functools.cache
+def _driver(name: str, threads: int) -> Driver:
+    """A worker's driver, loaded once per process (a network takes seconds to load).
+
+    `run_drive` resets it before every run.
+    """
+    return make_driver(name, threads=threads)
+
+
+def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = True) -> list[dict]:
+    """Run what is not done yet, then report.
+
+    A run is done when its record holds no error and was driven with the current weights.
+    """
+    out = Path(out)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    weights = {name: driver_weights(name) for name in {r.driver for r in runs}}
+    todo = [r for r in runs if not _finished(out / "runs" / f"{r.key}.json", weights[r.driver])]
+    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="bench", unit="run",
+               disable=not progress)
+    if jobs <= 1:
+        for run in todo:
+            _report_progress(bar, _execute(run, out, weights[run.driver],
+                                           threads=default_jobs()))
+    else:
+        _run_in_workers(todo, out, weights, jobs, bar)
+    bar.close()
+    records = [json.loads((out / "runs" / f"{r.key}.json").read_text()) for r in runs]
+    tasks = {name: driver_task(name) for name in weights}
+    for run, record in zip(runs, records, strict=True):
+        record["task"] = tasks[run.driver]  # for the reports' grouping, not stored in runs/
+    keys = [r.key for r in runs]
+    if todo or _reported_keys(out) != keys:  # else the reports already show these runs
+        write_reports(records, out, keys)
+    return records
+
+
+def _run_in_workers(todo: list[BenchRun], out: Path, weights: dict, jobs: int,
+                    bar: tqdm) -> None:
+    """Run `todo` in `jobs` worker processes; none outlives this call or this process.
+
+    Workers are spawned (forking a process that runs TensorFlow or LiteRT threads can
+    deadlock), ignore SIGINT (a terminal's Ctrl-C reaches the whole process group: the main
+    process decides) and exit by themselves when the main process is gone, even after
+    `kill -9`. On Ctrl-C or any error the main process terminates them at once: the runs
+    they were driving are lost and run again on resume; finished records are kept.
+    """
+    context = multiprocessing.get_context("spawn")
+    pool = context.Pool(jobs, initializer=_worker_init, initargs=(os.getpid(),))
+    try:
+        tasks = [(run, out, weights[run.driver]) for run in todo]
+        for record in pool.imap_unordered(_execute_task, tasks):
+            _report_progress(bar, record)
+    except BaseException:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C waits
+        try:
+            pool.terminate()
+            pool.join()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        raise
+    pool.close()
+    pool.join()
+
+
+def _execute_task(task: tuple) -> dict:
+    return _execute(*task)
+
+
+def _worker_init(main_pid: int) -> None:
+    """Ignore SIGINT; exit as soon as the main process `main_pid` is gone."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == main_pid:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _reported_keys(out: Path) -> list[str] | None:
+    try:
+        return json.loads((out / "results.json").read_text()).get("keys")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _finished(path: Path, weights: str | None) -> bool:
+    """Whether `path` holds a complete record of a run driven with `weights`."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(record, dict) and "error" not in record
+            and all(k in record for k in RECORD_FIELDS) and record.get("weights") == weights)
+
+
+def _report_progress(bar: tqdm, record: dict) -> None:
+    bar.set_postfix_str(f"{record['driver']} {record['circuit']} {record['direction']}: "
+                        + (record["error"][:40] if "error" in record
+                           else f"{record['completion_pct']:.0f}%"))
+    bar.update(1)
+
+
+def write_reports(records: list[dict], out: Path, keys: list[str]) -> None:
+    """Every report of a benchmark folder (`keys`: the runs' keys), results.json last.
+
+    Plots, results.csv, results.md, results_seed.md, robustness.md if perturbed and
+    report.html.
+    """
+    plots = write_bench_plots(records, out)
+    write_text_atomic(out / "results.csv", results_csv(records))
+    write_text_atomic(out / "results.md", results_markdown(records))
+    write_text_atomic(out / "results_seed.md", results_seed_markdown(records))
+    if any(perturbation_of(r) != "clean" for r in records):
+        write_text_atomic(out / "robustness.md", robustness_table(records))
+    write_text_atomic(out / "report.html", report_html(records, keys, plots))
+    summaries = [{k: v for k, v in r.items() if k != "trajectory"} for r in records]
+    write_json_atomic(out / "results.json", {"keys": keys, "runs": summaries})
+
+
+def default_jobs() -> int:
+    """One worker per core."""
+    return max(1, os.cpu_count() or 1)

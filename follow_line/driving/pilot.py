@@ -1,0 +1,98 @@
+"""The pilot: camera frames -> (v, w) with a network, everything taken from its model card."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+
+from follow_line.driving.card import ModelCard
+from follow_line.driving.frames import FrameBuffer
+from follow_line.driving.inference import make_predictor
+from follow_line.errors import FollowLineError
+from follow_line.world.kinematics import V_LIMITS, W_LIMITS
+
+log = logging.getLogger(__name__)
+
+
+def check_model_matches_card(model, card: ModelCard) -> None:
+    """Refuse weights whose input shape or outputs differ from what the card says."""
+    shape = tuple(model.inputs[0].shape[1:])
+    expected = card.expected_input_shape()
+    if tuple(card.input_shape) != expected:
+        raise FollowLineError(f"card {card.name}: input_shape {tuple(card.input_shape)} does "
+                              f"not match its preprocessing and frames ({expected})")
+    if shape != expected:
+        raise FollowLineError(f"model {card.name}: the weights take input {shape} but the card "
+                              f"says {expected}")
+    names = list(model.output_names)
+    if sorted(names) != sorted(card.outputs):
+        raise FollowLineError(f"model {card.name}: the weights have outputs {names} but the "
+                              f"card decodes {sorted(card.outputs)}")
+    for out, name in zip(model.outputs, names, strict=True):
+        units = out.shape[-1]
+        spec = card.outputs[name]
+        want = len(spec["values"]) if "values" in spec else 1
+        if units != want:
+            raise FollowLineError(f"model {card.name}: output {name!r} has {units} units but "
+                                  f"the card expects {want}")
+
+
+class Pilot:
+    """A network that drives: preprocessing, frame buffer, compiled predictor, decoding."""
+
+    def __init__(self, card: ModelCard, model, backend: str = "auto", device: str = "auto",
+                 threads: int | None = None):
+        check_model_matches_card(model, card)
+        self.card = card
+        self.name = card.name
+        self.output_names = list(model.output_names)
+        self.buffer = FrameBuffer(card.frames.mode, card.frames.offsets, card.frames.max_gap_s)
+        self.predict, self.backend = make_predictor(model, backend, device, threads)
+        self.faults = 0
+
+    def reset(self) -> None:
+        """Forget the frames and the fault count of the previous run."""
+        self.buffer.reset()
+        self.faults = 0
+
+    def network_input(self, image: np.ndarray, t: float) -> np.ndarray:
+        """Preprocess `image`, push it into the frame buffer and return the batch of one."""
+        self.buffer.push(self.card.preprocessing.apply(image), t)
+        return self.buffer.network_input()[None]
+
+    def __call__(self, image: np.ndarray, t: float) -> tuple[float, float]:
+        """(v, w) for the camera image taken at time `t`; (0, 0) if the network fails."""
+        outputs = self.predict(self.network_input(image, t))
+        return self.decode(dict(zip(self.output_names, outputs, strict=True)))
+
+    def decode(self, outputs: dict[str, np.ndarray]) -> tuple[float, float]:
+        """Network outputs -> clamped (v, w); a non-finite output gives the stop command."""
+        card = self.card
+        if card.task == "regression":
+            w = _scaled(outputs["w"], card.outputs["w"])
+            v = card.constant_v if card.constant_v is not None \
+                else _scaled(outputs["v"], card.outputs["v"])
+        else:
+            w = self._class_value(outputs["w_class"], card.outputs["w_class"]["values"])
+            v = card.constant_v if card.constant_v is not None \
+                else self._class_value(outputs["v_class"], card.outputs["v_class"]["values"])
+        if not (math.isfinite(v) and math.isfinite(w)):
+            self.faults += 1
+            log.error("%s produced a non-finite command (v=%s, w=%s): stopping the car",
+                      self.name, v, w)
+            return 0.0, 0.0
+        return (min(max(v, V_LIMITS[0]), V_LIMITS[1]), min(max(w, W_LIMITS[0]), W_LIMITS[1]))
+
+    def _class_value(self, probabilities: np.ndarray, values: list[float]) -> float:
+        p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+        if not np.all(np.isfinite(p)):
+            return math.nan
+        if self.card.decode == "expectation":
+            return float(p @ np.asarray(values) / max(p.sum(), 1e-12))
+        return float(values[int(np.argmax(p))])
+
+
+def _scaled(value: np.ndarray, spec: dict) -> float:
+    return float(np.asarray(value).reshape(-1)[0]) * spec["scale"] + spec.get("offset", 0.0)

@@ -1,0 +1,186 @@
+"""Shipped networks: the models/ folder, default cards, saving and loading pilots."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from follow_line.driving.card import V_CLASS_VALUES, W_CLASS_VALUES, FrameSpec, ModelCard
+from follow_line.driving.vision import Preprocessing
+from follow_line.errors import FollowLineError
+from follow_line.files import package_folder
+
+log = logging.getLogger(__name__)
+
+# Regression targets are divided by these scales for training (v up to ~13 m/s, |w| up to ~3).
+DEFAULT_V_SCALE = 13.0
+DEFAULT_W_SCALE = 3.0
+DEFAULT_CONSTANT_V = 8.0
+
+
+def models_dir() -> Path:
+    """Where trained networks live: $FOLLOW_LINE_MODELS, the source tree or the ROS share."""
+    env = os.environ.get("FOLLOW_LINE_MODELS")
+    if env:
+        return Path(env)
+    return package_folder("models")
+
+
+def shipped_models(folder: Path | None = None) -> list[str]:
+    """Names of the trained networks in `folder` (a NAME.keras with its NAME.json)."""
+    folder = folder or models_dir()
+    return sorted(p.stem for p in folder.glob("*.keras") if p.with_suffix(".json").exists())
+
+
+def default_card(network: str, name: str | None = None, image_mode: str = "cropped",
+                 constant_v: float | None = None) -> ModelCard:
+    """The card of a freshly built network: registry defaults, seed class tables."""
+    from follow_line.driving.nets import network_info
+
+    info = network_info(network)
+    h, w, c = info.input_shape
+    pre = Preprocessing(image_mode=image_mode, input_size=(h, w),
+                        colour="rgb" if c == 3 else "gray")
+    if info.task == "regression":
+        outputs = {"v": {"scale": DEFAULT_V_SCALE, "offset": 0.0},
+                   "w": {"scale": DEFAULT_W_SCALE, "offset": 0.0}}
+        outputs = {k: v for k, v in outputs.items() if k in info.outputs}
+    else:
+        outputs = {"w_class": {"values": list(W_CLASS_VALUES)}}
+        if "v_class" in info.outputs:
+            outputs["v_class"] = {"values": list(V_CLASS_VALUES)}
+        elif constant_v is None:
+            constant_v = DEFAULT_CONSTANT_V
+    card = ModelCard(name=name or network, network=network, task=info.task,
+                     preprocessing=pre, frames=FrameSpec(info.frames, tuple(info.offsets)),
+                     input_shape=(), outputs=outputs, constant_v=constant_v,
+                     description=info.description)
+    card.input_shape = card.expected_input_shape()
+    return card
+
+
+def build_untrained(network: str, card: ModelCard | None = None):
+    """A freshly built network (random weights) and its card."""
+    from follow_line.driving.nets import build_network
+
+    card = card or default_card(network)
+    model = build_network(network, card.preprocessing.frame_shape)
+    return model, card
+
+
+def save_model(model, card: ModelCard, folder: Path) -> Path:
+    """Write NAME.keras and NAME.json into `folder`; returns the .keras path."""
+    check_finite_weights(model, f"network {card.name}")
+    from follow_line.driving.pilot import check_model_matches_card
+
+    check_model_matches_card(model, card)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{card.name}.keras"
+    tmp = folder / f".{card.name}.tmp.keras"
+    model.save(tmp)
+    os.replace(tmp, path)
+    card.save(path.with_suffix(".json"))
+    return path
+
+
+def has_weights(name_or_path: str | Path, folder: Path | None = None) -> bool:
+    """Whether the name is a model file path or a network shipped in `folder`."""
+    text = str(name_or_path)
+    return Path(text).suffix in (".keras", ".json") or text in shipped_models(folder)
+
+
+def network_files(name_or_path: str | Path, folder: Path | None) -> tuple[Path, Path]:
+    """NAME.keras and NAME.json of a shipped name or a path, checked to exist."""
+    text = str(name_or_path)
+    path = Path(text)
+    folder = folder or models_dir()
+    if path.suffix in (".keras", ".json"):
+        weights, card_path = path.with_suffix(".keras"), path.with_suffix(".json")
+    elif (folder / f"{text}.keras").exists():
+        weights, card_path = folder / f"{text}.keras", folder / f"{text}.json"
+    else:
+        raise FollowLineError(f"no trained network {text!r} in {folder}; shipped: "
+                              f"{', '.join(shipped_models(folder)) or 'none'}")
+    for p in (weights, card_path):
+        if not p.exists():
+            raise FollowLineError(f"{p} does not exist (a network is NAME.keras + NAME.json)")
+    return weights, card_path
+
+
+def weights_digest(name_or_path: str | Path, folder: Path | None = None) -> str:
+    """SHA-256 of a trained network's weights file (first 16 hex digits)."""
+    weights, _ = network_files(name_or_path, folder)
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+
+
+def load_card(name_or_path: str | Path, folder: Path | None = None) -> ModelCard:
+    """The card of a shipped name or a NAME.keras / NAME.json path."""
+    return ModelCard.load(network_files(name_or_path, folder)[1])
+
+
+def check_weights_file(path: Path) -> None:
+    """Refuse what cannot be a .keras file (a folder, an empty or truncated zip) by name."""
+    import zipfile
+
+    path = Path(path)
+    if path.is_dir():
+        raise FollowLineError(f"{path} is a folder, not a .keras weights file")
+    size = path.stat().st_size
+    if size == 0:
+        raise FollowLineError(f"{path} is empty (0 bytes), not a .keras weights file")
+    if not zipfile.is_zipfile(path):
+        raise FollowLineError(f"{path} ({size} bytes) is not a .keras file (a zip archive): "
+                              "truncated or damaged; save or copy it again")
+
+
+def load_model(name_or_path: str | Path, folder: Path | None = None):
+    """(keras model, card) of a shipped name or a NAME.keras / NAME.json path (safe mode)."""
+    import keras
+
+    weights, card_path = network_files(name_or_path, folder)
+    card = ModelCard.load(card_path)
+    check_weights_file(weights)
+    try:
+        model = keras.saving.load_model(weights, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 (corrupt zip, bad config, unsafe lambda...)
+        raise FollowLineError(f"cannot load the weights {weights}: {type(exc).__name__}: "
+                              f"{exc}") from None
+    check_finite_weights(model, weights)
+    return model, card
+
+
+def check_finite_weights(model, source) -> None:
+    """Refuse a network with NaN or infinite weights, naming the first such variable."""
+    import numpy as np
+
+    for variable in model.weights:
+        values = np.asarray(variable)
+        if not np.isfinite(values).all():
+            count = int(values.size - np.isfinite(values).sum())
+            raise FollowLineError(f"{source}: weights {variable.path} hold {count} non-finite "
+                                  "value(s) (NaN or infinity): the network cannot drive; "
+                                  "train it again")
+
+
+def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "auto",
+               threads: int | None = None, folder: Path | None = None):
+    """A Pilot for a shipped network, a model file, or (untrained) a registry name."""
+    from follow_line.driving.nets import known_networks
+    from follow_line.driving.pilot import Pilot
+
+    folder = folder or models_dir()
+    text = str(name_or_path)
+    if has_weights(text, folder):
+        model, card = load_model(text, folder)
+    elif text in known_networks():
+        log.warning("no trained weights for %s in %s: driving a freshly built, untrained "
+                    "network", text, folder)
+        model, card = build_untrained(text)
+    else:
+        raise FollowLineError(f"unknown model {text!r}; shipped: "
+                              f"{', '.join(shipped_models(folder)) or 'none'}; networks: "
+                              f"{', '.join(known_networks())}")
+    return Pilot(card, model, backend=backend, device=device, threads=threads)
