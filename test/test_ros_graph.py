@@ -319,6 +319,16 @@ def test_follow_line_ros_drives_a_lap_and_writes_the_record(tmp_path):
     assert json.loads(result.stdout)["lap_times_s"] == data["lap_times_s"]
 
 
+def test_follow_line_ros_shows_the_nodes_logs_but_no_library_chatter():
+    result = subprocess.run([sys.executable, "-m", "follow_line", "ros", "--model",
+                             "tinypilotnet", "--circuit", "simple", "--timeout", "3"],
+                            capture_output=True, text=True, timeout=300, env=dds_environment())
+    assert result.returncode == 1, result.stderr  # a 3 s timeout: lap not completed
+    assert "[follow_line_drive]: driving with tinypilotnet" in result.stderr
+    for chatter in ("oneDNN", "XNNPACK", "absl", "I0000"):
+        assert chatter not in result.stderr
+
+
 @pytest.mark.parametrize("args, text", [
     (["--circuit", "atlantis"], "atlantis"),
     (["--direction", "sideways"], "anticlockwise, clockwise"),
