@@ -87,6 +87,16 @@ def _csv(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _latencies(text: str) -> list[str]:
+    """Comma-separated latencies (`driving.latency.parse_latency`), as their labels."""
+    from follow_line.driving.latency import parse_latency
+
+    try:
+        return [parse_latency(item).label for item in _csv(text)] or ["0"]
+    except FollowLineError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _option(text: str) -> tuple[str, object]:
     """KEY=VALUE with the value read as YAML (32 -> int, flatten -> str)."""
     import yaml
@@ -148,6 +158,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from follow_line.driving.drivers import make_driver
+    from follow_line.driving.latency import parse_latency
     from follow_line.driving.run import RunSpec, run_drive
     from follow_line.errors import unknown_name
     from follow_line.files import write_json_atomic
@@ -157,6 +168,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
     circuit = load_circuit(args.circuit)
     if args.direction not in DIRECTIONS:
         raise unknown_name("direction", args.direction, DIRECTIONS)
+    latency = parse_latency(args.latency)
     check_writable(args.json)
     check_writable(args.video)
     driver = make_driver(args.model or args.driver, backend=args.backend, device=args.device)
@@ -170,7 +182,8 @@ def cmd_drive(args: argparse.Namespace) -> int:
             bar.update(0)
 
         appearance, start = _conditions(args)
-        record = run_drive(RunSpec(circuit, args.direction, rules, appearance, start), driver,
+        record = run_drive(RunSpec(circuit, args.direction, rules, appearance, start, latency),
+                           driver,
                            video=args.video, on_progress=on_progress)
     print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
     if args.json:
@@ -323,14 +336,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise FollowLineError(f"--out {args.out} is a file; give a results folder")
     runs = plan(args.models, args.circuits or builtin_circuits(),
                 args.directions or list(DIRECTIONS), args.repeat, args.laps,
-                expand_perturbations(args.perturb))
+                expand_perturbations(args.perturb), args.latency)
     records = run_bench(runs, args.out, jobs=args.jobs or default_jobs(),
                         progress=not args.quiet)
     print((args.out / "results.md").read_text())
     failed = [r for r in records if "error" in r]
     for r in failed:
         print(f"run failed: {r['driver']} {r['circuit']} {r['direction']} "
-              f"{r['perturbation']}: {r['error']}",
+              f"{r['perturbation']} latency {r['latency']}: {r['error']}",
               file=sys.stderr)
     return 1 if failed else 0
 
@@ -392,6 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--laps", type=_positive_int, default=1)
     p.add_argument("--timeout", type=_positive, default=None,
                    help="simulated seconds before giving up (default: 300 per lap)")
+    p.add_argument("--latency", default="0",
+                   help="0 (lockstep, the default: the simulator waits for the driver), N "
+                        "ms (the command from frame t acts at t + N ms; frames that arrive "
+                        "meanwhile are skipped), 'measured' (the driver's own time per "
+                        "frame) or 'measured:FACTOR' (times FACTOR: slower hardware)")
     p.add_argument("--json", type=Path, help="write the run record to this file")
     p.add_argument("--video", type=Path, help="record the camera to this .mp4 file")
     _add_look_arguments(p)
@@ -517,6 +535,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated perturbations, or 'all': "
                         + ", ".join(f"{p.name} ({p.description})"
                                     for p in PERTURBATIONS.values()).replace("%", "%%"))
+    p.add_argument("--latency", type=_latencies, default=["0"],
+                   help="comma-separated inference latencies: 0 (lockstep, the default), "
+                        "milliseconds, 'measured' or 'measured:FACTOR'; several make a "
+                        "latency sweep (latency.md, plots/latency.png)")
     p.add_argument("--jobs", type=_jobs, help="parallel processes (default and most: cores)")
     p.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

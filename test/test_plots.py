@@ -76,3 +76,20 @@ def test_only_crashed_runs_give_a_lap_chart_without_bars(tmp_path):
 def test_no_records_write_nothing(tmp_path):
     assert write_bench_plots([], tmp_path) == []
     assert not (tmp_path / "plots").exists()
+
+
+def test_a_record_whose_circuit_file_moved_is_drawn_from_the_built_in(tmp_path):
+    moved = dict(record("expert", "clockwise"), circuit_file="/gone/follow_line/simple.yaml")
+    assert_png(write_bench_plots([moved], tmp_path)[0])
+
+
+def test_latency_sweep_plot(tmp_path):
+    sweep = [dict(record("expert", "clockwise"), latency="0"),
+             dict(record("expert", "clockwise", repeat=2), latency="100"),
+             dict(record("pilotnet", "clockwise"), latency="0"),
+             dict(record("pilotnet", "clockwise", fraction=0.4), latency="100",
+                  latency_ms_mean=100.0)]
+    written = write_bench_plots(sweep, tmp_path)
+    assert written[-1] == tmp_path / "plots" / "latency.png"
+    assert_png(written[-1])
+    assert "trajectory_expert.png" in {p.name for p in written}  # lockstep runs drawn

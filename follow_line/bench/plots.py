@@ -18,7 +18,13 @@ from matplotlib.colors import Normalize  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
-from follow_line.bench.report import perturbation_of  # noqa: E402
+from follow_line.bench.report import (  # noqa: E402
+    latency_of,
+    lockstep,
+    perturbation_of,
+    slowdown,
+    swept,
+)
 from follow_line.files import write_text_atomic  # noqa: E402
 from follow_line.world.circuits import Circuit, load_circuit  # noqa: E402
 
@@ -26,8 +32,12 @@ SPEED_CMAP = "viridis"
 
 
 def _circuit_of(record: dict) -> Circuit:
-    """The circuit a run was driven on: its file when recorded (user circuits), else its name."""
-    return load_circuit(record.get("circuit_file") or record["circuit"])
+    """The circuit a run was driven on: its file while it exists, else the built-in of its name.
+
+    A record can outlive the package's location (moved, reinstalled elsewhere).
+    """
+    path = record.get("circuit_file")
+    return load_circuit(path if path and Path(path).is_file() else record["circuit"])
 
 
 def draw_circuit(ax, circuit: Circuit, direction: str = "anticlockwise") -> None:
@@ -77,8 +87,8 @@ def plot_circuits(training: list[Circuit], held_out: list[Circuit], path: Path) 
 
 
 def _clean(records: list[dict]) -> list[dict]:
-    """Unperturbed runs, crashed ones included."""
-    return [r for r in records if perturbation_of(r) == "clean"]
+    """Unperturbed lockstep runs, crashed ones included."""
+    return [r for r in lockstep(records) if perturbation_of(r) == "clean"]
 
 
 def _first_runs(records: list[dict]) -> list[dict]:
@@ -211,9 +221,44 @@ def plot_lap_times(records: list[dict], path: Path) -> None:
     _save(fig, path)
 
 
+def plot_latency(records: list[dict], path: Path) -> None:
+    """Completion and lap time against latency, a line per driver (clean runs pooled).
+
+    A fixed latency sits at its milliseconds; a measured one at the mean delay it applied.
+    The lap time is relative to the driver's lockstep lap (1 = no slower).
+    """
+    runs = [r for r in records if "error" not in r and perturbation_of(r) == "clean"]
+    drivers = _unique(r["driver"] for r in runs)
+    colours = _colours(drivers)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, layout="constrained")
+    for driver in drivers:
+        mine = [r for r in runs if r["driver"] == driver]
+        points = []
+        for label in _unique(latency_of(r) for r in mine):
+            cell = [r for r in mine if latency_of(r) == label]
+            delay = (float(label) if label.replace(".", "").isdigit()
+                     else np.mean([r.get("latency_ms_mean") or 0.0 for r in cell]))
+            points.append((delay, np.mean([r["completion_pct"] for r in cell]),
+                           slowdown(runs, driver, label)))
+        points.sort()
+        x = [p[0] for p in points]
+        top.plot(x, [p[1] for p in points], "o-", color=colours[driver], label=driver)
+        bottom.plot(x, [np.nan if p[2] is None else p[2] for p in points], "o-",
+                    color=colours[driver])
+    top.set_ylabel("mean completion (%)")
+    top.set_ylim(-5, 105)
+    bottom.set_ylabel("lap time / lockstep lap")
+    bottom.set_xlabel("latency (ms): command from frame t acts at t + latency")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    top.set_title("latency sweep, clean runs (no point: no lap completed)", fontsize=10)
+    fig.legend(loc="outside lower center", ncol=min(len(drivers), 6))
+    _save(fig, path)
+
+
 def plot_robustness(records: list[dict], path: Path) -> None:
-    """Heat map of mean completion (%) per driver and perturbation, all runs pooled."""
-    runs = [r for r in records if "error" not in r]
+    """Heat map of mean completion (%) per driver and perturbation, lockstep runs pooled."""
+    runs = [r for r in lockstep(records) if "error" not in r]
     drivers = _unique(r["driver"] for r in runs)
     perturbations = _unique(["clean"] + [perturbation_of(r) for r in runs])
     table = np.full((len(drivers), len(perturbations)), np.nan)
@@ -250,7 +295,10 @@ def write_bench_plots(records: list[dict], out: Path) -> list[Path]:
     if _clean(records):
         written.append(plots / "lap_times.png")
         plot_lap_times(records, written[-1])
-    if any(perturbation_of(r) != "clean" for r in records if "error" not in r):
+    if any(perturbation_of(r) != "clean" for r in lockstep(records) if "error" not in r):
         written.append(plots / "robustness.png")
         plot_robustness(records, written[-1])
+    if swept(records):
+        written.append(plots / "latency.png")
+        plot_latency(records, written[-1])
     return written

@@ -20,11 +20,11 @@ DIRECTION_LABELS = {"clockwise": "clockwise", "anticlockwise": "anti-clockwise"}
 DIRECTION_SHORT = {"clockwise": "cw", "anticlockwise": "acw"}
 LEGEND = "cw clockwise, acw anticlockwise"
 DRIVER_LABELS = {"expert": "Manual"}
-CSV_FIELDS = ("driver", "circuit", "direction", "perturbation", "repeat", "completion_pct",
-              "lap_times_s", "stop_reason",
+CSV_FIELDS = ("driver", "circuit", "direction", "perturbation", "latency", "repeat",
+              "completion_pct", "lap_times_s", "stop_reason",
               "distance_m", "avg_speed_mps", "cte_mean_m", "cte_rms_m", "cte_max_m",
-              "smoothness_w", "control_rate_hz", "latency_ms_mean", "real_time_factor",
-              "error")
+              "smoothness_w", "control_rate_hz", "frames_driven", "frames_skipped",
+              "latency_ms_mean", "real_time_factor", "error")
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def seed_table(records: list[dict], title: str = "Driving results") -> str:
 
 def seed_grids(records: list[dict]) -> list[Table]:
     """The clean runs in the seed's layout, a table per task, the explicit driver in each."""
-    clean = [r for r in records if perturbation_of(r) == "clean"]
+    clean = [r for r in lockstep(records) if perturbation_of(r) == "clean"]
     tasks = list(dict.fromkeys(r.get("task", "regression") for r in clean
                                if r.get("task") != "explicit"))
     explicit = [r for r in clean if r.get("task") == "explicit"]
@@ -223,13 +223,80 @@ def robustness_table(records: list[dict]) -> str:
     return robustness_grid(records).markdown()
 
 
-def results_markdown(records: list[dict]) -> str:
-    """results.md: the driving table of the clean runs, then robustness if perturbed."""
+def latency_of(record: dict) -> str:
+    """The latency label a run was driven with ("0", lockstep, for records before them)."""
+    return record.get("latency", "0")
+
+
+def lockstep(records: list[dict]) -> list[dict]:
+    """The runs driven in lockstep (latency 0): the ones the driving tables show."""
+    return [r for r in records if latency_of(r) == "0"]
+
+
+def latency_grid(records: list[dict]) -> Table:
+    """Per driver and latency, over the clean runs: completion and slow-down.
+
+    Each cell: mean completion, runs completed / runs, and the mean lap time over the same
+    driver's lockstep lap on the same circuit and direction (x1.00 = no slower).
+    """
     clean = [r for r in records if perturbation_of(r) == "clean"]
+    latencies = list(dict.fromkeys(latency_of(r) for r in clean))
+    rows = []
+    for d in _drivers(clean):
+        row = [driver_label(d)]
+        for latency in latencies:
+            runs = [r for r in clean if r["driver"] == d and latency_of(r) == latency]
+            done = [r for r in runs if not r.get("error")]
+            if not done:
+                row.append("error" if runs else "")
+                continue
+            mean = statistics.fmean(r["completion_pct"] for r in done)
+            laps = sum(r["stop_reason"] == "lap_completed" for r in done)
+            ratio = slowdown(clean, d, latency)
+            row.append(f"{mean:.0f} % ({laps}/{len(runs)})"
+                       + ("" if ratio is None else f" ×{ratio:.2f}"))
+        rows.append(row)
+    head = ["Driver"] + [f"{x} ms" if x.replace(".", "").isdigit() else x for x in latencies]
+    return Table("Latency", head, rows, "mean completion, runs completed / runs, lap time "
+                 "over the lockstep lap")
+
+
+def slowdown(records: list[dict], driver: str, latency: str) -> float | None:
+    """`driver`'s mean lap time at `latency` over its lockstep one (None if no pair).
+
+    Averaged over the circuits and directions where both completed a lap.
+    """
+    def laps(label: str) -> dict:
+        found: dict[tuple, list[float]] = {}
+        for r in records:
+            if (r["driver"] == driver and latency_of(r) == label and not r.get("error")
+                    and r.get("lap_times_s")):
+                found.setdefault((r["circuit"], r["direction"]), []).append(r["lap_times_s"][0])
+        return {k: statistics.fmean(v) for k, v in found.items()}
+
+    mine, reference = laps(latency), laps("0")
+    ratios = [mine[k] / reference[k] for k in mine.keys() & reference.keys()]
+    return statistics.fmean(ratios) if ratios else None
+
+
+def results_markdown(records: list[dict]) -> str:
+    """results.md: the driving table of the clean lockstep runs, and more if driven.
+
+    The robustness table if perturbed, the latency table if several latencies were driven.
+    """
+    steady = lockstep(records)
+    clean = [r for r in steady if perturbation_of(r) == "clean"]
     parts = [driving_table(clean)] if clean else []
-    if any(perturbation_of(r) != "clean" for r in records):
-        parts.append(robustness_table(records))
+    if any(perturbation_of(r) != "clean" for r in steady):
+        parts.append(robustness_table(steady))
+    if swept(records):
+        parts.append(latency_grid(records).markdown())
     return "\n".join(parts)
+
+
+def swept(records: list[dict]) -> bool:
+    """Whether the runs hold more than one latency."""
+    return len({latency_of(r) for r in records}) > 1
 
 
 def results_csv(records: list[dict]) -> str:
@@ -238,7 +305,7 @@ def results_csv(records: list[dict]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for r in records:
-        row = {**r, "perturbation": perturbation_of(r)}
+        row = {**r, "perturbation": perturbation_of(r), "latency": latency_of(r)}
         row["lap_times_s"] = " ".join(str(t) for t in r.get("lap_times_s") or [])
         writer.writerow(row)
     return out.getvalue()

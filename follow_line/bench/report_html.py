@@ -17,9 +17,13 @@ from follow_line.bench.report import (
     driver_label,
     driving_grid,
     format_clock,
+    latency_grid,
+    latency_of,
+    lockstep,
     perturbation_of,
     robustness_grid,
     seed_grids,
+    swept,
 )
 
 STYLE = """
@@ -39,15 +43,18 @@ figcaption { font-size: 0.85em; color: #555; }
 def report_html(records: list[dict], keys: list[str], plots: list[Path],
                 title: str = "follow_line benchmark") -> str:
     """The page for `records` (in the order of their run `keys`) and the PNG `plots`."""
-    clean = [r for r in records if perturbation_of(r) == "clean"]
-    perturbed = any(perturbation_of(r) != "clean" for r in records)
+    steady = lockstep(records)
+    clean = [r for r in steady if perturbation_of(r) == "clean"]
+    perturbed = any(perturbation_of(r) != "clean" for r in steady)
     sections = [f"<h1>{html.escape(title)}</h1>",
                 f"<p>{len(records)} runs; written {time.strftime('%Y-%m-%d %H:%M %Z')} by "
                 f"follow_line {__version__}.</p>"]
     if clean:
         sections += ["<h2>Driving</h2>", driving_grid(clean).html()]
     if perturbed:
-        sections += ["<h2>Robustness</h2>", robustness_grid(records).html()]
+        sections += ["<h2>Robustness</h2>", robustness_grid(steady).html()]
+    if swept(records):
+        sections += ["<h2>Latency</h2>", latency_grid(records).html()]
     if clean:
         sections += ["<details><summary>The seed study's layout</summary>",
                      *(table.html() for table in seed_grids(records)), "</details>"]
@@ -68,14 +75,14 @@ def _figure(path: Path) -> str:
 
 
 def _runs_table(records: list[dict], keys: list[str]) -> str:
-    head = ("driver", "circuit", "direction", "perturbation", "repeat", "completion",
+    head = ("driver", "circuit", "direction", "perturbation", "latency", "repeat", "completion",
             "lap time", "stop reason", "record")
     rows = []
     for record, key in zip(records, keys, strict=True):
         failed = record.get("error")
         laps = record.get("lap_times_s") or []
         cells = [driver_label(record["driver"]), record["circuit"], record["direction"],
-                 perturbation_of(record), str(record.get("repeat", 0)),
+                 perturbation_of(record), latency_of(record), str(record.get("repeat", 0)),
                  "error" if failed else f"{record['completion_pct']:.0f} %",
                  format_clock(laps[0]) if laps else "",
                  failed[:80] if failed else record.get("stop_reason", "")]

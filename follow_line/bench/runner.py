@@ -27,11 +27,14 @@ from tqdm import tqdm
 from follow_line.bench.perturb import perturbation, run_conditions
 from follow_line.bench.plots import write_bench_plots
 from follow_line.bench.report import (
+    latency_grid,
+    lockstep,
     perturbation_of,
     results_csv,
     results_markdown,
     results_seed_markdown,
     robustness_table,
+    swept,
 )
 from follow_line.bench.report_html import report_html
 from follow_line.driving.drivers import (
@@ -40,6 +43,7 @@ from follow_line.driving.drivers import (
     driver_weights,
     make_driver,
 )
+from follow_line.driving.latency import parse_latency
 from follow_line.driving.run import Driver, RunSpec, run_drive
 from follow_line.errors import unknown_name
 from follow_line.files import write_json_atomic, write_text_atomic
@@ -61,6 +65,7 @@ class BenchRun:
     repeat: int = 0
     laps: int = 1
     perturbation: str = "clean"
+    latency: str = "0"  # a `parse_latency` label
 
     @property
     def key(self) -> str:
@@ -75,25 +80,31 @@ class BenchRun:
         key = f"{name}__{Path(self.circuit).stem}__{self.direction}__r{self.repeat}"
         if self.perturbation != "clean":
             key = f"{key}__{self.perturbation}"
-        digest = _identity_digest(self.driver, self.circuit, self.perturbation, self.repeat)
+        if self.latency != "0":
+            key = f"{key}__lat{self.latency.replace(':', 'x')}"
+        digest = _identity_digest(self.driver, self.circuit, self.perturbation, self.repeat,
+                                  self.latency)
         return f"{key}__{digest}"
 
 
 @functools.cache
-def _identity_digest(driver: str, circuit: str, perturbation: str, repeat: int) -> str:
+def _identity_digest(driver: str, circuit: str, perturbation: str, repeat: int,
+                     latency: str) -> str:
     c = load_circuit(circuit)
     who = str(Path(driver).resolve()) if Path(driver).suffix else driver
     geometry = json.dumps([c.road_width, c.line_width, c.control_points, c.start,
                            c.interpolation])
     appearance, start = run_conditions(perturbation, repeat)
     conditions = json.dumps([appearance.to_dict(), vars(start)], sort_keys=True)
+    if latency != "0":  # lockstep runs keep the identity they had before latencies existed
+        conditions += f"|latency {latency}"
     return hashlib.sha256(f"{who}|{geometry}|{conditions}".encode()).hexdigest()[:8]
 
 
 def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat: int = 1,
-         laps: int = 1, perturbations: tuple[str, ...] | list[str] = ("clean",)
-         ) -> list[BenchRun]:
-    """Every run of the matrix, validating names before anything starts."""
+         laps: int = 1, perturbations: tuple[str, ...] | list[str] = ("clean",),
+         latencies: tuple[str, ...] | list[str] = ("0",)) -> list[BenchRun]:
+    """Every run of the matrix, validating names and latencies before anything starts."""
     for name in drivers:
         check_driver_name(name)
     for circuit in circuits:
@@ -103,8 +114,9 @@ def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat:
             raise unknown_name("direction", direction, DIRECTIONS)
     for name in perturbations:
         perturbation(name)
-    return [BenchRun(d, c, r, k, laps, p) for d in drivers for p in perturbations
-            for c in circuits for r in directions for k in range(repeat)]
+    labels = list(dict.fromkeys(parse_latency(text).label for text in latencies))
+    return [BenchRun(d, c, r, k, laps, p, lat) for d in drivers for lat in labels
+            for p in perturbations for c in circuits for r in directions for k in range(repeat)]
 
 
 def _execute(run: BenchRun, out: Path, weights: str | None, threads: int = 1) -> dict:
@@ -118,7 +130,7 @@ def _execute(run: BenchRun, out: Path, weights: str | None, threads: int = 1) ->
     try:
         appearance, start = run_conditions(run.perturbation, run.repeat)
         spec = RunSpec(load_circuit(run.circuit), run.direction, LapRules(laps=run.laps),
-                       appearance, start)
+                       appearance, start, parse_latency(run.latency))
         record = run_drive(spec, _driver(run.driver, threads))
     except Exception as exc:  # noqa: BLE001 (a failing run must not stop the others)
         record = {"driver": run.driver, "circuit": Path(run.circuit).stem,
@@ -126,6 +138,7 @@ def _execute(run: BenchRun, out: Path, weights: str | None, threads: int = 1) ->
                   "traceback": traceback.format_exc()}
     record["repeat"] = run.repeat
     record["perturbation"] = run.perturbation
+    record["latency"] = run.latency
     record["weights"] = weights
     write_json_atomic(out / "runs" / f"{run.key}.json", record)
     return record
@@ -239,15 +252,18 @@ def _report_progress(bar: tqdm, record: dict) -> None:
 def write_reports(records: list[dict], out: Path, keys: list[str]) -> None:
     """Every report of a benchmark folder (`keys`: the runs' keys), results.json last.
 
-    Plots, results.csv, results.md, results_seed.md, robustness.md if perturbed and
-    report.html.
+    Plots, results.csv, results.md, results_seed.md, robustness.md if perturbed,
+    latency.md if several latencies were driven, and report.html.
     """
     plots = write_bench_plots(records, out)
     write_text_atomic(out / "results.csv", results_csv(records))
     write_text_atomic(out / "results.md", results_markdown(records))
     write_text_atomic(out / "results_seed.md", results_seed_markdown(records))
-    if any(perturbation_of(r) != "clean" for r in records):
-        write_text_atomic(out / "robustness.md", robustness_table(records))
+    steady = lockstep(records)
+    if any(perturbation_of(r) != "clean" for r in steady):
+        write_text_atomic(out / "robustness.md", robustness_table(steady))
+    if swept(records):
+        write_text_atomic(out / "latency.md", latency_grid(records).markdown())
     write_text_atomic(out / "report.html", report_html(records, keys, plots))
     summaries = [{k: v for k, v in r.items() if k != "trajectory"} for r in records]
     write_json_atomic(out / "results.json", {"keys": keys, "runs": summaries})
