@@ -229,7 +229,7 @@ def latency_of(record: dict) -> str:
 
 
 def lockstep(records: list[dict]) -> list[dict]:
-    """The runs driven in lockstep (latency 0): the ones the driving tables show."""
+    """Only the runs with latency 0, in lockstep: the ones the driving tables show."""
     return [r for r in records if latency_of(r) == "0"]
 
 
