@@ -20,9 +20,9 @@ $(STAMP): requirements.txt setup.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-$(ROS_STAMP): requirements-ros.txt requirements-test.txt $(STAMP)  ## ROS 2 wheels, test tools
+$(ROS_STAMP): requirements-ros.txt requirements-onnx.txt requirements-test.txt $(STAMP)  ## extras
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-ros.txt \
-		-r requirements-test.txt
+		-r requirements-onnx.txt -r requirements-test.txt
 	touch $(ROS_STAMP)
 
 demo: $(STAMP)  ## the expert and every shipped network on every circuit and direction

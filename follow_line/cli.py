@@ -87,6 +87,18 @@ def _csv(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def _size(text: str) -> tuple[int, int]:
+    """HxW, e.g. 66x200."""
+    height, sep, width = text.lower().partition("x")
+    try:
+        size = (int(height), int(width))
+    except ValueError:
+        size = (0, 0)
+    if not sep or min(size) < 1:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 66x200, got {text!r}")
+    return size
+
+
 def _latencies(text: str) -> list[str]:
     """Comma-separated latencies (`driving.latency.parse_latency`), as their labels."""
     from follow_line.driving.latency import parse_latency
@@ -348,6 +360,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a trained network as ONNX (optionally quantised), checked on a dataset."""
+    import json as json_module
+
+    from follow_line.learning.export import export_network
+
+    path = export_network(args.model, args.out, args.data, args.quantize,
+                          progress=not args.quiet)
+    card = json_module.loads(path.with_suffix(".json").read_text())
+    export = card["training"]["export"]
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and its card; largest output "
+          f"difference from Keras {export['max_abs_diff']:.2g}; offline MAE v/w: Keras "
+          f"{export['mae']['keras']['v']:.3f}/{export['mae']['keras']['w']:.3f}, ONNX "
+          f"{export['mae']['onnx']['v']:.3f}/{export['mae']['onnx']['w']:.3f}")
+    return 0
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    """Write the card of an ONNX model made elsewhere, beside it."""
+    from follow_line.driving.onnx_runtime import foreign_card
+
+    if args.model.suffix != ".onnx" or not args.model.is_file():
+        raise FollowLineError(f"--model {args.model}: give an existing .onnx file")
+    card = foreign_card(args.model, args.image, args.size, args.layout, args.v_scale,
+                        args.w_scale, args.colour, args.normalisation, args.constant_v,
+                        dict(args.output))
+    path = args.model.with_suffix(".json")
+    if path.exists() and not args.overwrite:
+        raise FollowLineError(f"{path} exists; pass --overwrite to replace it")
+    card.save(path)
+    print(f"wrote {path}: {card.name} drives with `follow-line drive --model {args.model}`")
+    return 0
+
+
 def cmd_perf(args: argparse.Namespace) -> int:
     """Measure the performance figures of DESIGN.md on this machine."""
     from follow_line.bench.perf import perf_markdown, run_perf
@@ -366,6 +412,7 @@ def cmd_perf(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     from follow_line.bench.perturb import PERTURBATIONS
+    from follow_line.driving.inference import BACKENDS
 
     parser = argparse.ArgumentParser(
         prog="follow-line", description="A Formula-1 car follows the red line: drive, "
@@ -397,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--driver", default="expert", help="'expert' (default) or a model name")
     who.add_argument("--model", help="a shipped network, a registry network (untrained) or a "
                                      "NAME.keras path; see `follow-line models`")
-    p.add_argument("--backend", default="auto", choices=("auto", "keras", "litert"),
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="inference backend for networks (default: auto = fastest that works)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
     p.add_argument("--circuit", default="simple", help="built-in name or path to a YAML file")
@@ -420,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "lap-monitor nodes as processes; needs rclpy, not launch)")
     p.add_argument("--model", default="pilotnet",
                    help="a shipped network, a registry network, a NAME.keras path or 'expert'")
-    p.add_argument("--backend", default="auto", choices=("auto", "keras", "litert"))
+    p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "gpu"))
     p.add_argument("--circuit", default="simple", help="built-in name or path to a YAML file")
     p.add_argument("--direction", default="clockwise", help="clockwise or anticlockwise")
@@ -439,7 +486,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ros-perf", help="latency, frames lost and lockstep speed through the "
                 "ROS 2 graph (needs rclpy)")
     p.add_argument("--model", default="pilotnet")
-    p.add_argument("--backend", default="auto", choices=("auto", "keras", "litert"))
+    p.add_argument("--backend", default="auto", choices=BACKENDS)
     p.add_argument("--circuit", default="monaco")
     p.add_argument("--seconds", type=_positive, default=30.0, help="free-running window (sim s)")
     p.add_argument("--repeats", type=_positive_int, default=3, help="lockstep runs")
@@ -543,6 +590,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
+
+    p = command("export", help="export a trained network as ONNX (float32, or quantised "
+                "fp16/int8), checked against Keras on a dataset's frames")
+    p.add_argument("--model", required=True, help="a shipped network or a NAME.keras path")
+    p.add_argument("--format", default="onnx", choices=("onnx",))
+    p.add_argument("--quantize", choices=("fp16", "int8"),
+                   help="quantise: fp16 weights, or int8 calibrated on --data frames")
+    p.add_argument("--data", type=Path, default=Path("data/test"),
+                   help="dataset whose frames check the export and calibrate int8 "
+                        "(default: data/test)")
+    p.add_argument("--out", type=Path, default=Path("exports"),
+                   help="folder for NAME[_fp16|_int8].onnx and its card (default: exports)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_export)
+
+    p = command("card", help="write the card of a regression ONNX model made elsewhere, so "
+                "it drives (drive, bench, the drive node)")
+    p.add_argument("--model", type=Path, required=True, help="the .onnx file")
+    p.add_argument("--image", default="cropped", choices=("cropped", "whole"),
+                   help="what the model sees: the road (camera rows 240-480) or the whole image")
+    p.add_argument("--size", type=_size, default=(66, 200), metavar="HxW",
+                   help="input height x width (default 66x200)")
+    p.add_argument("--layout", default="NHWC", choices=("NHWC", "NCHW"),
+                   help="input layout: NHWC (Keras, TensorFlow) or NCHW (PyTorch)")
+    p.add_argument("--colour", default="rgb", choices=("rgb", "bgr", "hsv", "gray"))
+    p.add_argument("--normalisation", default="unit", choices=("unit", "centred", "none"),
+                   help="pixels as x/255 (unit), x/127.5 - 1 (centred) or 0-255 (none)")
+    p.add_argument("--v-scale", type=_positive, default=1.0,
+                   help="m/s per unit of the v output (default 1)")
+    p.add_argument("--w-scale", type=_positive, default=1.0,
+                   help="rad/s per unit of the w output (default 1)")
+    p.add_argument("--constant-v", type=_positive, help="the model outputs w only: drive at "
+                   "this speed (m/s)")
+    p.add_argument("--output", type=_option, action="append", default=[], metavar="NAME=OUT",
+                   help="which ONNX output is v or w (default: outputs named v and w)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing card")
+    p.set_defaults(func=cmd_card)
 
     p = command("perf", help="render time and closed-loop real-time factor")
     p.add_argument("--circuits", type=_csv, default=["simple", "monaco", "nurburgring"])

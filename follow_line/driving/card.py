@@ -20,6 +20,9 @@ CARD_VERSION = 1
 TASKS = ("regression", "classification")
 DECODINGS = ("argmax", "expectation")
 WARM_UPS = ("pad_first",)
+LAYOUTS = ("NHWC", "NCHW")
+#: The `network` of a card written for a model made elsewhere (an ONNX file).
+EXTERNAL = "external"
 
 # Seed classes (shared/seeds/000): |w| >= 1.0 / 0.5 / 0.1 -> 1.9 / 0.75 / 0.25, else 0;
 # v > 11 / > 9 / > 7 -> 13 / 10 / 8, else 5.
@@ -65,6 +68,8 @@ class ModelCard:
     constant_v: float | None = None
     description: str = ""
     architecture: dict = field(default_factory=dict)  # builder options off the defaults
+    layout: str = "NHWC"  # of the network input: NHWC (Keras) or NCHW (an ONNX model's)
+    output_names: dict = field(default_factory=dict)  # ONNX output per card output if renamed
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     version: int = CARD_VERSION
@@ -72,9 +77,13 @@ class ModelCard:
     def __post_init__(self):
         from follow_line.driving.nets import known_networks
 
-        if self.network not in known_networks():
+        if self.network not in (*known_networks(), EXTERNAL):
             raise FollowLineError(f"card {self.name}: network {self.network!r} is not in the "
-                                  f"registry ({', '.join(known_networks())})")
+                                  f"registry ({', '.join(known_networks())}) nor "
+                                  f"{EXTERNAL!r} (a model made elsewhere)")
+        if self.layout not in LAYOUTS:
+            raise FollowLineError(f"card {self.name}: layout {self.layout!r} is not one of "
+                                  f"{', '.join(LAYOUTS)}")
         if self.constant_v is not None:
             _number(self.name, "constant_v", self.constant_v, positive=True)
         _number(self.name, "frames.max_gap_s", self.frames.max_gap_s, positive=True)
@@ -132,7 +141,8 @@ class ModelCard:
                        "warm_up": self.frames.warm_up, "max_gap_s": self.frames.max_gap_s},
             "input_shape": list(self.input_shape), "outputs": self.outputs,
             "decode": self.decode, "constant_v": self.constant_v,
-            "architecture": self.architecture,
+            "architecture": self.architecture, "layout": self.layout,
+            "output_names": self.output_names,
             "training": self.training, "metrics": self.metrics,
         })
 
@@ -159,7 +169,9 @@ class ModelCard:
                 input_shape=tuple(data["input_shape"]), outputs=data["outputs"],
                 decode=data.get("decode", "argmax"), constant_v=data.get("constant_v"),
                 description=data.get("description", ""),
-                architecture=data.get("architecture", {}), training=data.get("training", {}),
+                architecture=data.get("architecture", {}),
+                layout=data.get("layout", "NHWC"), output_names=data.get("output_names", {}),
+                training=data.get("training", {}),
                 metrics=data.get("metrics", {}),
             )
         except FollowLineError as exc:

@@ -7,7 +7,10 @@ output arrays (in the model's output order). Backends:
   `tf.function` on TensorFlow, `jax.jit` on JAX, `torch.no_grad` inference on PyTorch);
 * `litert`: the TensorFlow Lite / LiteRT interpreter with XNNPACK (TensorFlow backend
   only), usually the fastest on a CPU;
-* `auto`: whichever of the two is faster for this model on this machine (timed at load).
+* `onnxruntime`: the model converted to ONNX and run by ONNX Runtime (optional
+  dependencies, requirements-onnx.txt);
+* `auto`: whichever of those available is fastest for this model on this machine (timed
+  at load).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 from follow_line.errors import FollowLineError
 from follow_line.files import write_text_atomic
 
-BACKENDS = ("auto", "keras", "litert")
+BACKENDS = ("auto", "keras", "litert", "onnxruntime")
 DEVICES = ("auto", "cpu", "gpu")
 
 Predictor = Callable[[np.ndarray], list[np.ndarray]]
@@ -50,24 +53,51 @@ def make_predictor(model, backend: str = "auto", device: str = "auto",
                               f"{', '.join(BACKENDS)}")
     if device not in DEVICES:
         raise FollowLineError(f"unknown device {device!r}; known: {', '.join(DEVICES)}")
-    if backend == "litert" and (device == "gpu" or keras_backend() != "tensorflow"):
-        raise FollowLineError("the litert backend needs the TensorFlow Keras backend on a CPU")
+    if backend in CONVERTED and (device == "gpu" or keras_backend() != "tensorflow"):
+        raise FollowLineError(f"the {backend} backend needs the TensorFlow Keras backend on a "
+                              "CPU")
     if backend == "keras" or device == "gpu" or keras_backend() != "tensorflow":
         return _keras_predictor(model, device), "keras"
-    try:
-        lite = _litert_predictor(model, threads)
-    except Exception as exc:  # noqa: BLE001 (conversion support differs per layer)
-        if backend == "litert":
-            raise FollowLineError(f"cannot convert {model.name} for LiteRT: {exc}") from None
-        log.info("LiteRT conversion of %s failed (%s); using the keras backend", model.name, exc)
-        return _keras_predictor(model, device), "keras"
-    if backend == "litert":
-        return lite, "litert"
-    compiled = _keras_predictor(model, device)
+    if backend in CONVERTED:
+        try:
+            return CONVERTED[backend](model, threads), backend
+        except NonFiniteOutputsError:
+            raise
+        except Exception as exc:  # noqa: BLE001 (conversion support differs per layer)
+            raise FollowLineError(f"cannot convert {model.name} for {backend}: {exc}") from None
+    candidates = {"keras": _keras_predictor(model, device)}
+    for name, convert in CONVERTED.items():
+        if name == "onnxruntime" and not onnx_ready():
+            continue
+        try:
+            candidates[name] = convert(model, threads)
+        except NonFiniteOutputsError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.info("%s conversion of %s failed (%s)", name, model.name, exc)
     x = np.zeros((1, *model.inputs[0].shape[1:]), dtype=np.float32)
-    lite_ms, keras_ms = _median_ms(lite, x), _median_ms(compiled, x)
-    log.info("%s: litert %.3f ms, keras %.3f ms", model.name, lite_ms, keras_ms)
-    return (lite, "litert") if lite_ms <= keras_ms else (compiled, "keras")
+    times = {name: _median_ms(predict, x) for name, predict in candidates.items()}
+    log.info("%s: %s", model.name, ", ".join(f"{n} {ms:.3f} ms" for n, ms in times.items()))
+    fastest = min(times, key=times.get)
+    return candidates[fastest], fastest
+
+
+def onnx_ready() -> bool:
+    """Whether Keras models can be converted to ONNX and run (onnxruntime and tf2onnx)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) for m in ("onnxruntime", "tf2onnx", "onnx"))
+
+
+def _onnx_predictor(model, threads: int | None) -> Predictor:
+    from follow_line.driving.onnx_runtime import INSTALL, keras_to_onnx, session_runner
+
+    if not onnx_ready():
+        raise FollowLineError(f"onnx, onnxruntime and tf2onnx are not all installed; {INSTALL}")
+    predict = session_runner(keras_to_onnx(model), model.name, list(model.output_names),
+                             threads)
+    _check_same_outputs(model, predict)
+    return predict
 
 
 def _median_ms(predict: Predictor, x: np.ndarray, runs: int = 15) -> float:
@@ -149,11 +179,24 @@ def _keras_predictor(model, device: str) -> Predictor:
     raise FollowLineError(f"unsupported Keras backend {name!r}")
 
 
+#: Converted models kept on disk: folder -> file suffix.
+CONVERSIONS = {"litert": "tflite", "onnx": "onnx"}
+
+
+def cache_root() -> Path:
+    """Where converted models are kept ($FOLLOW_LINE_CACHE, else the user cache)."""
+    return Path(os.environ.get("FOLLOW_LINE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "follow_line"))
+
+
 def litert_cache_dir() -> Path:
-    """Where converted LiteRT models are kept ($FOLLOW_LINE_CACHE, else the user cache)."""
-    root = os.environ.get("FOLLOW_LINE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "follow_line")
-    return Path(root) / "litert"
+    """Where converted LiteRT models are kept."""
+    return cache_root() / "litert"
+
+
+def cache_path(model, kind: str) -> Path:
+    """Where the `kind` conversion (litert, onnx) of `model` is cached."""
+    return cache_root() / kind / f"{model.name}-{_fingerprint(model)}.{CONVERSIONS[kind]}"
 
 
 def _fingerprint(model) -> str:
@@ -166,17 +209,13 @@ def _fingerprint(model) -> str:
     return digest.hexdigest()[:32]
 
 
-def _cache_path(model) -> Path:
-    return litert_cache_dir() / f"{model.name}-{_fingerprint(model)}.tflite"
-
-
 def _convert(model) -> bytes:
     """The model as a LiteRT flatbuffer, converted once and cached on disk."""
     import tempfile
 
     import tensorflow as tf
 
-    cached = _cache_path(model)
+    cached = cache_path(model, "litert")
     if cached.is_file():
         return cached.read_bytes()
     with tempfile.TemporaryDirectory() as folder:
@@ -200,7 +239,7 @@ def _litert_predictor(model, threads: int | None) -> Predictor:
     except NonFiniteOutputsError:
         raise
     except Exception:
-        cached = _cache_path(model)
+        cached = cache_path(model, "litert")
         if not cached.is_file():
             raise
         log.warning("damaged LiteRT cache entry %s: converting again", cached)
@@ -245,3 +284,7 @@ def _interpreter(flatbuffer: bytes, threads: int):
     from ai_edge_litert.interpreter import Interpreter
 
     return Interpreter(model_content=flatbuffer, num_threads=threads)
+
+
+#: The backends that run a converted model: name -> converter of a Keras model.
+CONVERTED = {"litert": _litert_predictor, "onnxruntime": _onnx_predictor}

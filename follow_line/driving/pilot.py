@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 
 import numpy as np
 
 from follow_line.driving.card import ModelCard
 from follow_line.driving.frames import FrameBuffer
 from follow_line.driving.inference import make_predictor
+from follow_line.driving.onnx_runtime import onnx_predictor
 from follow_line.errors import FollowLineError
 from follow_line.world.kinematics import V_LIMITS, W_LIMITS
 
@@ -44,12 +46,21 @@ class Pilot:
 
     def __init__(self, card: ModelCard, model, backend: str = "auto", device: str = "auto",
                  threads: int | None = None):
-        check_model_matches_card(model, card)
+        """`model`: a Keras model, or the path of an ONNX model (run by ONNX Runtime)."""
         self.card = card
         self.name = card.name
-        self.output_names = list(model.output_names)
         self.buffer = FrameBuffer(card.frames.mode, card.frames.offsets, card.frames.max_gap_s)
-        self.predict, self.backend = make_predictor(model, backend, device, threads)
+        if isinstance(model, str | Path):
+            if backend not in ("auto", "onnxruntime") or device == "gpu":
+                raise FollowLineError(f"{model} is an ONNX model: it runs on backend "
+                                      f"'onnxruntime' (or 'auto') on the CPU, not {backend!r} "
+                                      f"on {device!r}")
+            self.predict, self.output_names = onnx_predictor(Path(model), card, threads)
+            self.backend = "onnxruntime"
+        else:
+            check_model_matches_card(model, card)
+            self.output_names = list(model.output_names)
+            self.predict, self.backend = make_predictor(model, backend, device, threads)
         self.faults = 0
 
     def reset(self) -> None:

@@ -13,6 +13,8 @@ from follow_line.errors import FollowLineError
 from follow_line.files import package_folder
 
 log = logging.getLogger(__name__)
+#: Files that name a trained network: its Keras weights, an ONNX model, or its card.
+MODEL_SUFFIXES = (".keras", ".onnx", ".json")
 
 # Regression targets are divided by these scales for training (v up to ~13 m/s, |w| up to ~3).
 DEFAULT_V_SCALE = 13.0
@@ -89,16 +91,23 @@ def save_model(model, card: ModelCard, folder: Path) -> Path:
 def has_weights(name_or_path: str | Path, folder: Path | None = None) -> bool:
     """Whether the name is a model file path or a network shipped in `folder`."""
     text = str(name_or_path)
-    return Path(text).suffix in (".keras", ".json") or text in shipped_models(folder)
+    return Path(text).suffix in MODEL_SUFFIXES or text in shipped_models(folder)
 
 
 def network_files(name_or_path: str | Path, folder: Path | None) -> tuple[Path, Path]:
-    """NAME.keras and NAME.json of a shipped name or a path, checked to exist."""
+    """NAME.keras (or NAME.onnx) and NAME.json of a shipped name or a path, checked to exist.
+
+    A NAME.json path stands for NAME.keras, or NAME.onnx if only that exists.
+    """
     text = str(name_or_path)
     path = Path(text)
     folder = folder or models_dir()
-    if path.suffix in (".keras", ".json"):
-        weights, card_path = path.with_suffix(".keras"), path.with_suffix(".json")
+    if path.suffix in MODEL_SUFFIXES:
+        weights, card_path = path, path.with_suffix(".json")
+        if path.suffix == ".json":
+            onnx = path.with_suffix(".onnx")
+            weights = onnx if onnx.exists() and not path.with_suffix(".keras").exists() \
+                else path.with_suffix(".keras")
     elif (folder / f"{text}.keras").exists():
         weights, card_path = folder / f"{text}.keras", folder / f"{text}.json"
     else:
@@ -106,7 +115,8 @@ def network_files(name_or_path: str | Path, folder: Path | None) -> tuple[Path, 
                               f"{', '.join(shipped_models(folder)) or 'none'}")
     for p in (weights, card_path):
         if not p.exists():
-            raise FollowLineError(f"{p} does not exist (a network is NAME.keras + NAME.json)")
+            raise FollowLineError(f"{p} does not exist (a network is NAME.keras or NAME.onnx, "
+                                  "and its card NAME.json)")
     return weights, card_path
 
 
@@ -142,6 +152,9 @@ def load_model(name_or_path: str | Path, folder: Path | None = None):
 
     weights, card_path = network_files(name_or_path, folder)
     card = ModelCard.load(card_path)
+    if weights.suffix == ".onnx":
+        raise FollowLineError(f"{weights} is an ONNX model, not Keras weights: it drives "
+                              "(drive, bench, the drive node) but does not train or export")
     check_weights_file(weights)
     try:
         model = keras.saving.load_model(weights, compile=False, safe_mode=True)
@@ -174,6 +187,10 @@ def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "a
     folder = folder or models_dir()
     text = str(name_or_path)
     if has_weights(text, folder):
+        weights, card_path = network_files(text, folder)
+        if weights.suffix == ".onnx":
+            return Pilot(ModelCard.load(card_path), weights, backend=backend, device=device,
+                         threads=threads)
         model, card = load_model(text, folder)
     elif text in known_networks():
         log.warning("no trained weights for %s in %s: driving a freshly built, untrained "

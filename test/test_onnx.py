@@ -1,0 +1,166 @@
+"""ONNX out (export, quantised) and in (an ONNX model made elsewhere drives with its card)."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("tf2onnx")
+
+from follow_line.driving.card import ModelCard  # noqa: E402
+from follow_line.driving.onnx_runtime import foreign_card, onnx_predictor  # noqa: E402
+from follow_line.driving.pilot import Pilot  # noqa: E402
+from follow_line.driving.run import RunSpec, run_drive  # noqa: E402
+from follow_line.driving.zoo import load_model, load_pilot  # noqa: E402
+from follow_line.errors import FollowLineError  # noqa: E402
+from follow_line.learning.collect import collect  # noqa: E402
+from follow_line.learning.export import FP32_TOLERANCE, export_network  # noqa: E402
+from follow_line.world.circuits import load_circuit  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def frames(tmp_path_factory, oval_file):
+    folder = tmp_path_factory.mktemp("data") / "oval"
+    collect(folder, [str(oval_file)], ["clockwise"], laps=1, recovery=0, progress=False)
+    return folder
+
+
+def drive_simple(pilot):
+    return run_drive(RunSpec(load_circuit("simple"), "clockwise"), pilot)
+
+
+def test_exported_pilotnet_equals_keras_and_drives(tmp_path, frames):
+    path = export_network("pilotnet", tmp_path, frames, progress=False)
+    card = json.loads(path.with_suffix(".json").read_text())
+    export = card["training"]["export"]
+    assert export["max_abs_diff"] <= FP32_TOLERANCE and export["quantize"] == "none"
+    assert export["mae"]["onnx"] == export["mae"]["keras"]
+    pilot = load_pilot(str(path))
+    assert pilot.backend == "onnxruntime"
+    model, keras_card = load_model("pilotnet")
+    x = np.random.default_rng(1).random((1, 66, 200, 3), dtype=np.float32)
+    assert np.allclose(pilot.predict(x), Pilot(keras_card, model, backend="keras").predict(x),
+                       atol=FP32_TOLERANCE)
+    record = drive_simple(pilot)
+    assert record["completion_pct"] == 100.0
+
+
+def test_quantised_exports_are_smaller_and_say_how_far_they_are(tmp_path, frames):
+    full = export_network("tinypilotnet", tmp_path, frames, progress=False)
+    for quantize in ("fp16", "int8"):
+        path = export_network("tinypilotnet", tmp_path, frames, quantize, progress=False)
+        assert path.name == f"tinypilotnet_{quantize}.onnx"
+        assert path.stat().st_size < 0.8 * full.stat().st_size  # tiny: headers weigh
+        export = json.loads(path.with_suffix(".json").read_text())["training"]["export"]
+        assert export["quantize"] == quantize and 0 < export["max_abs_diff"] < 0.2
+    with pytest.raises(FollowLineError, match="unknown quantization 'int4'; known: fp16, int8"):
+        export_network("tinypilotnet", tmp_path, frames, "int4", progress=False)
+
+
+def nchw_pilotnet(path, output_names=("speed", "steer")):
+    """PilotNet written node by node with onnx.helper, NCHW, from the shipped weights."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    model, _ = load_model("pilotnet")
+    nodes, weights = [], []
+
+    def const(name, value):
+        weights.append(numpy_helper.from_array(np.asarray(value, np.float32), name))
+        return name
+
+    norm = model.get_layer("input_norm")
+    gamma, beta, mean, var = (np.asarray(w) for w in norm.weights)
+    nodes.append(helper.make_node("BatchNormalization", ["pixels", const("g", gamma),
+                                  const("b", beta), const("m", mean), const("var", var)],
+                                  ["x0"], epsilon=norm.epsilon))
+    x = "x0"
+    for i in range(1, 6):
+        conv = model.get_layer(f"conv{i}")
+        kernel, bias = (np.asarray(w) for w in conv.weights)
+        nodes.append(helper.make_node(
+            "Conv", [x, const(f"k{i}", kernel.transpose(3, 2, 0, 1)), const(f"c{i}", bias)],
+            [f"conv{i}"], strides=list(conv.strides)))
+        nodes.append(helper.make_node("Relu", [f"conv{i}"], [f"r{i}"]))
+        x = f"r{i}"
+    nodes.append(helper.make_node("Transpose", [x], ["nhwc"], perm=[0, 2, 3, 1]))
+    nodes.append(helper.make_node("Flatten", ["nhwc"], ["flat"]))
+    x = "flat"
+    for i in range(1, 5):
+        kernel, bias = (np.asarray(w) for w in model.get_layer(f"fc{i}").weights)
+        nodes.append(helper.make_node("Gemm", [x, const(f"W{i}", kernel), const(f"B{i}", bias)],
+                                      [f"g{i}"]))
+        nodes.append(helper.make_node("Relu", [f"g{i}"], [f"fc{i}"]))
+        x = f"fc{i}"
+    for head, name in zip(("v", "w"), output_names, strict=True):
+        kernel, bias = (np.asarray(w) for w in model.get_layer(head).weights)
+        nodes.append(helper.make_node("Gemm", [x, const(f"W{head}", kernel),
+                                               const(f"B{head}", bias)], [name]))
+    graph = helper.make_graph(
+        nodes, "foreign_pilotnet",
+        [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["N", 3, 66, 200])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 1]) for n in output_names],
+        weights)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_a_foreign_nchw_onnx_model_drives_with_a_card_of_a_few_options(tmp_path):
+    path = nchw_pilotnet(tmp_path / "theirs.onnx")
+    _, shipped = load_model("pilotnet")
+    card = foreign_card(path, "cropped", (66, 200), "NCHW", shipped.outputs["v"]["scale"],
+                        shipped.outputs["w"]["scale"], output_names={"v": "speed", "w": "steer"})
+    card.save(path.with_suffix(".json"))
+    assert ModelCard.load(path.with_suffix(".json")).network == "external"
+    record = drive_simple(load_pilot(str(path)))
+    assert record["completion_pct"] == 100.0 and record["driver"] == "theirs"
+
+
+def test_a_wrong_layout_or_output_is_a_clear_error(tmp_path):
+    path = nchw_pilotnet(tmp_path / "theirs.onnx")
+    with pytest.raises(FollowLineError, match=r"input 'pixels' has shape \[batch, 3, 66, 200\] "
+                                              r"but the card says \[66, 200, 3\] \(layout NHWC\)"
+                                              r"; .*is its layout NCHW\?"):
+        foreign_card(path, layout="NHWC", output_names={"v": "speed", "w": "steer"})
+    with pytest.raises(FollowLineError, match="no output 'w', 'v'; its outputs: speed, steer"):
+        foreign_card(path, layout="NCHW")
+    with pytest.raises(FollowLineError, match=r"\[66, 100, 3\]"):
+        foreign_card(path, size=(66, 100), layout="NHWC")
+
+
+def test_onnxruntime_backend_for_a_keras_network(frames):
+    model, card = load_model("tinypilotnet")
+    fast = Pilot(card, model, backend="onnxruntime")
+    slow = Pilot(card, model, backend="keras")
+    x = np.random.default_rng(2).random((1, *card.input_shape), dtype=np.float32)
+    assert fast.backend == "onnxruntime"
+    assert np.allclose(fast.predict(x), slow.predict(x), atol=1e-4)
+    with pytest.raises(FollowLineError, match="ONNX model: it runs on backend 'onnxruntime'"):
+        Pilot(card, "model.onnx", backend="litert")
+
+
+def test_onnx_predictor_takes_bytes_too(tmp_path):
+    path = nchw_pilotnet(tmp_path / "theirs.onnx")
+    card = foreign_card(path, layout="NCHW", output_names={"v": "speed", "w": "steer"})
+    predict, names = onnx_predictor(path.read_bytes(), card)
+    assert names == ["w", "v"] and len(predict(np.zeros((1, 66, 200, 3), np.float32))) == 2
+
+
+def test_card_and_export_from_the_command_line(tmp_path, frames, capsys):
+    from follow_line.cli import main
+
+    path = nchw_pilotnet(tmp_path / "theirs.onnx")
+    args = ["card", "--model", str(path), "--layout", "NCHW", "--v-scale", "13", "--w-scale",
+            "3", "--output", "v=speed", "--output", "w=steer"]
+    assert main(args) == 0
+    assert main(args) == 2  # the card exists: never overwritten unasked
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert main(["drive", "--model", str(path), "--circuit", "simple", "--timeout", "2",
+                 "--quiet"]) == 1  # a 2 s timeout: drove, lap not completed
+    assert json.loads(capsys.readouterr().out)["driver"] == "theirs"
+    assert main(["card", "--model", str(path), "--layout", "NHWC", "--overwrite"]) == 2
+    assert "is its layout NCHW?" in capsys.readouterr().err
+    assert main(["export", "--model", "tinypilotnet", "--quantize", "int8", "--data",
+                 str(frames), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert "tinypilotnet_int8.onnx" in capsys.readouterr().out
