@@ -60,7 +60,7 @@ def test_quantised_exports_are_smaller_and_say_how_far_they_are(tmp_path, frames
 
 
 def nchw_pilotnet(path, output_names=("speed", "steer")):
-    """PilotNet written node by node with onnx.helper, NCHW, from the shipped weights."""
+    """An NCHW PilotNet written node by node with onnx.helper, from the shipped weights."""
     from onnx import TensorProto, helper, numpy_helper
 
     model, _ = load_model("pilotnet")
