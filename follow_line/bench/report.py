@@ -119,8 +119,8 @@ def seed_table(records: list[dict], title: str = "Driving results") -> str:
 def seed_grids(records: list[dict]) -> list[Table]:
     """The clean runs in the seed's layout, a table per task, the explicit driver in each."""
     clean = [r for r in lockstep(records) if perturbation_of(r) == "clean"]
-    tasks = list(dict.fromkeys(r.get("task", "regression") for r in clean
-                               if r.get("task") != "explicit"))
+    tasks = sorted({r.get("task", "regression") for r in clean if r.get("task") != "explicit"},
+                   key=lambda task: (task != "regression", task))  # the seed's order
     explicit = [r for r in clean if r.get("task") == "explicit"]
     if not tasks:
         return [seed_grid(explicit)] if explicit else []
@@ -333,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
             missing = sorted(set(names) - {r[field] for r in records})
             if missing:
                 parser.error(f"no runs of {field} {', '.join(missing)} in {args.results}")
-            records = [r for r in records if r[field] in names]
+            records = sorted((r for r in records if r[field] in names),
+                             key=lambda r, f=field, n=names: n.index(r[f]))
     print(results_seed_markdown(records), end="")
     return 0
 

@@ -51,6 +51,7 @@ from follow_line.world.circuits import DIRECTIONS, load_circuit
 from follow_line.world.lap import LapRules
 
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that the main process is still there
+REPORT_FORMAT = 2  # bumped when the reports change: a bench then rewrites them
 RECORD_FIELDS = ("driver", "circuit", "direction", "completion_pct", "stop_reason",
                  "lap_times_s", "trajectory")
 
@@ -176,9 +177,15 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
     for run, record in zip(runs, records, strict=True):
         record["task"] = tasks[run.driver]  # for the reports' grouping, not stored in runs/
     keys = [r.key for r in runs]
-    if todo or _reported_keys(out) != keys:  # else the reports already show these runs
+    if todo or _reported(out) != _state(records, keys):  # else the reports show these runs
         write_reports(records, out, keys)
     return records
+
+
+def _state(records: list[dict], keys: list[str]) -> dict:
+    """What the reports were made from: the report format, each run's key and record time."""
+    return {"format": REPORT_FORMAT,
+            "runs": [[key, r.get("created")] for key, r in zip(keys, records, strict=True)]}
 
 
 def _run_in_workers(todo: list[BenchRun], out: Path, weights: dict, jobs: int,
@@ -225,9 +232,10 @@ def _worker_init(main_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _reported_keys(out: Path) -> list[str] | None:
+def _reported(out: Path) -> dict | None:
+    """The `_state` the reports in `out` were written from (None if unknown)."""
     try:
-        return json.loads((out / "results.json").read_text()).get("keys")
+        return json.loads((out / "results.json").read_text()).get("state")
     except (OSError, ValueError, AttributeError):
         return None
 
@@ -266,7 +274,8 @@ def write_reports(records: list[dict], out: Path, keys: list[str]) -> None:
         write_text_atomic(out / "latency.md", latency_grid(records).markdown())
     write_text_atomic(out / "report.html", report_html(records, keys, plots))
     summaries = [{k: v for k, v in r.items() if k != "trajectory"} for r in records]
-    write_json_atomic(out / "results.json", {"keys": keys, "runs": summaries})
+    write_json_atomic(out / "results.json", {"keys": keys, "state": _state(records, keys),
+                                             "runs": summaries})
 
 
 def default_jobs() -> int:
