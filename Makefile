@@ -12,7 +12,7 @@ SEED_NETWORKS = pilotnet,tinypilotnet,pilotnet_stacked,pilotnet_stacked_diff,lst
   classification_7w_4v_balanced,classification_7w_4v_imbalanced
 SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
 
-.PHONY: demo test test-all perf ros-perf readme models clean
+.PHONY: demo test test-all perf ros-perf readme deploy models clean
 
 $(STAMP): requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -51,11 +51,14 @@ data/%/dataset.yaml: | $(STAMP)
 	  --recovery $(if $(filter test,$*),1,2) --quiet
 
 readme: $(STAMP)  ## regenerate README tables, plots and figures
-	rm -rf results/readme results/readme-robustness
+	rm -rf results/readme results/readme-robustness results/readme-latency
 	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --out results/readme --quiet \
 	  --circuits simple,monaco,nurburgring,montreal,hungaroring > /dev/null
 	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --perturb all --quiet \
 	  --out results/readme-robustness > /dev/null
+	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --circuits monaco --quiet \
+	  --latency 0,25,50,100,200 --out results/readme-latency > /dev/null
+	cp results/readme-latency/plots/latency.png docs/bench_latency.png
 	for p in lap_times robustness trajectory_pilotnet cte_monaco; do \
 	  cp results/readme/plots/$$p.png docs/bench_$$p.png; done
 	$(VENV)/bin/follow-line evaluate --models $(SHIPPED) --from-cards --out results/readme \
@@ -69,7 +72,21 @@ readme: $(STAMP)  ## regenerate README tables, plots and figures
 	$(PY) -m follow_line.bench.readme README.md driving=results/readme/results.md \
 	  seed=results/readme/results_seed_networks.md \
 	  robustness=results/readme-robustness/robustness.md \
+	  latency=results/readme-latency/latency.md \
 	  metrics=results/readme/metrics.md perf=results/readme/perf.md
+
+deploy: $(ROS_STAMP) data/test/dataset.yaml  ## pilotnet as ONNX float32/fp16/int8, judged by driving
+	for q in "" fp16 int8; do $(VENV)/bin/follow-line export --model pilotnet --data data/test \
+	  --out exports --quiet $${q:+--quantize $$q} > /dev/null; done
+	rm -rf results/deploy
+	$(VENV)/bin/follow-line bench --models pilotnet,exports/pilotnet.onnx,$\
+	exports/pilotnet_fp16.onnx,exports/pilotnet_int8.onnx --circuits simple,monaco,nurburgring \
+	  --out results/deploy --quiet > /dev/null
+	$(VENV)/bin/follow-line perf --networks pilotnet --onnx exports \
+	  --json results/deploy/perf.json > /dev/null
+	$(PY) -m follow_line.bench.deployment --network pilotnet --bench results/deploy \
+	  --perf results/deploy/perf.json --onnx exports > results/deploy/quantization.md
+	$(PY) -m follow_line.bench.readme README.md quantization=results/deploy/quantization.md
 
 models: $(STAMP)  ## regenerate every shipped network of models/ (config/zoo.yaml; hours on a CPU)
 	$(VENV)/bin/follow-line zoo --data data --out models

@@ -402,7 +402,11 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
     if args.networks is None:
         args.networks = known_networks()
-    figures = run_perf(args.circuits, args.networks)
+    onnx_files = sorted(args.onnx.glob("*.onnx")) if args.onnx else []
+    if args.onnx and not onnx_files:
+        raise FollowLineError(f"--onnx {args.onnx}: no .onnx model there "
+                              "(follow-line export writes them)")
+    figures = run_perf(args.circuits, args.networks, onnx_files)
     if args.json:
         write_json_atomic(args.json, figures)
     print(perf_markdown(figures))
@@ -632,6 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--circuits", type=_csv, default=["simple", "monaco", "nurburgring"])
     p.add_argument("--networks", type=_csv, default=None,
                    help="networks to time (default: all registry networks, pilotnet first)")
+    p.add_argument("--onnx", type=Path, metavar="DIR",
+                   help="also time every NAME.onnx model in DIR (exported, quantised) on ONNX "
+                        "Runtime")
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
     p.set_defaults(func=cmd_perf)
     return parser

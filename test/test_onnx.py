@@ -164,3 +164,43 @@ def test_card_and_export_from_the_command_line(tmp_path, frames, capsys):
     assert main(["export", "--model", "tinypilotnet", "--quantize", "int8", "--data",
                  str(frames), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert "tinypilotnet_int8.onnx" in capsys.readouterr().out
+
+
+def test_perf_times_onnxruntime_and_exported_models_beside_litert_and_keras(tmp_path, frames):
+    from follow_line.bench.perf import time_inference
+
+    path = export_network("tinypilotnet", tmp_path, frames, "int8", progress=False)
+    rows = time_inference(["tinypilotnet"], repeats=20, onnx_files=[path])
+    labels = [(r["network"], r["backend"]) for r in rows]
+    for backend in ("keras", "litert", "litert (1 thread)", "onnxruntime",
+                    "onnxruntime (1 thread)", "keras predict()"):
+        assert ("tinypilotnet", backend) in labels
+    assert ("tinypilotnet_int8.onnx", "onnxruntime (1 thread)") in labels
+    assert all(r["median_ms"] > 0 for r in rows)
+
+
+def test_quantisation_table_compares_each_variant_with_keras(tmp_path, frames):
+    from follow_line.bench.deployment import quantization_grid
+
+    files = [export_network("tinypilotnet", tmp_path, frames, q, progress=False)
+             for q in (None, "int8")]
+
+    def run(driver, circuit, lap):
+        return {"driver": driver, "circuit": circuit, "direction": "clockwise",
+                "stop_reason": "lap_completed" if lap else "off_track",
+                "lap_times_s": [lap] if lap else [], "completion_pct": 100.0 if lap else 50.0}
+
+    records = [run("tinypilotnet", "simple", 40.0), run("tinypilotnet", "monaco", 50.0),
+               run("tinypilotnet.onnx", "simple", 40.0), run("tinypilotnet.onnx", "monaco", 50.0),
+               run("tinypilotnet_int8.onnx", "simple", 44.0),
+               run("tinypilotnet_int8.onnx", "monaco", None)]
+    inference = [{"network": "tinypilotnet", "backend": "litert", "median_ms": 0.2},
+                 {"network": "tinypilotnet_int8.onnx", "backend": "onnxruntime (1 thread)",
+                  "median_ms": 0.1}]
+    table = quantization_grid("tinypilotnet", records, inference, files)
+    keras, fp32, int8 = table.rows
+    assert keras[0] == "tinypilotnet.keras (float32, LiteRT)" and keras[2] == "0.20 / -"
+    assert keras[5:] == ["2/2", "1.000"] and fp32[5:] == ["2/2", "1.000"]
+    assert int8[0] == "tinypilotnet_int8.onnx (int8, ONNX Runtime)" and int8[2] == "- / 0.10"
+    assert int8[5:] == ["1/2", "1.100"]
+    assert float(int8[1]) < float(fp32[1])

@@ -80,33 +80,50 @@ def _latencies(fn, x, repeats: int) -> list[float]:
     return times
 
 
-def time_inference(networks: list[str], backends: tuple[str, ...] = ("keras", "litert"),
-                   repeats: int = 300) -> list[dict]:
+def inference_backends() -> tuple[str, ...]:
+    """The backends `perf` times: keras and litert, and onnxruntime when installed."""
+    from follow_line.driving.inference import onnx_ready
+
+    return ("keras", "litert", "onnxruntime") if onnx_ready() else ("keras", "litert")
+
+
+def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
+                   repeats: int = 300, onnx_files: list[Path] = ()) -> list[dict]:
     """Batch-1 latency (ms) of each network and backend on a real camera frame.
 
     Shipped weights are used where they exist, else a freshly built network (same cost).
     `keras.Model.predict()` is timed for the first network as the baseline never to use.
+    Each of `onnx_files` (exported or quantised models with their cards) is timed on ONNX
+    Runtime, on every core and on one thread.
     """
-    from follow_line.driving.zoo import build_untrained, load_model, shipped_models
+    from follow_line.driving.zoo import build_untrained, load_card, load_model, shipped_models
 
     frame = Simulator(load_circuit("simple"), "clockwise").frame()
     rows = []
     for i, name in enumerate(networks):
         model, card = load_model(name) if name in shipped_models() else build_untrained(name)
-        variants = [(b, None) for b in backends]
-        if "litert" in backends:
-            variants.append(("litert", 1))
-        for backend, threads in variants:
-            pilot = Pilot(card, model, backend=backend, threads=threads)
-            x = pilot.network_input(frame, 0.0)
-            times = _latencies(pilot.predict, x, repeats)
-            label = pilot.backend + (" (1 thread)" if threads == 1 else "")
-            rows.append(_row(name, label, times))
+        for backend in backends or inference_backends():
+            for threads in (None, 1) if backend in ("litert", "onnxruntime") else (None,):
+                pilot = Pilot(card, model, backend=backend, threads=threads)
+                rows.append(_row(name, _label(pilot.backend, threads),
+                                 _latencies(pilot.predict, pilot.network_input(frame, 0.0),
+                                            repeats)))
         if i == 0:
+            x = Pilot(card, model, backend="keras").network_input(frame, 0.0)
             times = _latencies(functools.partial(model.predict, verbose=0), x,
                                max(repeats // 10, 10))
             rows.append(_row(name, "keras predict()", times))
+    for path in onnx_files:
+        for threads in (None, 1):
+            pilot = Pilot(load_card(path), Path(path), threads=threads)
+            rows.append(_row(Path(path).name, _label(pilot.backend, threads),
+                             _latencies(pilot.predict, pilot.network_input(frame, 0.0),
+                                        repeats)))
     return rows
+
+
+def _label(backend: str, threads: int | None) -> str:
+    return backend + (" (1 thread)" if threads == 1 else "")
 
 
 def _row(network: str, backend: str, times: list[float]) -> dict:
@@ -144,8 +161,8 @@ def default_benchmark(network: str) -> dict:
             "completed": sum(r.get("stop_reason") == "lap_completed" for r in records)}
 
 
-def run_perf(circuits: list[str], networks: list[str]) -> dict:
-    """All the figures.
+def run_perf(circuits: list[str], networks: list[str], onnx_files: list[Path] = ()) -> dict:
+    """All the figures (`onnx_files`: exported models also timed for inference).
 
     Render on one thread; closed loops as `follow-line drive` runs them (every core) and on
     one thread (as each `bench --jobs N` worker runs them).
@@ -159,7 +176,7 @@ def run_perf(circuits: list[str], networks: list[str]) -> dict:
                                           for n in dict.fromkeys((cores, 1))]
         figures["default_benchmark"] = default_benchmark(networks[0])
         cv2.setNumThreads(1)
-        figures["inference"] = time_inference(networks)
+        figures["inference"] = time_inference(networks, onnx_files=onnx_files)
     return figures
 
 

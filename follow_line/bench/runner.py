@@ -134,15 +134,24 @@ def _execute(run: BenchRun, out: Path, weights: str | None, threads: int = 1) ->
                        appearance, start, parse_latency(run.latency))
         record = run_drive(spec, _driver(run.driver, threads))
     except Exception as exc:  # noqa: BLE001 (a failing run must not stop the others)
-        record = {"driver": run.driver, "circuit": Path(run.circuit).stem,
+        record = {"circuit": Path(run.circuit).stem,
                   "direction": run.direction, "error": f"{type(exc).__name__}: {exc}",
                   "traceback": traceback.format_exc()}
+    record["driver"] = driver_label(run.driver)
     record["repeat"] = run.repeat
     record["perturbation"] = run.perturbation
     record["latency"] = run.latency
     record["weights"] = weights
     write_json_atomic(out / "runs" / f"{run.key}.json", record)
     return record
+
+
+def driver_label(driver: str) -> str:
+    """A driver's name in the reports: its name, or a model file's name (pilotnet.onnx).
+
+    A model file thus never shares a row with the shipped network its card is named after.
+    """
+    return Path(driver).name if Path(driver).suffix else driver
 
 
 @functools.cache

@@ -1,0 +1,88 @@
+"""The quantisation table: a network's exported ONNX variants against its Keras model.
+
+Per variant: file size, batch-1 latency (from `follow-line perf --json`), the offline v/w
+MAE and largest output difference its export measured (its card), and how it drives: runs
+completed of a benchmark (`follow-line bench`) and mean lap time over the Keras model's.
+`python -m follow_line.bench.deployment --network pilotnet --bench DIR --perf FILE --onnx
+DIR` prints it (`make deploy` writes the README's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from follow_line.bench.report import Table, lockstep, perturbation_of
+from follow_line.driving.zoo import network_files
+
+
+def quantization_grid(network: str, records: list[dict], inference: list[dict],
+                      onnx_files: list[Path]) -> Table:
+    """The table of `network` (a shipped name) and its exported `onnx_files`."""
+    runs = [r for r in lockstep(records) if perturbation_of(r) == "clean"]
+    latency = {(row["network"], row["backend"]): row["median_ms"] for row in inference}
+    weights, _ = network_files(network, None)
+    export_of = {path: json.loads(path.with_suffix(".json").read_text())["training"]["export"]
+                 for path in onnx_files}
+    keras_mae = next(iter(export_of.values()))["mae"]["keras"] if export_of else None
+    rows = [_row(f"{weights.name} (float32, LiteRT)", weights.stat().st_size,
+                 (latency.get((network, "litert")), latency.get((network, "litert (1 thread)"))),
+                 keras_mae, 0.0, runs, network, network)]
+    for path in onnx_files:
+        export = export_of[path]
+        kind = "float32" if export["quantize"] == "none" else export["quantize"]
+        rows.append(_row(f"{path.name} ({kind}, ONNX Runtime)", path.stat().st_size,
+                         (latency.get((path.name, "onnxruntime")),
+                          latency.get((path.name, "onnxruntime (1 thread)"))),
+                         export["mae"]["onnx"], export["max_abs_diff"], runs, path.name,
+                         network))
+    return Table(f"Quantised {network}", ["variant", "size (MB)", "latency (ms): all cores / "
+                 "1 thread", "offline MAE v (m/s) / w (rad/s)", "max |output - Keras|",
+                 "runs completed", "lap / Keras"], rows,
+                 "latency: median of batch-1 inferences on a camera frame; MAE on the "
+                 "export's check frames")
+
+
+def _row(label: str, size: int, latency: tuple, mae: dict | None, diff: float,
+         runs: list[dict], driver: str, reference: str) -> list[str]:
+    mine = [r for r in runs if r["driver"] == driver]
+    done = sum(r.get("stop_reason") == "lap_completed" for r in mine)
+    ratio = _lap_ratio(runs, driver, reference)
+    return [label, f"{size / 1e6:.2f}",
+            " / ".join("-" if ms is None else f"{ms:.2f}" for ms in latency),
+            "-" if mae is None else f"{mae['v']:.3f} / {mae['w']:.3f}",
+            f"{diff:.2g}", f"{done}/{len(mine)}" if mine else "-",
+            "-" if ratio is None else f"{ratio:.3f}"]
+
+
+def _lap_ratio(runs: list[dict], driver: str, reference: str) -> float | None:
+    def laps(name: str) -> dict:
+        return {(r["circuit"], r["direction"]): r["lap_times_s"][0] for r in runs
+                if r["driver"] == name and r.get("lap_times_s")}
+
+    mine, theirs = laps(driver), laps(reference)
+    shared = mine.keys() & theirs.keys()
+    return statistics.fmean(mine[k] / theirs[k] for k in shared) if shared else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the quantisation table of one network as Markdown."""
+    parser = argparse.ArgumentParser(prog="python -m follow_line.bench.deployment")
+    parser.add_argument("--network", required=True, help="a shipped network")
+    parser.add_argument("--bench", type=Path, required=True,
+                        help="a benchmark folder with the network and its ONNX variants")
+    parser.add_argument("--perf", type=Path, required=True, help="follow-line perf --json")
+    parser.add_argument("--onnx", type=Path, required=True, help="folder of the variants")
+    args = parser.parse_args(argv)
+    records = json.loads((args.bench / "results.json").read_text())["runs"]
+    inference = json.loads(args.perf.read_text()).get("inference", [])
+    files = [path for suffix in ("", "_fp16", "_int8")
+             if (path := args.onnx / f"{args.network}{suffix}.onnx").is_file()]
+    print(quantization_grid(args.network, records, inference, files).markdown(), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
