@@ -20,9 +20,10 @@ $(STAMP): requirements.txt setup.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-$(ROS_STAMP): requirements-ros.txt requirements-onnx.txt requirements-test.txt $(STAMP)  ## extras
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-ros.txt \
-		-r requirements-onnx.txt -r requirements-test.txt
+EXTRAS = requirements-ros.txt requirements-onnx.txt requirements-ray.txt requirements-test.txt
+
+$(ROS_STAMP): $(EXTRAS) $(STAMP)  ## optional dependencies: ROS 2 wheels, ONNX, Ray, test tools
+	$(PY) -m pip install --quiet --disable-pip-version-check $(addprefix -r ,$(EXTRAS))
 	touch $(ROS_STAMP)
 
 demo: $(STAMP)  ## the expert and every shipped network on every circuit and direction

@@ -349,8 +349,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     runs = plan(args.models, args.circuits or builtin_circuits(),
                 args.directions or list(DIRECTIONS), args.repeat, args.laps,
                 expand_perturbations(args.perturb), args.latency)
+    if args.address and args.executor != "ray":
+        raise FollowLineError("--address is the Ray cluster of --executor ray")
     records = run_bench(runs, args.out, jobs=args.jobs or default_jobs(),
-                        progress=not args.quiet)
+                        progress=not args.quiet, executor=args.executor, address=args.address)
     print((args.out / "results.md").read_text())
     failed = [r for r in records if "error" in r]
     for r in failed:
@@ -590,7 +592,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated inference latencies: 0 (lockstep, the default), "
                         "milliseconds, 'measured' or 'measured:FACTOR'; several make a "
                         "latency sweep (latency.md, plots/latency.png)")
-    p.add_argument("--jobs", type=_jobs, help="parallel processes (default and most: cores)")
+    p.add_argument("--jobs", type=_jobs, help="parallel processes (default and most: cores); "
+                   "with --executor ray, the CPUs of the local Ray instance")
+    p.add_argument("--executor", default="local", choices=("local", "ray"),
+                   help="local worker processes (default), or Ray tasks (requirements-ray.txt)")
+    p.add_argument("--address", help="with --executor ray: an existing cluster ('auto', or "
+                   "ray://host:port); default: a new local Ray instance")
     p.add_argument("--out", type=Path, required=True, help="results folder (resumable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)

@@ -125,6 +125,13 @@ def _execute(run: BenchRun, out: Path, weights: str | None, threads: int = 1) ->
 
     `weights` (the driver's `driver_weights`) is recorded with the run.
     """
+    record = finish_record(run, drive_record(run, threads), weights)
+    write_json_atomic(out / "runs" / f"{run.key}.json", record)
+    return record
+
+
+def drive_record(run: BenchRun, threads: int = 1) -> dict:
+    """Drive one run; its record, or a record of the error that stopped it."""
     import cv2
 
     cv2.setNumThreads(threads)
@@ -132,17 +139,24 @@ def _execute(run: BenchRun, out: Path, weights: str | None, threads: int = 1) ->
         appearance, start = run_conditions(run.perturbation, run.repeat)
         spec = RunSpec(load_circuit(run.circuit), run.direction, LapRules(laps=run.laps),
                        appearance, start, parse_latency(run.latency))
-        record = run_drive(spec, _driver(run.driver, threads))
+        return run_drive(spec, _driver(run.driver, threads))
     except Exception as exc:  # noqa: BLE001 (a failing run must not stop the others)
-        record = {"circuit": Path(run.circuit).stem,
-                  "direction": run.direction, "error": f"{type(exc).__name__}: {exc}",
-                  "traceback": traceback.format_exc()}
+        return failed_record(run, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def failed_record(run: BenchRun, error: str, trace: str = "") -> dict:
+    """The record of a run that did not finish (retried on the next invocation)."""
+    return {"circuit": Path(run.circuit).stem, "direction": run.direction, "error": error,
+            "traceback": trace}
+
+
+def finish_record(run: BenchRun, record: dict, weights: str | None) -> dict:
+    """`record` with the run's identity: driver label, repeat, conditions, weights."""
     record["driver"] = driver_label(run.driver)
     record["repeat"] = run.repeat
     record["perturbation"] = run.perturbation
     record["latency"] = run.latency
     record["weights"] = weights
-    write_json_atomic(out / "runs" / f"{run.key}.json", record)
     return record
 
 
@@ -163,18 +177,37 @@ def _driver(name: str, threads: int) -> Driver:
     return make_driver(name, threads=threads)
 
 
-def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = True) -> list[dict]:
+EXECUTORS = ("local", "ray")
+
+
+def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = True,
+              executor: str = "local", address: str | None = None) -> list[dict]:
     """Run what is not done yet, then report.
 
     A run is done when its record holds no error and was driven with the current weights.
+    `executor` "local" runs `jobs` worker processes here; "ray" runs Ray tasks on a local
+    Ray instance (`jobs` CPUs) or, with `address`, on an existing cluster.
     """
+    if executor not in EXECUTORS:
+        raise unknown_name("executor", executor, EXECUTORS)
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     weights = {name: driver_weights(name) for name in {r.driver for r in runs}}
     todo = [r for r in runs if not _finished(out / "runs" / f"{r.key}.json", weights[r.driver])]
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="bench", unit="run",
                disable=not progress)
-    if jobs <= 1:
+    if executor == "ray":
+        from follow_line.bench.ray_executor import run_on_ray
+
+        def write(run: BenchRun, record: dict) -> None:
+            if "circuit_file" in record:  # the worker's copy: name the user's file
+                record["circuit_file"] = load_circuit(run.circuit).source
+            record = finish_record(run, record, weights[run.driver])
+            write_json_atomic(out / "runs" / f"{run.key}.json", record)
+            _report_progress(bar, record)
+
+        run_on_ray(todo, write, address, jobs)
+    elif jobs <= 1:
         for run in todo:
             _report_progress(bar, _execute(run, out, weights[run.driver],
                                            threads=default_jobs()))

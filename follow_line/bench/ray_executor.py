@@ -1,0 +1,122 @@
+"""The benchmark matrix as Ray tasks: a local Ray instance or an existing cluster.
+
+Each run is one task. What it needs travels by content, not by path (a cluster does not
+share the user's file system): a network's weights file and card, and the circuit's YAML,
+are put in Ray's object store once and written to a per-content folder on the worker. The
+task returns the record and this process writes it, exactly as the local executor does, so
+resuming, run identity and reports are the same. A task that raises or a worker that dies
+becomes a failed record (retried on the next invocation); Ctrl-C cancels what is left.
+Ray is optional (requirements-ray.txt).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from follow_line.bench.runner import BenchRun, drive_record, failed_record
+from follow_line.driving.drivers import DRIVERS
+from follow_line.driving.zoo import has_weights, network_files
+from follow_line.errors import FollowLineError
+from follow_line.world.circuits import load_circuit
+
+INSTALL = "pip install -r requirements-ray.txt"
+
+
+def payloads(runs: list[BenchRun]) -> tuple[dict, dict]:
+    """The files each driver and circuit of `runs` needs: {name: {file name: bytes}}."""
+    drivers = {}
+    for name in {r.driver for r in runs}:
+        if name in DRIVERS or not has_weights(name):
+            drivers[name] = {}  # the explicit driver, or an untrained registry network
+        else:
+            weights, card = network_files(name, None)
+            drivers[name] = {weights.name: weights.read_bytes(), card.name: card.read_bytes()}
+    circuits = {}
+    for name in {r.circuit for r in runs}:
+        source = Path(load_circuit(name).source)
+        circuits[name] = {source.name: source.read_bytes()}
+    return drivers, circuits
+
+
+def materialise(files: dict[str, bytes], fallback: str) -> str:
+    """Write `files` to a folder named by their content; returns the first one's path.
+
+    The first file is the weights or the circuit; with no files, `fallback` (a name: the
+    explicit driver, a registry network, a built-in circuit) is returned.
+    """
+    if not files:
+        return fallback
+    digest = hashlib.sha256(b"".join(k.encode() + v for k, v in sorted(files.items())))
+    folder = Path(tempfile.gettempdir()) / "follow_line_ray" / digest.hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        path = folder / name
+        if not path.exists():
+            partial = path.with_suffix(path.suffix + f".{digest.hexdigest()[:6]}.part")
+            partial.write_bytes(data)
+            partial.replace(path)
+    return str(folder / next(iter(files)))
+
+
+def remote_drive(run: BenchRun, driver_files: dict, circuit_files: dict) -> dict:
+    """The task: the run on this worker's copies of its driver and circuit."""
+    local = replace(run, driver=materialise(driver_files, run.driver),
+                    circuit=materialise(circuit_files, run.circuit))
+    return drive_record(local, threads=1)
+
+
+def run_on_ray(todo: list[BenchRun], write: Callable[[BenchRun, dict], None],
+               address: str | None = None, jobs: int | None = None) -> None:
+    """Run `todo` as Ray tasks and `write(run, record)` each as it comes back.
+
+    `address` None starts a local Ray instance (`jobs` CPUs) and stops it after; "auto" or
+    "ray://host:port" joins an existing cluster, whose workers get this package's code.
+    """
+    try:
+        import ray
+        from ray.exceptions import RayError
+    except ImportError:
+        raise FollowLineError(f"--executor ray needs Ray: {INSTALL}") from None
+    if not todo:
+        return
+    options = {"include_dashboard": False, "log_to_driver": False,
+               "logging_level": logging.ERROR}
+    if address is None:
+        options["num_cpus"] = jobs
+    else:
+        import follow_line
+
+        options["runtime_env"] = {"py_modules": [str(Path(follow_line.__file__).parent)]}
+    try:
+        ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise FollowLineError(f"cannot reach Ray at {address or 'a new local instance'}: "
+                              f"{exc}") from None
+    try:
+        drivers, circuits = payloads(todo)
+        driver_refs = {name: ray.put(files) for name, files in drivers.items()}
+        circuit_refs = {name: ray.put(files) for name, files in circuits.items()}
+        task = ray.remote(num_cpus=1, max_retries=0)(remote_drive)
+        pending = {task.remote(run, driver_refs[run.driver], circuit_refs[run.circuit]): run
+                   for run in todo}
+        try:
+            while pending:
+                [ready], _ = ray.wait(list(pending), num_returns=1)
+                run = pending.pop(ready)
+                try:
+                    record = ray.get(ready)
+                except RayError as exc:  # the task raised, its worker died, it was lost
+                    record = failed_record(run, f"ray: {type(exc).__name__}: "
+                                                f"{str(exc).strip().splitlines()[-1]}")
+                write(run, record)
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+    finally:
+        ray.shutdown()

@@ -1,0 +1,40 @@
+"""bench --executor ray on a local Ray instance: the same records as the local executor."""
+
+import json
+
+import pytest
+
+pytest.importorskip("ray")
+
+from follow_line.bench.ray_executor import materialise, payloads  # noqa: E402
+from follow_line.bench.runner import plan, run_bench  # noqa: E402
+
+FIELDS = ("driver", "circuit", "direction", "completion_pct", "lap_times_s", "stop_reason",
+          "distance_m", "cte_max_m")
+
+
+def test_ray_gives_the_local_records_and_resumes(tmp_path, oval_file):
+    runs = plan(["expert"], [str(oval_file)], ["clockwise", "anticlockwise"])
+    local = run_bench(runs, tmp_path / "local", jobs=1, progress=False)
+    on_ray = run_bench(runs, tmp_path / "ray", jobs=2, progress=False, executor="ray")
+    assert [[r[f] for f in FIELDS] for r in on_ray] == [[r[f] for f in FIELDS] for r in local]
+    assert all(r["circuit_file"] == str(oval_file) for r in on_ray)  # the user's file, not
+    keys = sorted(p.name for p in (tmp_path / "ray" / "runs").iterdir())  # the worker's copy
+    assert keys == sorted(p.name for p in (tmp_path / "local" / "runs").iterdir())
+    md = (tmp_path / "ray" / "results.md").read_text()
+    assert md == (tmp_path / "local" / "results.md").read_text()
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "ray" / "runs").iterdir()}
+    run_bench(runs, tmp_path / "ray", jobs=2, progress=False, executor="ray")  # resumes:
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nothing run again
+
+
+def test_networks_and_circuits_travel_by_content(tmp_path, oval_file):
+    runs = plan(["expert", "tinypilotnet"], [str(oval_file), "simple"], ["clockwise"])
+    drivers, circuits = payloads(runs)
+    assert drivers["expert"] == {}
+    assert set(drivers["tinypilotnet"]) == {"tinypilotnet.keras", "tinypilotnet.json"}
+    assert circuits[str(oval_file)] == {"oval.yaml": oval_file.read_bytes()}
+    copy = materialise(drivers["tinypilotnet"], "tinypilotnet")
+    assert copy.endswith("tinypilotnet.keras") and copy != "tinypilotnet"
+    assert materialise(drivers["tinypilotnet"], "x") == copy  # one folder per content
+    assert json.loads(open(copy.replace(".keras", ".json")).read())["name"] == "tinypilotnet"
