@@ -38,11 +38,11 @@ def quantization_grid(network: str, records: list[dict], inference: list[dict],
                           latency.get((path.name, "onnxruntime (1 thread)"))),
                          export["mae"]["onnx"], export["max_abs_diff"], runs, path.name,
                          network))
-    return Table(f"Quantised {network}", ["variant", "size (MB)", "latency (ms): all cores / "
-                 "1 thread", "offline MAE v (m/s) / w (rad/s)", "max |output - Keras|",
-                 "runs completed", "lap / Keras"], rows,
-                 "latency: median of batch-1 inferences on a camera frame; MAE on the "
-                 "export's check frames")
+    head = ["variant", "size (MB)", "latency (ms): all cores / 1 thread",
+            "offline MAE v (m/s) / w (rad/s)", "max |output - Keras|", "runs completed",
+            "lap / Keras"]
+    return Table(f"Quantised {network}", head, rows, "latency: median of batch-1 inferences "
+                 "on a camera frame; MAE on the export's check frames")
 
 
 def _row(label: str, size: int, latency: tuple, mae: dict | None, diff: float,
