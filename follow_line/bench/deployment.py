@@ -39,7 +39,7 @@ def quantization_grid(network: str, records: list[dict], inference: list[dict],
                          export["mae"]["onnx"], export["max_abs_diff"], runs, path.name,
                          network))
     head = ["variant", "size (MB)", "latency (ms): all cores / 1 thread",
-            "offline MAE v (m/s) / w (rad/s)", "max |output - Keras|", "runs completed",
+            "offline MAE v (m/s) / w (rad/s)", "largest output difference", "runs completed",
             "lap / Keras"]
     return Table(f"Quantised {network}", head, rows, "latency: median of batch-1 inferences "
                  "on a camera frame; MAE on the export's check frames")
