@@ -38,3 +38,31 @@ def test_networks_and_circuits_travel_by_content(tmp_path, oval_file):
     assert copy.endswith("tinypilotnet.keras") and copy != "tinypilotnet"
     assert materialise(drivers["tinypilotnet"], "x") == copy  # one folder per content
     assert json.loads(open(copy.replace(".keras", ".json")).read())["name"] == "tinypilotnet"
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_ray_tasks_and_a_resume_finishes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "bench"
+    command = [sys.executable, "-m", "follow_line", "bench", "--models", "expert",
+               "--circuits", "simple", "--repeat", "6", "--laps", "2", "--jobs", "2",
+               "--executor", "ray", "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while len(list((out / "runs").glob("*.json"))) < 2:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert "interrupted" in proc.stderr.read().decode()
+    done = len(list((out / "runs").glob("*.json")))
+    assert 2 <= done < 12
+    finished = subprocess.run(command, capture_output=True, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert len(list((out / "runs").glob("*.json"))) == 12
