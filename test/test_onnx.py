@@ -200,7 +200,7 @@ def test_quantisation_table_compares_each_variant_with_keras(tmp_path, frames):
     table = quantization_grid("tinypilotnet", records, inference, files)
     keras, fp32, int8 = table.rows
     assert keras[0] == "tinypilotnet.keras (float32, LiteRT)" and keras[2] == "0.20 / -"
-    assert keras[5:] == ["2/2", "1.000"] and fp32[5:] == ["2/2", "1.000"]
+    assert keras[5:] == ["100 % (2/2)", "1.000"] and fp32[5:] == ["100 % (2/2)", "1.000"]
     assert int8[0] == "tinypilotnet_int8.onnx (int8, ONNX Runtime)" and int8[2] == "- / 0.10"
-    assert int8[5:] == ["1/2", "1.100"]
+    assert int8[5:] == ["75 % (1/2)", "1.100"]
     assert float(int8[1]) < float(fp32[1])

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 
-from follow_line.bench.report import Table, lockstep, perturbation_of
+from follow_line.bench.report import (
+    Table,
+    completion_cell,
+    lap_time_ratio,
+    lockstep,
+    mean_laps,
+    perturbation_of,
+)
 from follow_line.driving.zoo import network_files
 
 
@@ -39,7 +45,8 @@ def quantization_grid(network: str, records: list[dict], inference: list[dict],
                          export["mae"]["onnx"], export["max_abs_diff"], runs, path.name,
                          network))
     head = ["variant", "size (MB)", "latency (ms): all cores / 1 thread",
-            "offline MAE v (m/s) / w (rad/s)", "largest output difference", "runs completed",
+            "offline MAE v (m/s) / w (rad/s)", "largest output difference",
+            "completion (runs completed)",
             "lap / Keras"]
     return Table(f"Quantised {network}", head, rows, "latency: median of batch-1 inferences "
                  "on a camera frame; MAE on the export's check frames")
@@ -48,23 +55,13 @@ def quantization_grid(network: str, records: list[dict], inference: list[dict],
 def _row(label: str, size: int, latency: tuple, mae: dict | None, diff: float,
          runs: list[dict], driver: str, reference: str) -> list[str]:
     mine = [r for r in runs if r["driver"] == driver]
-    done = sum(r.get("stop_reason") == "lap_completed" for r in mine)
-    ratio = _lap_ratio(runs, driver, reference)
+    ratio = lap_time_ratio(mean_laps(runs, lambda r: r["driver"] == driver),
+                           mean_laps(runs, lambda r: r["driver"] == reference))
     return [label, f"{size / 1e6:.2f}",
             " / ".join("-" if ms is None else f"{ms:.2f}" for ms in latency),
             "-" if mae is None else f"{mae['v']:.3f} / {mae['w']:.3f}",
-            f"{diff:.2g}", f"{done}/{len(mine)}" if mine else "-",
+            f"{diff:.2g}", completion_cell(mine) or "-",
             "-" if ratio is None else f"{ratio:.3f}"]
-
-
-def _lap_ratio(runs: list[dict], driver: str, reference: str) -> float | None:
-    def laps(name: str) -> dict:
-        return {(r["circuit"], r["direction"]): r["lap_times_s"][0] for r in runs
-                if r["driver"] == name and r.get("lap_times_s")}
-
-    mine, theirs = laps(driver), laps(reference)
-    shared = mine.keys() & theirs.keys()
-    return statistics.fmean(mine[k] / theirs[k] for k in shared) if shared else None
 
 
 def main(argv: list[str] | None = None) -> int:

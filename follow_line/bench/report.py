@@ -154,18 +154,25 @@ def _cell(records: list[dict]) -> str:
     return text
 
 
-def lap_ratio(records: list[dict], driver: str) -> float | None:
-    """`driver`'s mean lap time over the explicit driver's, on the runs both completed."""
-    def laps(name: str) -> dict:
-        found: dict[tuple, list[float]] = {}
-        for r in records:
-            if r["driver"] == name and not r.get("error") and r.get("lap_times_s"):
-                found.setdefault((r["circuit"], r["direction"]), []).append(r["lap_times_s"][0])
-        return {k: statistics.fmean(v) for k, v in found.items()}
+def mean_laps(records: list[dict], keep) -> dict[tuple[str, str], float]:
+    """Mean first-lap time per (circuit, direction) of the completed runs `keep` accepts."""
+    found: dict[tuple[str, str], list[float]] = {}
+    for r in records:
+        if keep(r) and not r.get("error") and r.get("lap_times_s"):
+            found.setdefault((r["circuit"], r["direction"]), []).append(r["lap_times_s"][0])
+    return {k: statistics.fmean(v) for k, v in found.items()}
 
-    mine, reference = laps(driver), laps("expert")
+
+def lap_time_ratio(mine: dict, reference: dict) -> float | None:
+    """Mean of the lap-time ratios where both `mean_laps` have the circuit and direction."""
     ratios = [mine[k] / reference[k] for k in mine.keys() & reference.keys()]
     return statistics.fmean(ratios) if ratios else None
+
+
+def lap_ratio(records: list[dict], driver: str) -> float | None:
+    """`driver`'s mean lap time over the explicit driver's, on the runs both completed."""
+    return lap_time_ratio(mean_laps(records, lambda r: r["driver"] == driver),
+                          mean_laps(records, lambda r: r["driver"] == "expert"))
 
 
 def driving_grid(records: list[dict], title: str = "Driving results") -> Table:
@@ -197,6 +204,16 @@ def perturbation_of(record: dict) -> str:
     return record.get("perturbation", "clean")
 
 
+def completion_cell(runs: list[dict]) -> str:
+    """'96 % (5/6)': mean completion of the runs that ran, and laps completed / runs."""
+    done = [r for r in runs if not r.get("error")]
+    if not done:
+        return "error" if runs else ""
+    mean = statistics.fmean(r["completion_pct"] for r in done)
+    laps = sum(r["stop_reason"] == "lap_completed" for r in done)
+    return f"{mean:.0f} % ({laps}/{len(runs)})"
+
+
 def robustness_grid(records: list[dict]) -> Table:
     """Per driver and perturbation: mean completion over all runs and the runs completed."""
     names = list(dict.fromkeys(["clean"] + [perturbation_of(r) for r in records]))
@@ -204,15 +221,9 @@ def robustness_grid(records: list[dict]) -> Table:
     rows = []
     for d in _drivers(records):
         row = [driver_label(d)]
-        for p in names:
-            runs = [r for r in records if r["driver"] == d and perturbation_of(r) == p]
-            done = [r for r in runs if not r.get("error")]
-            if not done:
-                row.append("error" if runs else "")
-                continue
-            mean = statistics.fmean(r["completion_pct"] for r in done)
-            laps = sum(r["stop_reason"] == "lap_completed" for r in done)
-            row.append(f"{mean:.0f} % ({laps}/{len(runs)})")
+        row += [completion_cell([r for r in records
+                                 if r["driver"] == d and perturbation_of(r) == p])
+                for p in names]
         rows.append(row)
     return Table("Robustness", ["Driver"] + names, rows,
                  "mean completion, runs completed / runs")
@@ -245,16 +256,10 @@ def latency_grid(records: list[dict]) -> Table:
     for d in _drivers(clean):
         row = [driver_label(d)]
         for latency in latencies:
-            runs = [r for r in clean if r["driver"] == d and latency_of(r) == latency]
-            done = [r for r in runs if not r.get("error")]
-            if not done:
-                row.append("error" if runs else "")
-                continue
-            mean = statistics.fmean(r["completion_pct"] for r in done)
-            laps = sum(r["stop_reason"] == "lap_completed" for r in done)
+            cell = completion_cell([r for r in clean
+                                    if r["driver"] == d and latency_of(r) == latency])
             ratio = slowdown(clean, d, latency)
-            row.append(f"{mean:.0f} % ({laps}/{len(runs)})"
-                       + ("" if ratio is None else f" ×{ratio:.2f}"))
+            row.append(cell + ("" if ratio is None else f" ×{ratio:.2f}"))
         rows.append(row)
     head = ["Driver"] + [f"{x} ms" if x.replace(".", "").isdigit() else x for x in latencies]
     return Table("Latency", head, rows, "mean completion, runs completed / runs, lap time "
@@ -266,17 +271,10 @@ def slowdown(records: list[dict], driver: str, latency: str) -> float | None:
 
     Averaged over the circuits and directions where both completed a lap.
     """
-    def laps(label: str) -> dict:
-        found: dict[tuple, list[float]] = {}
-        for r in records:
-            if (r["driver"] == driver and latency_of(r) == label and not r.get("error")
-                    and r.get("lap_times_s")):
-                found.setdefault((r["circuit"], r["direction"]), []).append(r["lap_times_s"][0])
-        return {k: statistics.fmean(v) for k, v in found.items()}
+    def at(label: str) -> dict:
+        return mean_laps(records, lambda r: r["driver"] == driver and latency_of(r) == label)
 
-    mine, reference = laps(latency), laps("0")
-    ratios = [mine[k] / reference[k] for k in mine.keys() & reference.keys()]
-    return statistics.fmean(ratios) if ratios else None
+    return lap_time_ratio(at(latency), at("0"))
 
 
 def results_markdown(records: list[dict]) -> str:
