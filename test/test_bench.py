@@ -145,7 +145,18 @@ def start_bench(out):
 
     return subprocess.Popen([sys.executable, "-m", "follow_line", "bench", *BENCH_ARGS,
                              "--out", str(out)], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            preexec_fn=default_sigint)
+
+
+def default_sigint():
+    """In the child: SIGINT as at a terminal, even if this test run inherited it ignored.
+
+    A non-interactive shell ignores SIGINT in its background jobs (`make test &`).
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for_runs(out, count, proc, timeout=120.0):
@@ -207,7 +218,7 @@ def test_a_stopped_bench_leaves_no_process_and_loses_no_run(tmp_path, how):
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.2)
         os.killpg(proc.pid, signal.SIGINT)
-    code = proc.wait(timeout=30)  # seconds on a loaded 2-core machine (CI, training)
+    code = proc.wait(timeout=10)
     assert code == (-signal.SIGKILL if how == "kill -9" else 130)
     assert group_gone_within(proc.pid, 5.0), f"processes left after {how}"
     assert len(list((out / "runs").glob("*.json"))) < 10  # it stopped, not ran the queue

@@ -53,7 +53,8 @@ def test_ctrl_c_cancels_the_ray_tasks_and_a_resume_finishes(tmp_path):
                "--circuits", "simple", "--repeat", "6", "--laps", "2", "--jobs", "2",
                "--executor", "ray", "--quiet", "--out", str(out)]
     proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while len(list((out / "runs").glob("*.json"))) < 2:
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()[-2000:]
