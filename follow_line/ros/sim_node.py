@@ -9,7 +9,10 @@ In lockstep (`lockstep:=true`, with TwistStamped commands) the simulation steps 
 command stamped with the current frame's stamp arrives, which makes a run through the ROS graph
 give the same record as `follow-line drive`, as fast as the nodes allow. It starts once the
 camera, odometry and cmd_vel topics are connected, and repeats a frame whose command has not
-come within RESEND_S (a best-effort frame can be lost while the graph connects).
+come within RESEND_S (a best-effort frame can be lost while the graph connects). The first
+frame's odometry goes out again just before the first step: a reliable, volatile subscriber
+that matched the publisher only after the first sample (Fast DDS drops a sample that arrives
+before the reader has discovered its writer) still gets the start pose.
 """
 
 from __future__ import annotations
@@ -155,6 +158,8 @@ class SimNode(Node):
         self._frame_sent_at = time.monotonic()
 
     def _step(self) -> None:
+        if self.lockstep and self.frames_published == 1:  # the start pose, again (see above)
+            self.odom_pub.publish(self.odometry_message(self._stamp()))
         self.sim.step(*self.command, self.dt)
         self._publish_frame()
 
