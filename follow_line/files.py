@@ -47,6 +47,15 @@ def write_json_atomic(path: Path, data) -> None:
     write_text_atomic(path, json_text(data))
 
 
+def shown_path(path: str | Path) -> str:
+    """`path` relative to the working folder when inside it (no machine's layout in cards)."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
+
+
 def package_folder(name: str) -> Path:
     """The package's `name` folder (models, config): the source tree, else the ROS share."""
     source = Path(__file__).resolve().parents[1] / name

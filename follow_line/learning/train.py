@@ -19,6 +19,7 @@ import numpy as np
 
 from follow_line.driving.card import W_CLASS_VALUES, ModelCard
 from follow_line.errors import FollowLineError
+from follow_line.files import shown_path
 from follow_line.learning.augment import Photometric, augment_frames, check_preprocessing
 from follow_line.learning.data import INDEX_FILE, read_dataset_index
 from follow_line.learning.labels import mirror_w_class, targets, v_class, w_class
@@ -285,7 +286,8 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     best = keras.saving.load_model(checkpoint, compile=False, safe_mode=True)
     checkpoint.unlink()
     card.training = {
-        "dataset": dataset, "dataset_appearance": _dataset_appearance(dataset),
+        "dataset": dataset and shown_path(dataset),
+        "dataset_appearance": _dataset_appearance(dataset),
         "episodes": [episodes[i].name for i in train_ids],
         "validation_episodes": [episodes[i].name for i in val_ids],
         "frames": int(len(items["train"])), "validation_frames": int(len(items["val"])),
