@@ -60,8 +60,9 @@ readme: $(STAMP)  ## regenerate README tables, plots and figures
 	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --circuits monaco --quiet \
 	  --latency 0,25,50,100,200 --out results/readme-latency > /dev/null
 	cp results/readme-latency/plots/latency.png docs/bench_latency.png
-	for p in lap_times robustness trajectory_pilotnet cte_monaco; do \
+	for p in lap_times trajectory_pilotnet cte_monaco; do \
 	  cp results/readme/plots/$$p.png docs/bench_$$p.png; done
+	cp results/readme-robustness/plots/robustness.png docs/bench_robustness.png
 	$(VENV)/bin/follow-line evaluate --models $(SHIPPED) --from-cards --out results/readme \
 	  > /dev/null
 	$(VENV)/bin/follow-line perf --json results/readme/perf.json > results/readme/perf.md

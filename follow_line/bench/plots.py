@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable
+from itertools import product
 from pathlib import Path
 
 import matplotlib
@@ -124,13 +125,18 @@ def _save(fig, path: Path) -> None:
 def plot_trajectories(records: list[dict], path: Path) -> None:
     """One driver's clean runs: each circuit map with the driven path coloured by speed."""
     runs = _first_runs(records)
-    cols = min(3, len(runs))
-    rows = -(-len(runs) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.5 * cols + 1, 4.5 * rows), squeeze=False,
-                             layout="constrained")
+    circuits = _unique(r["circuit"] for r in runs)
+    directions = _unique(r["direction"] for r in runs)
+    fig, axes = plt.subplots(len(circuits), len(directions), squeeze=False, layout="constrained",
+                             figsize=(5.5 * len(directions) + 1.5, 3.6 * len(circuits)))
     vmax = max(max(r["trajectory"]["v"]) for r in runs)
     norm = Normalize(0.0, vmax if vmax > 0 else 1.0)
-    for ax, run in zip(axes.flat, runs, strict=False):
+    placed = {(r["circuit"], r["direction"]): r for r in runs}
+    for (row, circuit), (col, direction) in product(enumerate(circuits), enumerate(directions)):
+        ax, run = axes[row, col], placed.get((circuit, direction))
+        if run is None:
+            ax.set_axis_off()
+            continue
         draw_circuit(ax, _circuit_of(run), run["direction"])
         traj = run["trajectory"]
         pts = np.column_stack([traj["x"], traj["y"]])
@@ -147,10 +153,9 @@ def plot_trajectories(records: list[dict], path: Path) -> None:
                         xytext=(10, 10), textcoords="offset points", color="red",
                         fontweight="bold", zorder=8,
                         bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
-    for ax in axes.flat[len(runs):]:
-        ax.set_axis_off()
-    fig.colorbar(ScalarMappable(norm, SPEED_CMAP), ax=axes, label="speed (m/s)", shrink=0.8)
-    fig.suptitle(f"{runs[0]['driver']}: clean runs")
+    fig.colorbar(ScalarMappable(norm, SPEED_CMAP), ax=axes, label="speed (m/s)", shrink=0.4,
+                 aspect=30)
+    fig.suptitle(f"{runs[0]['driver']}: clean runs (a row per circuit, a column per direction)")
     _save(fig, path)
 
 

@@ -51,7 +51,7 @@ from follow_line.world.circuits import DIRECTIONS, load_circuit
 from follow_line.world.lap import LapRules
 
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that the main process is still there
-REPORT_FORMAT = 2  # bumped when the reports change: a bench then rewrites them
+REPORT_FORMAT = 3  # bumped when the reports change: a bench then rewrites them
 RECORD_FIELDS = ("driver", "circuit", "direction", "completion_pct", "stop_reason",
                  "lap_times_s", "trajectory")
 
