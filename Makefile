@@ -77,12 +77,14 @@ readme: $(STAMP)  ## regenerate README tables, plots and figures
 	  latency=results/readme-latency/latency.md \
 	  metrics=results/readme/metrics.md perf=results/readme/perf.md
 
+DEPLOY_MODELS = pilotnet,exports/pilotnet.onnx,exports/pilotnet_fp16.onnx,$\
+  exports/pilotnet_int8.onnx
+
 deploy: $(ROS_STAMP) data/test/dataset.yaml  ## pilotnet as ONNX float32/fp16/int8, judged by driving
 	for q in "" fp16 int8; do $(VENV)/bin/follow-line export --model pilotnet --data data/test \
 	  --out exports --quiet $${q:+--quantize $$q} > /dev/null; done
 	rm -rf results/deploy
-	$(VENV)/bin/follow-line bench --models pilotnet,exports/pilotnet.onnx,$\
-	exports/pilotnet_fp16.onnx,exports/pilotnet_int8.onnx --circuits simple,monaco,nurburgring \
+	$(VENV)/bin/follow-line bench --models $(DEPLOY_MODELS) --circuits simple,monaco,nurburgring \
 	  --out results/deploy --quiet > /dev/null
 	$(VENV)/bin/follow-line perf --networks pilotnet --onnx exports \
 	  --json results/deploy/perf.json > /dev/null
