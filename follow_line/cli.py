@@ -533,9 +533,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--constant-v", type=_positive, help="drive at this constant speed (m/s)")
     p.add_argument("--balance", default="imbalanced",
                    choices=("imbalanced", "biased", "balanced"),
-                   help="raw, class-weighted or resampled classes (regression networks: "
-                        "by the w class of each frame, so sharp turns count as much as "
-                        "straights)")
+                   help="raw, weighted or resampled by the w class of each frame, so "
+                        "sharp turns count as much as straights")
     p.add_argument("--epochs", type=_positive_int, default=30)
     p.add_argument("--arch", type=_option, action="append", default=[], metavar="KEY=VALUE",
                    help="a builder option off the default, recorded in the card (repeat for "

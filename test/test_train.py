@@ -225,3 +225,19 @@ def test_biased_regression_weighs_each_frame_by_its_w_class():
     # 4 classes present in 16 frames: 16 / (4 * count)
     np.testing.assert_allclose(weights["w"], [16 / 32, 16 / 16, 16 / 8, 16 / 8])
     np.testing.assert_array_equal(weights["v"], weights["w"])  # the frame's weight, every output
+
+
+def test_biased_classifier_weighs_both_outputs_by_the_frames_w_class():
+    from follow_line.driving.zoo import default_card
+    from follow_line.learning.train import _class_weighting
+
+    w = np.array([0.0] * 8 + [0.3] * 4 + [1.5] * 2 + [-1.5] * 2, np.float32)
+    episode = Episode("e", None, None, "recorded", np.arange(len(w)) * 0.05,
+                      np.full(len(w), 10.0, np.float32), w,
+                      np.zeros((len(w), 16, 32, 3), np.float32))
+    card = default_card("classification_7w_4v")
+    weigh = _class_weighting(card, np.array([(0, k) for k in range(len(w))]), [episode])
+    # w classes 3 (straight), 4, 6 and 0; v classes deliberately all the rare slowest one
+    weights = weigh({"w_class": np.array([3, 4, 6, 0]), "v_class": np.array([0, 0, 0, 0])})
+    np.testing.assert_allclose(weights["w_class"], [16 / 32, 16 / 16, 16 / 8, 16 / 8])
+    np.testing.assert_array_equal(weights["v_class"], weights["w_class"])
