@@ -207,16 +207,20 @@ def test_augmented_training_records_its_ranges_in_the_card(tmp_path, raw_episode
     assert saved.training["augmentation"] == card.training["augmentation"]
 
 
+def _turning_episode() -> Episode:
+    """16 frames: 8 straight, 4 gentle left, 2 sharp left, 2 sharp right (4 w classes)."""
+    w = np.array([0.0] * 8 + [0.3] * 4 + [1.5] * 2 + [-1.5] * 2, np.float32)
+    return Episode("e", None, None, "recorded", np.arange(len(w)) * 0.05,
+                   np.full(len(w), 10.0, np.float32), w, np.zeros((len(w), 16, 32, 3), np.float32))
+
+
 def test_biased_regression_weighs_each_frame_by_its_w_class():
     from follow_line.driving.zoo import default_card
     from follow_line.learning.train import _class_weighting
 
-    w = np.array([0.0] * 8 + [0.3] * 4 + [1.5] * 2 + [-1.5] * 2, np.float32)
-    episode = Episode("e", None, None, "recorded", np.arange(len(w)) * 0.05,
-                      np.full(len(w), 10.0, np.float32), w,
-                      np.zeros((len(w), 16, 32, 3), np.float32))
+    episode = _turning_episode()
     card = default_card("tinypilotnet")
-    items = np.array([(0, k) for k in range(len(w))])
+    items = np.array([(0, k) for k in range(len(episode))])
     weigh = _class_weighting(card, items, [episode])
     scale = card.outputs["w"]["scale"]
     y = {"v": np.full((4, 1), 10.0 / 13.0, np.float32),
@@ -231,12 +235,9 @@ def test_biased_classifier_weighs_both_outputs_by_the_frames_w_class():
     from follow_line.driving.zoo import default_card
     from follow_line.learning.train import _class_weighting
 
-    w = np.array([0.0] * 8 + [0.3] * 4 + [1.5] * 2 + [-1.5] * 2, np.float32)
-    episode = Episode("e", None, None, "recorded", np.arange(len(w)) * 0.05,
-                      np.full(len(w), 10.0, np.float32), w,
-                      np.zeros((len(w), 16, 32, 3), np.float32))
+    episode = _turning_episode()
     card = default_card("classification_7w_4v")
-    weigh = _class_weighting(card, np.array([(0, k) for k in range(len(w))]), [episode])
+    weigh = _class_weighting(card, np.array([(0, k) for k in range(len(episode))]), [episode])
     # w classes 3 (straight), 4, 6 and 0; v classes deliberately all the rare slowest one
     weights = weigh({"w_class": np.array([3, 4, 6, 0]), "v_class": np.array([0, 0, 0, 0])})
     np.testing.assert_allclose(weights["w_class"], [16 / 32, 16 / 16, 16 / 8, 16 / 8])
