@@ -309,6 +309,24 @@ def test_a_lockstep_run_through_the_ros_graph_gives_the_in_process_record(
     assert ros["frames_driven"] == len(local["trajectory"]["t"]) - 1
 
 
+def test_a_watchdog_stop_between_lockstep_frames_does_not_step_the_simulator(graph):
+    """A drive node's watchdog that fires between frames (here: every gap longer than 10 ms)
+    stops the car without answering the frame the simulator waits for: the record is still
+    the in-process one (its stop once took the first frame's stamp and stepped the car a
+    frame late)."""
+    record = graph.tmp_path / "record.json"
+    commands = node_commands(GraphSpec(model="expert", circuit="simple"), record)
+    commands["drive_node"] += ["-p", "watchdog_timeout:=0.01"]
+    for command in commands.values():
+        graph.start(command)
+    code, _ = graph.wait("lap_monitor_node", time.monotonic(), timeout=300.0)
+    assert code == 0, graph.log("lap_monitor_node")
+    assert "stopping the car" in graph.log("drive_node")  # it did fire
+    ros = json.loads(record.read_text())
+    local = run_drive(RunSpec(load_circuit("simple"), "clockwise"), make_driver("expert"))
+    assert ros["trajectory"] == local["trajectory"]
+
+
 # --- the bring-up command -------------------------------------------------------------------
 
 def test_follow_line_ros_drives_a_lap_and_writes_the_record(tmp_path):

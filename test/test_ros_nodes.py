@@ -226,6 +226,22 @@ def test_per_frame_errors_are_throttled(ros, ctx, oval, capfd):
     assert len(errors) == 1
 
 
+def test_a_stale_camera_stops_the_car_stamped_with_the_last_frame_driven(ros, ctx, oval):
+    """The watchdog cancels a command that moved the car, with that frame's stamp (a lockstep
+    simulator waits for a newer one); before the first frame there is nothing to stop."""
+    node = ctx.make(ros.DriveNode, model="expert", stamped=True, watchdog_timeout=0.2)
+    probe, publisher, commands = camera_rig(ros, ctx, node, ros.TwistStamped)
+    spin_for(ros, [node, probe], 0.5)
+    assert commands == []
+    publisher.publish(image_msg(ros, Simulator(oval, "anticlockwise").frame(), 5.25))
+    assert spin_until(ros, [node, probe], lambda: len(commands) == 2, timeout=2.0)
+    assert commands[0].twist.linear.x > 0 and vw(commands[1]) == (0.0, 0.0)
+    assert [(m.header.stamp.sec, m.header.stamp.nanosec) for m in commands] == \
+        [(5, 250_000_000)] * 2
+    spin_for(ros, [node, probe], 0.5)
+    assert len(commands) == 2
+
+
 def test_shutdown_publishes_a_zero_twist(ros, ctx, oval):
     node = ctx.make(ros.DriveNode, model="expert")
     probe, publisher, commands = camera_rig(ros, ctx, node)

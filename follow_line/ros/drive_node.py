@@ -5,7 +5,9 @@ than the camera drives the latest frame instead of a queue of old ones) is conve
 driven with the frame's header stamp as its time, clamped to the node's limits and published
 as a Twist (or a TwistStamped carrying the frame's stamp, which the lockstep simulator waits
 for). The car is stopped (a zero twist) when frames go stale (steady clock, whatever /clock
-does), when a frame cannot be used, and when the node shuts down (a signal, an error).
+does) after a command that moved it, when a frame cannot be used, and when the node shuts
+down (a signal, an error). A stop that answers no frame carries the stamp of the last frame
+driven, so that a lockstep simulator never takes it for the answer to the frame it waits for.
 """
 
 from __future__ import annotations
@@ -153,11 +155,16 @@ class DriveNode(Node):
         return min(max(v, 0.0), self.max_v), min(max(w, -self.max_w), self.max_w)
 
     def publish_command(self, v: float, w: float, stamp=None) -> None:
-        """Publish (v, w) on cmd_vel; `stamp` (default: now) goes into a TwistStamped."""
+        """Publish (v, w) on cmd_vel; `stamp` goes into a TwistStamped (default: the last
+        frame driven's, or now before the first)."""
         if self.stamped:
             msg = TwistStamped()
-            msg.header.stamp = (Time(sec=stamp.sec, nanosec=stamp.nanosec) if stamp is not None
-                                else self.get_clock().now().to_msg())
+            if stamp is not None:
+                msg.header.stamp = Time(sec=stamp.sec, nanosec=stamp.nanosec)
+            elif self._last_stamp is not None:
+                msg.header.stamp = Time(sec=self._last_stamp[0], nanosec=self._last_stamp[1])
+            else:
+                msg.header.stamp = self.get_clock().now().to_msg()
             msg.header.frame_id = BASE_FRAME
             twist = msg.twist
         else:
@@ -233,7 +240,7 @@ class DriveNode(Node):
             f"w={self.last_command[1]:.2f}")
 
     def _on_watchdog(self) -> None:
-        if self._stale or self._stopped:
+        if self._stale or self._stopped or self.last_command == (0.0, 0.0):
             return
         age = time.monotonic() - self._last_frame
         if age >= self.watchdog_timeout:
