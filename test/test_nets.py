@@ -344,6 +344,16 @@ def test_cnn_lstm_reads_its_features_in_fewer_wider_steps_on_request():
         build_network("cnn_lstm", steps=30)
 
 
+def test_lstm_tinypilotnet_widens_its_last_convolution_on_request():
+    seed = build_network("lstm_tinypilotnet")
+    assert tuple(seed.get_layer("flatten").output.shape) == (None, 3 * 11)
+    wide = build_network("lstm_tinypilotnet", conv4_filters=8)
+    assert tuple(wide.get_layer("flatten").output.shape) == (None, 3 * 11 * 8)
+    assert params(wide.get_layer("conv4")) == 8 * (3 * 3 * 40 + 1)
+    with pytest.raises(ValueError, match="conv4_filters must be an integer >= 1"):
+        build_network("lstm_tinypilotnet", conv4_filters=0)
+
+
 def test_an_unknown_builder_option_names_the_options():
     from follow_line.errors import FollowLineError
 

@@ -15,6 +15,8 @@ The seed reshaped each single image to a sequence of length 1, so its recurrent 
 never saw more than one frame. Here the convolutions run per frame (TimeDistributed) over
 a real sequence ``"frames"`` (T, H, W, C), oldest first, and the last ConvLSTM2D returns
 only its final state; ``timesteps=1`` gives back the seed's single-frame behaviour.
+LSTM-TinyPilotNet's last convolution has the seed's one filter unless ``conv4_filters``
+says more: one filter leaves the heads 33 features (a 3x11 map).
 The seed trained one network per output (v or w); here one network has both heads.
 """
 
@@ -70,12 +72,15 @@ def _frame_convs(x: keras.KerasTensor, filters: Sequence[int]) -> keras.KerasTen
 def build_lstm_tinypilotnet(input_shape: Sequence[int] | None = None, *,
                             timesteps: int = DEFAULT_TIMESTEPS,
                             outputs: Sequence[str] = REGRESSION_OUTPUTS,
+                            conv4_filters: int = 1,
                             name: str = "lstm_tinypilotnet") -> keras.Model:
     """LSTM-TinyPilotNet on ``"frames"`` (T, H, W, C), default 5 x 66x200x3, oldest first."""
+    if not (isinstance(conv4_filters, int) and conv4_filters >= 1):
+        raise ValueError(f"conv4_filters must be an integer >= 1, got {conv4_filters!r}")
     inputs = frames_input(timesteps, frame_shape(input_shape, RECURRENT_INPUT))
     x = _frame_convs(inputs, (8, 16, 32))
     x = layers.ConvLSTM2D(40, 3, padding="same", return_sequences=False, name="conv_lstm")(x)
-    x = layers.Conv2D(1, 3, strides=2, activation="relu", name="conv4")(x)
+    x = layers.Conv2D(conv4_filters, 3, strides=2, activation="relu", name="conv4")(x)
     x = layers.Flatten(name="flatten")(x)
     return keras.Model(inputs, regression_heads(x, outputs), name=name)
 
