@@ -155,8 +155,10 @@ class DriveNode(Node):
         return min(max(v, 0.0), self.max_v), min(max(w, -self.max_w), self.max_w)
 
     def publish_command(self, v: float, w: float, stamp=None) -> None:
-        """Publish (v, w) on cmd_vel; `stamp` goes into a TwistStamped (default: the last
-        frame driven's, or now before the first)."""
+        """Publish (v, w) on cmd_vel, `stamp` in a TwistStamped (default: see below).
+
+        The default stamp is the last frame driven's, or now before the first.
+        """
         if self.stamped:
             msg = TwistStamped()
             if stamp is not None:
