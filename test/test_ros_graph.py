@@ -310,13 +310,15 @@ def test_a_lockstep_run_through_the_ros_graph_gives_the_in_process_record(
 
 
 def test_a_watchdog_stop_between_lockstep_frames_does_not_step_the_simulator(graph):
-    """A drive node's watchdog that fires between frames (here: every gap longer than 10 ms)
-    stops the car without answering the frame the simulator waits for: the record is still
-    the in-process one (its stop once took the first frame's stamp and stepped the car a
-    frame late)."""
+    """The watchdog's stop between frames leaves the lockstep record as it is.
+
+    The watchdog fires at every gap between frames longer than 1 ms; its stop must not
+    answer the frame the simulator waits for (stamped with that frame's stamp, it once
+    stepped the car with a zero command and shifted the record by a frame).
+    """
     record = graph.tmp_path / "record.json"
     commands = node_commands(GraphSpec(model="expert", circuit="simple"), record)
-    commands["drive_node"] += ["-p", "watchdog_timeout:=0.01"]
+    commands["drive_node"] += ["-p", "watchdog_timeout:=0.001"]
     for command in commands.values():
         graph.start(command)
     code, _ = graph.wait("lap_monitor_node", time.monotonic(), timeout=300.0)

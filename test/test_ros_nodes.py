@@ -227,8 +227,11 @@ def test_per_frame_errors_are_throttled(ros, ctx, oval, capfd):
 
 
 def test_a_stale_camera_stops_the_car_stamped_with_the_last_frame_driven(ros, ctx, oval):
-    """The watchdog cancels a command that moved the car, with that frame's stamp (a lockstep
-    simulator waits for a newer one); before the first frame there is nothing to stop."""
+    """The watchdog cancels a command that moved the car, with that frame's stamp.
+
+    A lockstep simulator waits for a newer stamp; before the first frame there is nothing
+    to stop.
+    """
     node = ctx.make(ros.DriveNode, model="expert", stamped=True, watchdog_timeout=0.2)
     probe, publisher, commands = camera_rig(ros, ctx, node, ros.TwistStamped)
     spin_for(ros, [node, probe], 0.5)
