@@ -1,4 +1,10 @@
-from follow_line.bench.perf import closed_loop, machine, perf_markdown, time_render
+from follow_line.bench.perf import (
+    closed_loop,
+    machine,
+    perf_markdown,
+    time_render,
+    vector_extensions,
+)
 
 
 def test_perf_figures_and_their_table(oval_file):
@@ -16,3 +22,11 @@ def test_perf_figures_and_their_table(oval_file):
     assert "| closed loop, explicit driver, oval clockwise, 1 thread, median of 2 runs" in table
     assert "| default benchmark: pilotnet x 3 circuits x 2 directions, 2 processes " \
            "(6/6 laps completed, 250 s simulated) | 20.0 s wall | < 60 s |" in table
+
+
+def test_the_machine_line_names_the_widest_vector_extension():
+    assert vector_extensions({"avx2", "avx512f", "avx512_vnni"}) == " (AVX-512 + VNNI)"
+    assert vector_extensions({"avx2", "avx512f"}) == " (AVX-512)"
+    assert vector_extensions({"sse4_2", "avx2"}) == " (AVX2)"
+    assert vector_extensions(set()) == ""
+    assert " cores, Python 3." in machine()

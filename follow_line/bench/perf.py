@@ -20,15 +20,25 @@ from follow_line.world.simulator import Simulator
 
 
 def machine() -> str:
-    """CPU model and core count of this machine."""
+    """CPU model, its widest vector extension, core count and Python of this machine."""
     model = platform.processor() or platform.machine()
+    fields: dict[str, str] = {}
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
         for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    model = fields.get("model name", model)
+    flags = set(fields.get("flags", "").split())
+    return (f"{model}{vector_extensions(flags)}, {os.cpu_count()} cores, "
+            f"Python {platform.python_version()}")
+
+
+def vector_extensions(flags: set[str]) -> str:
+    """The widest vector extension in /proc/cpuinfo's flags, as " (AVX2)", or "" if none."""
+    if "avx512f" in flags:
+        return " (AVX-512 + VNNI)" if "avx512_vnni" in flags else " (AVX-512)"
+    return " (AVX2)" if "avx2" in flags else ""
 
 
 def time_render(circuit: str = "monaco", frames: int = 1000) -> dict:
