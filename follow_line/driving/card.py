@@ -122,6 +122,11 @@ class ModelCard:
             raise FollowLineError(f"card {self.name}: a classifier without v classes needs "
                                   "'constant_v'")
 
+    def unscale(self, name: str, value):
+        """Regression output `name` (a float or an array) in m/s or rad/s: x scale + offset."""
+        spec = self.outputs[name]
+        return value * spec["scale"] + spec.get("offset", 0.0)
+
     def expected_input_shape(self) -> tuple[int, ...]:
         """The network input shape (no batch axis) implied by preprocessing and frames."""
         h, w, c = self.preprocessing.frame_shape

@@ -82,9 +82,9 @@ class Pilot:
         """Network outputs -> clamped (v, w); a non-finite output gives the stop command."""
         card = self.card
         if card.task == "regression":
-            w = _scaled(outputs["w"], card.outputs["w"])
+            w = card.unscale("w", _first(outputs["w"]))
             v = card.constant_v if card.constant_v is not None \
-                else _scaled(outputs["v"], card.outputs["v"])
+                else card.unscale("v", _first(outputs["v"]))
         else:
             w = self._class_value(outputs["w_class"], card.outputs["w_class"]["values"])
             v = card.constant_v if card.constant_v is not None \
@@ -105,5 +105,5 @@ class Pilot:
         return float(values[int(np.argmax(p))])
 
 
-def _scaled(value: np.ndarray, spec: dict) -> float:
-    return float(np.asarray(value).reshape(-1)[0]) * spec["scale"] + spec.get("offset", 0.0)
+def _first(value: np.ndarray) -> float:
+    return float(np.asarray(value).reshape(-1)[0])

@@ -63,8 +63,7 @@ def evaluate(model, card: ModelCard, episodes: list) -> dict[str, dict[str, floa
     result = {"frames": {"count": float(len(v))}}
     for name, value in out.items():
         if name in ("v", "w"):
-            spec = card.outputs[name]
-            pred = value.reshape(-1) * spec["scale"] + spec.get("offset", 0.0)
+            pred = card.unscale(name, value.reshape(-1))
             err = pred - (v if name == "v" else w)
             result[name] = {"mse": float(np.mean(err**2)), "mae": float(np.mean(np.abs(err)))}
         else:

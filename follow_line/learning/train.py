@@ -192,8 +192,7 @@ def _class_weighting(card: ModelCard, items: np.ndarray, episodes: list):
     def frame_classes(y: dict) -> np.ndarray:
         if "w_class" in y:
             return np.asarray(y["w_class"]).reshape(-1)
-        spec = card.outputs["w"]
-        return w_class(y["w"][:, 0] * spec["scale"] + spec.get("offset", 0.0))
+        return w_class(card.unscale("w", y["w"][:, 0]))
 
     def weigh(y: dict) -> dict:
         weights = table[frame_classes(y)].astype(np.float32)
