@@ -302,8 +302,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(network=args.model, name=args.name, image_mode=args.image,
                          constant_v=args.constant_v, balance=args.balance, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, stride=args.stride,
-                         patience=args.patience, val_circuits=tuple(args.val_circuits or ()),
-                         augment=args.augment, options=dict(args.arch))
+                         resample=args.resample, patience=args.patience,
+                         val_circuits=tuple(args.val_circuits or ()), augment=args.augment,
+                         options=dict(args.arch))
     card = default_card(config.network, config.name, config.image_mode, config.constant_v)
     episodes = load_episodes(args.data, card.preprocessing, progress=not args.quiet)
     card = train_network(config, episodes, args.out, card=card,
@@ -542,6 +543,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=64)
     p.add_argument("--stride", type=_positive_int, default=1,
                    help="train on every N-th frame (validation too); 1 = all")
+    p.add_argument("--resample", action="store_true",
+                   help="with --stride N: each epoch trains on a fresh random 1/N of all "
+                        "frames, so every frame is seen over the epochs")
     p.add_argument("--augment", action="store_true",
                    help="random light, gamma, colour cast, blur and noise per training sample")
     p.add_argument("--patience", type=_positive_int, default=5,

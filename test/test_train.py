@@ -11,6 +11,7 @@ from follow_line.learning.labels import w_class
 from follow_line.learning.metrics import classification_metrics, evaluate, metrics_tables
 from follow_line.learning.train import (
     TrainConfig,
+    _keras_dataset_class,
     balanced_items,
     class_weights,
     compose_inputs,
@@ -150,6 +151,35 @@ def test_stride_patience_and_dataset_are_recorded(tmp_path, raw_episodes):
     with pytest.raises(FollowLineError, match="stride must be >= 1"):
         train_network(TrainConfig(network="tinypilotnet", stride=0), episodes, tmp_path,
                       card=card, verbose=0)
+
+
+def test_resampled_epochs_are_fresh_fractions_that_see_every_frame(raw_episodes):
+    card = default_card("tinypilotnet", None, "cropped", None)
+    episodes = preprocess(raw_episodes, card)
+    items = np.array([(e, k) for e in range(len(episodes)) for k in range(len(episodes[e]))])
+    batches = _keras_dataset_class()(episodes, card, items, 4, False, True, 0, ["v", "w"],
+                                     per_epoch=12)
+    assert len(batches) == 3
+    seen = []
+    for _ in range(4):
+        epoch = np.concatenate([batches._epoch_items(i) for i in range(len(batches))])
+        assert len(epoch) == 12 and len(np.unique(epoch, axis=0)) == 12
+        seen.append({tuple(item) for item in epoch})
+        batches.on_epoch_end()
+    assert seen[0] != seen[1]
+    assert set.union(*seen) == {tuple(item) for item in items}
+    x, y = batches[2]
+    assert x.shape[0] == 4 and y[0].shape == (4, 1)
+
+
+def test_a_resampled_training_records_the_frames_of_an_epoch(tmp_path, raw_episodes):
+    config = TrainConfig(network="tinypilotnet", epochs=1, batch_size=8, val_fraction=0.34,
+                         stride=4, resample=True)
+    card = default_card("tinypilotnet", None, config.image_mode, None)
+    card = train_network(config, preprocess(raw_episodes, card), tmp_path, card=card,
+                         verbose=0)
+    assert card.training["resample"] is True
+    assert card.training["frames"] == 2 * len(range(0, 16, 4))
 
 
 def test_the_card_says_how_the_training_world_looked(tmp_path, raw_episodes):

@@ -42,6 +42,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     patience: int = 5
     stride: int = 1  # train on every stride-th frame (neighbouring frames are near copies)
+    resample: bool = False  # each epoch: a fresh random 1/stride of all frames, not the same
     val_fraction: float = 0.2
     val_circuits: tuple[str, ...] = ()
     flip: bool = True
@@ -115,7 +116,8 @@ def _keras_dataset_class():
         """Batches composed on the fly from preprocessed episodes."""
 
         def __init__(self, episodes, card, items, batch_size, flip, shuffle, seed,
-                     output_names, weights=None, photometric=None):
+                     output_names, weights=None, photometric=None, per_epoch=None):
+            """`per_epoch` items (default: all), drawn afresh from `items` each epoch."""
             super().__init__()
             self.photometric = photometric
             self.output_names = list(output_names)
@@ -123,11 +125,13 @@ def _keras_dataset_class():
             self.batch_size, self.flip, self.shuffle = batch_size, flip, shuffle
             self.rng = np.random.default_rng(seed)
             self.weights = weights
+            self.per_epoch = len(items) if per_epoch is None else per_epoch
             self.order = np.arange(len(items))
+            self.start = len(items)  # where this epoch's items begin in `order`
             self.on_epoch_end()
 
         def __len__(self) -> int:
-            return math.ceil(len(self.items) / self.batch_size)
+            return math.ceil(self.per_epoch / self.batch_size)
 
         def _change(self, n: int):
             if self.photometric is None:
@@ -137,11 +141,20 @@ def _keras_dataset_class():
                                                          self.card.preprocessing, number)
 
         def on_epoch_end(self) -> None:
-            if self.shuffle:
-                self.rng.shuffle(self.order)
+            """Next epoch: the next `per_epoch` of the order; reshuffled once all are used."""
+            self.start += self.per_epoch
+            if self.start + self.per_epoch > len(self.items):
+                self.start = 0
+                if self.shuffle:
+                    self.rng.shuffle(self.order)
+
+        def _epoch_items(self, i: int) -> np.ndarray:
+            begin = self.start + i * self.batch_size
+            end = self.start + min((i + 1) * self.batch_size, self.per_epoch)
+            return self.items[self.order[begin:end]]
 
         def __getitem__(self, i):
-            chosen = self.items[self.order[i * self.batch_size:(i + 1) * self.batch_size]]
+            chosen = self._epoch_items(i)
             xs, ys = [], []
             for e in np.unique(chosen[:, 0]):
                 rows = chosen[chosen[:, 0] == e, 1]
@@ -246,9 +259,14 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     items = {split: np.array([(e, k) for e in ids
                               for k in range(0, len(episodes[e]), config.stride)])
              for split, ids in (("train", train_ids), ("val", val_ids))}
+    per_epoch = None
+    if config.resample:
+        per_epoch = len(items["train"])
+        items["train"] = np.array([(e, k) for e in train_ids for k in range(len(episodes[e]))])
     weights = None
     if config.balance == "balanced":
         items["train"] = balanced_items(items["train"], episodes, config.seed)
+        per_epoch = per_epoch and len(items["train"]) // config.stride
     elif config.balance == "biased":
         weights = _class_weighting(card, items["train"], episodes)
     batches = _keras_dataset_class()
@@ -257,7 +275,7 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
         check_preprocessing(card.preprocessing)
         photometric = Photometric()
     train_ds = batches(episodes, card, items["train"], config.batch_size, config.flip, True,
-                       config.seed, model.output_names, weights, photometric)
+                       config.seed, model.output_names, weights, photometric, per_epoch)
     val_ds = batches(episodes, card, items["val"], config.batch_size, False, False, config.seed,
                      model.output_names)
     losses, metrics = {}, {}
@@ -286,10 +304,11 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
         "dataset_appearance": _dataset_appearance(dataset),
         "episodes": [episodes[i].name for i in train_ids],
         "validation_episodes": [episodes[i].name for i in val_ids],
-        "frames": int(len(items["train"])), "validation_frames": int(len(items["val"])),
+        "frames": int(train_ds.per_epoch), "validation_frames": int(len(items["val"])),
         "epochs_run": len(history.history["loss"]), "seconds": round(seconds, 1),
         "best_val_loss": float(min(history.history["val_loss"])), "balance": config.balance,
         "flip": config.flip, "batch_size": config.batch_size, "stride": config.stride,
+        "resample": config.resample,
         "augmentation": photometric.to_dict() if photometric else None,
         "patience": config.patience,
         "learning_rate": config.learning_rate, "seed": config.seed,
