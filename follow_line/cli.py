@@ -302,8 +302,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig(network=args.model, name=args.name, image_mode=args.image,
                          constant_v=args.constant_v, balance=args.balance, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, stride=args.stride,
-                         resample=args.resample, centre_heads=args.centre_heads,
-                         patience=args.patience,
+                         resample=args.resample, patience=args.patience,
                          val_circuits=tuple(args.val_circuits or ()), augment=args.augment,
                          options=dict(args.arch))
     card = default_card(config.network, config.name, config.image_mode, config.constant_v)
@@ -547,9 +546,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resample", action="store_true",
                    help="with --stride N: each epoch trains on a fresh random 1/N of all "
                         "frames, so every frame is seen over the epochs")
-    p.add_argument("--centre-heads", action="store_true",
-                   help="start the v and w outputs at their mean training target rather "
-                        "than 0 (networks whose heads are slow to get there)")
     p.add_argument("--augment", action="store_true",
                    help="random light, gamma, colour cast, blur and noise per training sample")
     p.add_argument("--patience", type=_positive_int, default=5,

@@ -178,22 +178,8 @@ def test_a_resampled_training_records_the_frames_of_an_epoch(tmp_path, raw_episo
     card = default_card("tinypilotnet", None, config.image_mode, None)
     card = train_network(config, preprocess(raw_episodes, card), tmp_path, card=card,
                          verbose=0)
-    assert card.training["resample"] is True and card.training["centre_heads"] is False
+    assert card.training["resample"] is True
     assert card.training["frames"] == 2 * len(range(0, 16, 4))
-
-
-def test_centred_heads_start_at_the_mean_target(raw_episodes):
-    from follow_line.driving.nets import build_network
-    from follow_line.learning.train import centre_heads
-
-    card = default_card("tinypilotnet", None, "cropped", None)
-    episodes = preprocess(raw_episodes, card)
-    model = build_network("tinypilotnet", card.preprocessing.frame_shape)
-    items = np.array([(0, k) for k in range(len(episodes[0]))])
-    centre_heads(model, card, items, episodes)
-    for name in ("v", "w"):
-        expected = np.mean(getattr(episodes[0], name)) / card.outputs[name]["scale"]
-        assert float(model.get_layer(name).bias.numpy()[0]) == pytest.approx(expected, rel=1e-5)
 
 
 def test_the_card_says_how_the_training_world_looked(tmp_path, raw_episodes):

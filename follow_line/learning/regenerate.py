@@ -10,7 +10,7 @@ from follow_line.errors import FollowLineError
 
 ZOO_SPEC = Path(__file__).resolve().parents[2] / "config" / "zoo.yaml"
 ENTRY_KEYS = ("name", "network", "image", "constant_v", "balance", "epochs", "batch_size",
-              "stride", "resample", "centre_heads", "patience", "augment", "options")
+              "stride", "resample", "patience", "augment", "options")
 
 
 def read_spec(path: Path = ZOO_SPEC) -> dict:
@@ -65,7 +65,6 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
                              balance=entry["balance"], epochs=entry["epochs"],
                              batch_size=entry["batch_size"], stride=entry.get("stride", 1),
                              resample=entry.get("resample", False),
-                             centre_heads=entry.get("centre_heads", False),
                              patience=entry.get("patience", TrainConfig.patience),
                              augment=entry.get("augment", False),
                              options=entry.get("options", {}))

@@ -43,7 +43,6 @@ class TrainConfig:
     patience: int = 5
     stride: int = 1  # train on every stride-th frame (neighbouring frames are near copies)
     resample: bool = False  # each epoch: a fresh random 1/stride of all frames, not the same
-    centre_heads: bool = False  # start each v/w head's bias at its mean training target
     val_fraction: float = 0.2
     val_circuits: tuple[str, ...] = ()
     flip: bool = True
@@ -215,19 +214,6 @@ def _class_weighting(card: ModelCard, items: np.ndarray, episodes: list):
     return weigh
 
 
-def centre_heads(model, card: ModelCard, items: np.ndarray, episodes: list) -> None:
-    """Set each regression head's bias to its mean target over `items`.
-
-    A head starts at 0 while v's normalised target averages about 0.8; ConvLSTM's small
-    last layers moved it there at Adam's step size, over some 20 epochs.
-    """
-    labels = targets(card, item_labels(items, episodes, "v"), item_labels(items, episodes, "w"))
-    for name in ("v", "w"):
-        if name in model.output_names and name in labels:
-            bias = model.get_layer(name).bias
-            bias.assign(np.full(bias.shape, labels[name].mean(), np.float32))
-
-
 def item_labels(items: np.ndarray, episodes: list, field: str) -> np.ndarray:
     """The `field` ("v" or "w") label of each (episode, frame) item."""
     return np.array([getattr(episodes[e], field)[k] for e, k in items])
@@ -277,8 +263,6 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     if config.resample:
         per_epoch = len(items["train"])
         items["train"] = np.array([(e, k) for e in train_ids for k in range(len(episodes[e]))])
-    if config.centre_heads:
-        centre_heads(model, card, items["train"], episodes)
     weights = None
     if config.balance == "balanced":
         items["train"] = balanced_items(items["train"], episodes, config.seed)
@@ -324,7 +308,7 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
         "epochs_run": len(history.history["loss"]), "seconds": round(seconds, 1),
         "best_val_loss": float(min(history.history["val_loss"])), "balance": config.balance,
         "flip": config.flip, "batch_size": config.batch_size, "stride": config.stride,
-        "resample": config.resample, "centre_heads": config.centre_heads,
+        "resample": config.resample,
         "augmentation": photometric.to_dict() if photometric else None,
         "patience": config.patience,
         "learning_rate": config.learning_rate, "seed": config.seed,
