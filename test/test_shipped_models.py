@@ -28,6 +28,7 @@ def test_shipped_network_matches_its_card_and_zoo_entry(name):
     assert training["epochs_run"] <= entry["epochs"]
     for key in ("balance", "stride", "batch_size", "patience"):
         assert training[key] == entry[key], f"{name}: trained with {key}={training[key]}"
+    assert training.get("resample", False) == entry.get("resample", False)
     assert bool(training["augmentation"]) == entry["augment"]
     assert bool(training["dataset_appearance"].get("randomised")) == \
         SPEC["datasets"]["train"].get("randomise", False)
