@@ -172,14 +172,31 @@ def test_resampled_epochs_are_fresh_fractions_that_see_every_frame(raw_episodes)
     assert x.shape[0] == 4 and y[0].shape == (4, 1)
 
 
-def test_a_resampled_training_records_the_frames_of_an_epoch(tmp_path, raw_episodes):
-    config = TrainConfig(network="tinypilotnet", epochs=1, batch_size=8, val_fraction=0.34,
-                         stride=4, resample=True)
+def test_a_resampled_training_fits_a_fresh_share_each_epoch(tmp_path, raw_episodes, monkeypatch):
+    from follow_line.learning import train
+
+    fitted = []  # the training items of each batch Keras asked for
+    plain = train._keras_dataset_class
+
+    def recording():
+        class Recorded(plain()):
+            def __getitem__(self, i):
+                if self.shuffle:
+                    fitted.append({tuple(item) for item in self._epoch_items(i)})
+                return super().__getitem__(i)
+        return Recorded
+
+    monkeypatch.setattr(train, "_keras_dataset_class", recording)
+    config = TrainConfig(network="tinypilotnet", epochs=4, batch_size=8, val_fraction=0.34,
+                         stride=4, resample=True, patience=10)
     card = default_card("tinypilotnet", None, config.image_mode, None)
     card = train_network(config, preprocess(raw_episodes, card), tmp_path, card=card,
                          verbose=0)
     assert card.training["resample"] is True
     assert card.training["frames"] == 2 * len(range(0, 16, 4))
+    epochs = fitted[:4]  # one batch of 8 frames an epoch (Keras may fetch one more at the end)
+    assert all(len(e) == 8 for e in epochs)
+    assert len(set.union(*epochs)) == 32  # four epochs: all 2 x 16 training frames
 
 
 def test_the_card_says_how_the_training_world_looked(tmp_path, raw_episodes):
