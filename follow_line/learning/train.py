@@ -256,17 +256,21 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
                                         config.seed)
     if config.stride < 1:
         raise FollowLineError(f"stride must be >= 1, got {config.stride}")
-    items = {split: np.array([(e, k) for e in ids
-                              for k in range(0, len(episodes[e]), config.stride)])
-             for split, ids in (("train", train_ids), ("val", val_ids))}
-    per_epoch = None
+
+    def frame_items(ids: list[int], stride: int) -> np.ndarray:
+        return np.array([(e, k) for e in ids for k in range(0, len(episodes[e]), stride)])
+
+    items = {"train": frame_items(train_ids, config.stride),
+             "val": frame_items(val_ids, config.stride)}
+    per_epoch = None  # all training items every epoch
     if config.resample:
         per_epoch = len(items["train"])
-        items["train"] = np.array([(e, k) for e in train_ids for k in range(len(episodes[e]))])
+        items["train"] = frame_items(train_ids, 1)
     weights = None
     if config.balance == "balanced":
         items["train"] = balanced_items(items["train"], episodes, config.seed)
-        per_epoch = per_epoch and len(items["train"]) // config.stride
+        if config.resample:
+            per_epoch = len(items["train"]) // config.stride
     elif config.balance == "biased":
         weights = _class_weighting(card, items["train"], episodes)
     batches = _keras_dataset_class()
