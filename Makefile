@@ -47,10 +47,9 @@ ros-perf: $(ROS_STAMP)  ## latency, frames lost, lockstep speed through the ROS 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
-# The test dataset as config/zoo.yaml records it (`follow-line zoo` records both when missing;
-# its train dataset is a randomised one).
+# The test dataset as config/zoo.yaml records it.
 data/test/dataset.yaml: | $(STAMP)
-	$(VENV)/bin/follow-line collect --out data/test --seed 1 --recovery 1 --quiet
+	$(VENV)/bin/follow-line zoo --data data --datasets test --quiet
 
 readme: $(STAMP)  ## regenerate README tables, plots and figures
 	rm -rf results/readme results/readme-robustness results/readme-latency

@@ -332,8 +332,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_zoo(args: argparse.Namespace) -> int:
     """Regenerate the shipped networks (config/zoo.yaml): data, training, metrics."""
-    from follow_line.learning.regenerate import regenerate
+    from follow_line.learning.regenerate import record_datasets, regenerate
 
+    if args.datasets:
+        folders = record_datasets(args.data, args.datasets, progress=not args.quiet)
+        print(f"datasets: {', '.join(str(f) for f in folders.values())}")
+        return 0
     names = regenerate(args.data, args.out, args.only, progress=not args.quiet)
     print(f"trained {len(names)} networks into {args.out}: {', '.join(names)}")
     return 0
@@ -575,6 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the train/test datasets are (recorded if missing)")
     p.add_argument("--out", type=Path, default=Path("models"))
     p.add_argument("--only", type=_csv, help="comma-separated subset of the zoo's names")
+    p.add_argument("--datasets", type=_csv, metavar="SPLITS",
+                   help="only record these datasets if missing (train,test) and train nothing")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_zoo)
 

@@ -2,7 +2,7 @@ import pytest
 
 from follow_line.driving.nets import known_networks
 from follow_line.errors import FollowLineError
-from follow_line.learning.regenerate import read_spec
+from follow_line.learning.regenerate import read_spec, record_datasets
 
 
 def test_the_zoo_specification_names_every_network():
@@ -21,3 +21,13 @@ def test_a_bad_entry_is_named(tmp_path):
     path.write_text("datasets: {}\nnetworks:\n  - {name: a, network: alexnet}\n")
     with pytest.raises(FollowLineError, match="unknown network 'alexnet'; known: pilotnet"):
         read_spec(path)
+
+
+def test_recording_names_an_unknown_dataset_and_keeps_a_recorded_one(tmp_path):
+    with pytest.raises(FollowLineError, match="unknown dataset validation; .* has train, test"):
+        record_datasets(tmp_path, ["validation"])
+    recorded = tmp_path / "test" / "dataset.yaml"
+    recorded.parent.mkdir()
+    recorded.write_text("kept: true\n")
+    assert record_datasets(tmp_path, ["test"], progress=False) == {"test": tmp_path / "test"}
+    assert recorded.read_text() == "kept: true\n"

@@ -32,16 +32,36 @@ def read_spec(path: Path = ZOO_SPEC) -> dict:
     return spec
 
 
+def record_datasets(data_dir: Path, splits: list[str] | None = None,
+                    spec_path: Path = ZOO_SPEC, progress: bool = True) -> dict[str, Path]:
+    """Record the zoo's datasets (all, or the named ``splits``) that are missing; their folders."""
+    from follow_line.learning.collect import collect
+    from follow_line.world.appearance import Randomisation
+    from follow_line.world.circuits import DIRECTIONS, builtin_circuits
+
+    known = read_spec(spec_path)["datasets"]
+    unknown = sorted(set(splits or []) - set(known))
+    if unknown:
+        raise FollowLineError(f"unknown dataset {', '.join(unknown)}; "
+                              f"{spec_path} has {', '.join(known)}")
+    datasets = {}
+    for split in splits or list(known):
+        settings, folder = known[split], Path(data_dir) / split
+        if not (folder / "dataset.yaml").exists():
+            collect(folder, builtin_circuits(), list(DIRECTIONS), laps=settings["laps"],
+                    recovery=settings["recovery"], seed=settings["seed"], progress=progress,
+                    randomisation=Randomisation() if settings.get("randomise") else None)
+        datasets[split] = folder
+    return datasets
+
+
 def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
                spec_path: Path = ZOO_SPEC, progress: bool = True) -> list[str]:
     """Record missing datasets, train the (selected) entries, evaluate them; returns names."""
     from follow_line.driving.zoo import default_card
-    from follow_line.learning.collect import collect
     from follow_line.learning.data import load_episodes
     from follow_line.learning.evaluate import evaluate_models
     from follow_line.learning.train import TrainConfig, train_network
-    from follow_line.world.appearance import Randomisation
-    from follow_line.world.circuits import DIRECTIONS, builtin_circuits
 
     spec = read_spec(spec_path)
     entries = [{**spec.get("defaults", {}), **e} for e in spec["networks"]]
@@ -50,14 +70,7 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
         if missing:
             raise FollowLineError(f"not in {spec_path}: {', '.join(missing)}")
         entries = [e for e in entries if e["name"] in only]
-    datasets = {}
-    for split, settings in spec["datasets"].items():
-        folder = Path(data_dir) / split
-        if not (folder / "dataset.yaml").exists():
-            collect(folder, builtin_circuits(), list(DIRECTIONS), laps=settings["laps"],
-                    recovery=settings["recovery"], seed=settings["seed"], progress=progress,
-                    randomisation=Randomisation() if settings.get("randomise") else None)
-        datasets[split] = folder
+    datasets = record_datasets(data_dir, spec_path=spec_path, progress=progress)
     trained, cache = [], {}
     for entry in entries:
         config = TrainConfig(network=entry["network"], name=entry["name"],
