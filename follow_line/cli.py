@@ -303,6 +303,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                          constant_v=args.constant_v, balance=args.balance, epochs=args.epochs,
                          batch_size=args.batch_size, seed=args.seed, stride=args.stride,
                          resample=args.resample, patience=args.patience,
+                         learning_rate=args.learning_rate,
                          val_circuits=tuple(args.val_circuits or ()), augment=args.augment,
                          options=dict(args.arch))
     card = default_card(config.network, config.name, config.image_mode, config.constant_v)
@@ -554,6 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random light, gamma, colour cast, blur and noise per training sample")
     p.add_argument("--patience", type=_positive_int, default=5,
                    help="EarlyStopping: epochs without a better validation loss")
+    p.add_argument("--learning-rate", type=_positive, default=1e-3, help="Adam's step size")
     p.add_argument("--val-circuits", type=_csv,
                    help="hold these circuits out for validation (default: 20%% of episodes)")
     p.add_argument("--seed", type=int, default=0)

@@ -10,7 +10,7 @@ from follow_line.errors import FollowLineError
 
 ZOO_SPEC = Path(__file__).resolve().parents[2] / "config" / "zoo.yaml"
 ENTRY_KEYS = ("name", "network", "image", "constant_v", "balance", "epochs", "batch_size",
-              "stride", "resample", "patience", "augment", "options")
+              "stride", "resample", "patience", "learning_rate", "augment", "options")
 
 
 def read_spec(path: Path = ZOO_SPEC) -> dict:
@@ -79,6 +79,7 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
                              batch_size=entry["batch_size"], stride=entry.get("stride", 1),
                              resample=entry.get("resample", False),
                              patience=entry.get("patience", TrainConfig.patience),
+                             learning_rate=entry.get("learning_rate", TrainConfig.learning_rate),
                              augment=entry.get("augment", False),
                              options=entry.get("options", {}))
         card = default_card(config.network, config.name, config.image_mode, config.constant_v)
