@@ -538,9 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", default="cropped", choices=("cropped", "whole"))
     p.add_argument("--constant-v", type=_positive, help="drive at this constant speed (m/s)")
     p.add_argument("--balance", default="imbalanced",
-                   choices=("imbalanced", "biased", "balanced"),
+                   choices=("imbalanced", "biased", "balanced", "tempered"),
                    help="raw, weighted or resampled by the w class of each frame, so "
-                        "sharp turns count as much as straights")
+                        "sharp turns count as much as straights; tempered: weighted by "
+                        "the square root of biased's weights")
     p.add_argument("--epochs", type=_positive_int, default=30)
     p.add_argument("--arch", type=_option, action="append", default=[], metavar="KEY=VALUE",
                    help="a builder option off the default, recorded in the card (repeat for "

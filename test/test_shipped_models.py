@@ -26,7 +26,7 @@ def test_shipped_network_matches_its_card_and_zoo_entry(name):
     # trained as zoo.yaml says: a stale network (trained before an entry changed) fails here
     training = card.training
     assert training["epochs_run"] <= entry["epochs"]
-    for key in ("balance", "stride", "batch_size", "patience", "learning_rate"):
+    for key in ("balance", "stride", "batch_size", "patience", "learning_rate", "seed"):
         assert training[key] == entry[key], f"{name}: trained with {key}={training[key]}"
     assert training.get("resample", False) == entry.get("resample", False)
     assert bool(training["augmentation"]) == entry["augment"]

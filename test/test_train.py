@@ -110,7 +110,7 @@ FAMILIES = [("pilotnet", {}), ("tinypilotnet", {"constant_v": 6.0}),
             ("classification_7w_4v", {"balance": "balanced"}),
             ("classification_7w_1v", {"balance": "imbalanced", "constant_v": 7.0}),
             pytest.param("cnn_lstm", {}, marks=pytest.mark.slow),  # its LSTM walks 1024 steps
-            ("lrcn", {}), ("convlstm", {})]
+            ("lrcn", {"balance": "tempered"}), ("convlstm", {})]
 
 
 def test_every_family_is_covered():
@@ -276,6 +276,23 @@ def test_biased_regression_weighs_each_frame_by_its_w_class():
     # 4 classes present in 16 frames: 16 / (4 * count)
     np.testing.assert_allclose(weights["w"], [16 / 32, 16 / 16, 16 / 8, 16 / 8])
     np.testing.assert_array_equal(weights["v"], weights["w"])  # the frame's weight, every output
+
+
+def test_tempered_weights_are_the_square_root_of_biased_ones_with_mean_one():
+    from follow_line.driving.zoo import default_card
+    from follow_line.learning.train import _class_weighting
+
+    episode = _turning_episode()
+    card = default_card("tinypilotnet")
+    items = np.array([(0, k) for k in range(len(episode))])
+    weigh = _class_weighting(card, items, [episode], power=0.5)
+    scale = card.outputs["w"]["scale"]
+    w = np.array([0.0] * 8 + [0.3] * 4 + [1.5] * 2 + [-1.5] * 2, np.float32)
+    weights = weigh({"v": np.full((16, 1), 10.0 / 13.0, np.float32), "w": w[:, None] / scale})
+    assert weights["w"].mean() == pytest.approx(1.0)  # the loss keeps its scale
+    biased = np.array([16 / 32, 16 / 16, 16 / 8])  # straight, gentle, sharp (as above)
+    np.testing.assert_allclose(weights["w"][[0, 8, 12]] / weights["w"][0],
+                               np.sqrt(biased / biased[0]), rtol=1e-6)
 
 
 def test_biased_classifier_weighs_both_outputs_by_the_frames_w_class():

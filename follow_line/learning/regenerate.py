@@ -10,7 +10,8 @@ from follow_line.errors import FollowLineError
 
 ZOO_SPEC = Path(__file__).resolve().parents[2] / "config" / "zoo.yaml"
 ENTRY_KEYS = ("name", "network", "image", "constant_v", "balance", "epochs", "batch_size",
-              "stride", "resample", "patience", "learning_rate", "augment", "options")
+              "stride", "resample", "patience", "learning_rate", "augment", "seed",
+              "options")
 
 
 def read_spec(path: Path = ZOO_SPEC) -> dict:
@@ -81,6 +82,7 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
                              patience=entry.get("patience", TrainConfig.patience),
                              learning_rate=entry.get("learning_rate", TrainConfig.learning_rate),
                              augment=entry.get("augment", False),
+                             seed=entry.get("seed", TrainConfig.seed),
                              options=entry.get("options", {}))
         card = default_card(config.network, config.name, config.image_mode, config.constant_v)
         if card.preprocessing not in cache:

@@ -25,7 +25,8 @@ from follow_line.learning.data import INDEX_FILE, read_dataset_index
 from follow_line.learning.labels import mirror_w_class, targets, w_class
 
 log = logging.getLogger(__name__)
-BALANCES = ("imbalanced", "biased", "balanced")  # seed: raw, class-weighted, resampled
+# The seed's raw, class-weighted and resampled training, and weights between raw and biased.
+BALANCES = ("imbalanced", "biased", "balanced", "tempered")
 
 
 @dataclass
@@ -192,15 +193,19 @@ def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
     return weights
 
 
-def _class_weighting(card: ModelCard, items: np.ndarray, episodes: list):
+def _class_weighting(card: ModelCard, items: np.ndarray, episodes: list, power: float = 1.0):
     """Sample weights of the seed's "biased" training: frames of rare w classes weigh more.
 
     Every output of a frame (w, v, w_class, v_class) is weighed by the frame's w class, so
     rare sharp turns count as much as the straights. Weighing a v classifier by its own
     class made it favour the rare slow classes (laps 56 % slower than the explicit driver's).
-    Returns a function of a batch's targets -> weights per output.
+    `power` < 1 tempers the weights (``tempered``: their square root, rescaled so the
+    training frames' mean weight stays 1). Returns a function of a batch's targets ->
+    weights per output.
     """
-    table = class_weights(w_class(item_labels(items, episodes, "w")), len(W_CLASS_VALUES))
+    labels = w_class(item_labels(items, episodes, "w"))
+    table = class_weights(labels, len(W_CLASS_VALUES)) ** power
+    table /= table[labels].mean()
 
     def frame_classes(y: dict) -> np.ndarray:
         if "w_class" in y:
@@ -271,8 +276,9 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
         items["train"] = balanced_items(items["train"], episodes, config.seed)
         if config.resample:
             per_epoch = len(items["train"]) // config.stride
-    elif config.balance == "biased":
-        weights = _class_weighting(card, items["train"], episodes)
+    elif config.balance in ("biased", "tempered"):
+        weights = _class_weighting(card, items["train"], episodes,
+                                   1.0 if config.balance == "biased" else 0.5)
     batches = _keras_dataset_class()
     photometric = None
     if config.augment:
