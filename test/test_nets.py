@@ -354,6 +354,18 @@ def test_lstm_tinypilotnet_widens_its_last_convolution_on_request():
         build_network("lstm_tinypilotnet", conv4_filters=0)
 
 
+@pytest.mark.parametrize("network", ["lrcn", "convlstm"])
+def test_standardised_sequence_networks_see_a_darker_world_unchanged(network):
+    keras.utils.set_random_seed(0)
+    model = build_network(network, standardise=True)
+    assert "standardise" not in {layer.name for layer in build_network(network).layers}
+    frames = np.random.default_rng(0).uniform(0.0, 1.0, (2, 5, 33, 100, 3)).astype(np.float32)
+    bright, dark = (model.predict(x, verbose=0) for x in (frames, frames * 0.55))
+    for a, b in zip(bright, dark, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)
+    assert params(model.get_layer("standardise")) == 0
+
+
 def test_an_unknown_builder_option_names_the_options():
     from follow_line.errors import FollowLineError
 

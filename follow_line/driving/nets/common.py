@@ -46,6 +46,15 @@ def frames_input(timesteps: int, shape: FrameShape) -> keras.KerasTensor:
     return keras.Input(shape=(timesteps, *shape), name="frames")
 
 
+def standardised_frames(frames: keras.KerasTensor) -> keras.KerasTensor:
+    """Each frame of (T, H, W, C) shifted and scaled to zero mean and unit variance.
+
+    A darker, paler or lower-contrast world then gives the network the same numbers.
+    """
+    return layers.LayerNormalization(axis=(2, 3, 4), epsilon=1e-5, center=False,
+                                     scale=False, name="standardise")(frames)
+
+
 def check_regression_outputs(outputs: Sequence[str]) -> tuple[str, ...]:
     """``outputs`` as a tuple, or ValueError unless it is a non-empty subset of ("v", "w")."""
     names = (outputs,) if isinstance(outputs, str) else tuple(outputs)

@@ -16,6 +16,8 @@ The stack trains on few steps (every eighth frame: ~25 batches an epoch), too fe
 BatchNormalization moving averages at Keras' default momentum 0.99 to leave their start
 (0.99^75 = 0.47 of the initial variance 1 remained after 75 steps, and the network did not
 drive). The normalisations here use momentum 0.9 (``norm_momentum``).
+``standardise=True`` first scales each frame to zero mean and unit variance (not in the
+seeds), so that a darker or paler world reaches the stem unchanged.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from follow_line.driving.nets.common import (
     frame_shape,
     frames_input,
     regression_heads,
+    standardised_frames,
 )
 
 #: Default per-frame input: the cropped road at 33x100, as LRCN and the classifiers.
@@ -46,7 +49,7 @@ def build_convlstm(input_shape: Sequence[int] | None = None, *,
                    timesteps: int = DEFAULT_TIMESTEPS, filters: int = 40,
                    conv_lstm_layers: int = 3,
                    stem_filters: Sequence[int] = STEM_FILTERS,
-                   norm_momentum: float = 0.9,
+                   norm_momentum: float = 0.9, standardise: bool = False,
                    outputs: Sequence[str] = REGRESSION_OUTPUTS,
                    name: str = "convlstm") -> keras.Model:
     """ConvLSTM2D stack on ``"frames"`` (T, H, W, C), default 5 x 33x100x3, oldest first.
@@ -58,7 +61,7 @@ def build_convlstm(input_shape: Sequence[int] | None = None, *,
     inputs = frames_input(timesteps, frame_shape(input_shape, DEFAULT_INPUT))
     filters = check_positive("filters", filters)
     count = check_positive("conv_lstm_layers", conv_lstm_layers)
-    x = inputs
+    x = standardised_frames(inputs) if standardise else inputs
     for i, n in enumerate(stem_filters, start=1):
         x = layers.TimeDistributed(
             layers.Conv2D(check_positive("stem_filters", n), 5, strides=2, activation="relu"),

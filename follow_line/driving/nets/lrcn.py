@@ -10,6 +10,8 @@ heads, and ``outputs=("class",), num_classes=N`` gives back the seed's softmax h
 ``pooling="flatten"`` replaces the global average pooling (which keeps what the frame
 shows but not where: a line left of centre and one right of it give the same features) by
 a 4x4 max pooling and a Flatten, the alternative seed 004 itself names.
+``standardise=True`` first scales each frame to zero mean and unit variance (not in the
+seed), so that a darker or paler world reaches the convolutions unchanged.
 
 Parameter counts match the seed's summary for every conv and dense layer. The LSTM does
 not: the seed used CuDNNLSTM, which has two bias vectors per gate,
@@ -32,6 +34,7 @@ from follow_line.driving.nets.common import (
     frame_shape,
     frames_input,
     regression_heads,
+    standardised_frames,
 )
 
 #: Default per-frame input: the cropped road at 33x100 (the seed used 224x224 clips).
@@ -48,14 +51,16 @@ def build_lrcn(input_shape: Sequence[int] | None = None, *,
                timesteps: int = DEFAULT_TIMESTEPS,
                outputs: Sequence[str] = REGRESSION_OUTPUTS,
                num_classes: int | None = None, lstm_units: int = 256,
-               pooling: str = "gap", name: str = "lrcn") -> keras.Model:
+               pooling: str = "gap", standardise: bool = False,
+               name: str = "lrcn") -> keras.Model:
     """LRCN on ``"frames"`` (T, H, W, C), default 5 x 33x100x3, oldest first.
 
     ``outputs`` is a subset of ("v", "w") (Dense(1) heads), or ``("class",)`` for a
     ``Dense(num_classes)`` softmax head named ``"class"`` as in the seed.
     """
     inputs = frames_input(timesteps, frame_shape(input_shape, DEFAULT_INPUT))
-    x = layers.TimeDistributed(layers.Conv2D(64, 3, activation="relu"), name="conv1")(inputs)
+    x = standardised_frames(inputs) if standardise else inputs
+    x = layers.TimeDistributed(layers.Conv2D(64, 3, activation="relu"), name="conv1")(x)
     x = layers.TimeDistributed(layers.MaxPooling2D(pool_size=2, strides=2), name="pool")(x)
     x = layers.TimeDistributed(layers.Conv2D(64, 3), name="conv2")(x)
     if pooling not in POOLINGS:
