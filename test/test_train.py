@@ -287,8 +287,7 @@ def test_tempered_weights_are_the_square_root_of_biased_ones_with_mean_one():
     items = np.array([(0, k) for k in range(len(episode))])
     weigh = _class_weighting(card, items, [episode], power=0.5)
     scale = card.outputs["w"]["scale"]
-    w = np.array([0.0] * 8 + [0.3] * 4 + [1.5] * 2 + [-1.5] * 2, np.float32)
-    weights = weigh({"v": np.full((16, 1), 10.0 / 13.0, np.float32), "w": w[:, None] / scale})
+    weights = weigh({"v": episode.v[:, None] / 13.0, "w": episode.w[:, None] / scale})
     assert weights["w"].mean() == pytest.approx(1.0)  # the loss keeps its scale
     biased = np.array([16 / 32, 16 / 16, 16 / 8])  # straight, gentle, sharp (as above)
     np.testing.assert_allclose(weights["w"][[0, 8, 12]] / weights["w"][0],

@@ -27,6 +27,8 @@ from follow_line.learning.labels import mirror_w_class, targets, w_class
 log = logging.getLogger(__name__)
 # The seed's raw, class-weighted and resampled training, and weights between raw and biased.
 BALANCES = ("imbalanced", "biased", "balanced", "tempered")
+# Power of the class weights of each weighted balance (tempered: their square root).
+CLASS_WEIGHT_POWERS = {"biased": 1.0, "tempered": 0.5}
 
 
 @dataclass
@@ -276,9 +278,9 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
         items["train"] = balanced_items(items["train"], episodes, config.seed)
         if config.resample:
             per_epoch = len(items["train"]) // config.stride
-    elif config.balance in ("biased", "tempered"):
+    elif config.balance in CLASS_WEIGHT_POWERS:
         weights = _class_weighting(card, items["train"], episodes,
-                                   1.0 if config.balance == "biased" else 0.5)
+                                   CLASS_WEIGHT_POWERS[config.balance])
     batches = _keras_dataset_class()
     photometric = None
     if config.augment:
