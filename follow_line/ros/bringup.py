@@ -88,6 +88,17 @@ def _ros(value) -> str:
     return repr(value)
 
 
+def node_exit_message(node: str, code: int) -> str:
+    """Why the graph shuts down when `node` ended with `code` (launch and bring-up alike)."""
+    if code < 0:
+        how = f"was killed by {signal.Signals(-code).name}"
+    elif code == 0:
+        how = "ended"
+    else:
+        how = f"exited with code {code} (its log above says why)"
+    return f"{node} {how}: shutting down the graph, the car stays stopped"
+
+
 def check_spec(spec: GraphSpec) -> None:
     """Refuse what the nodes would refuse, before any process starts."""
     import importlib.util
