@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from follow_line import __version__
-from follow_line.errors import FollowLineError
+from follow_line.errors import FollowLineError, NodeFailedError
 from follow_line.logs import quiet_libraries, set_verbose
 
 
@@ -663,13 +663,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXIT_DONE, EXIT_NOT_COMPLETED, EXIT_BAD_INPUT, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_DONE, EXIT_NOT_COMPLETED, EXIT_BAD_INPUT, EXIT_IO, EXIT_NODE_FAILED = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; the exit code: 0 done, 1 lap not completed, 2 bad input, 3 I/O failure.
 
-    A bad input or an I/O failure prints one line (no traceback); 130 after Ctrl-C.
+    4: a node of the ROS graph ended before the run did. A bad input, an I/O failure or a
+    failed node prints one line (no traceback); 130 after Ctrl-C.
     """
     args = build_parser().parse_args(argv)
     if args.verbose:
@@ -677,6 +679,9 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
     try:
         return args.func(args)
+    except NodeFailedError as exc:
+        print(f"follow-line: error: {exc}", file=sys.stderr)
+        return EXIT_NODE_FAILED
     except FollowLineError as exc:
         print(f"follow-line: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

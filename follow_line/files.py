@@ -47,6 +47,40 @@ def write_json_atomic(path: Path, data) -> None:
     write_text_atomic(path, json_text(data))
 
 
+def write_json_new(path: Path, data) -> Path:
+    """Write `data` as JSON to `path`, or `STEM_2.json`, `STEM_3.json`... if taken; the path.
+
+    Never replaces a file, even one created meanwhile by another process: the complete file
+    is hard-linked into place, which fails when the name exists (an exclusive create where
+    the file system has no hard links).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json_text(data)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        for k in range(1, 10_000):
+            candidate = path if k == 1 else path.with_name(f"{path.stem}_{k}{path.suffix}")
+            try:
+                os.link(tmp, candidate)
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links here: an exclusive create
+                try:
+                    with open(candidate, "x") as f:
+                        f.write(text)
+                except FileExistsError:
+                    continue
+            return candidate
+        raise FileExistsError(f"no free name for {path}")
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def shown_path(path: str | Path) -> str:
     """`path` relative to the working folder when inside it (no machine's layout in cards)."""
     resolved = Path(path).resolve()

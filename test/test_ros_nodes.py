@@ -295,17 +295,19 @@ def test_every_parameter_has_a_description_and_is_read_only(ros, ctx, oval_file,
     if kind == "drive":
         node = ctx.make(ros.DriveNode, model="expert")
         expected = {"model", "image_topic", "cmd_vel_topic", "stamped", "device", "backend",
-                    "max_v", "max_w", "watchdog_timeout", "control_rate_limit"}
+                    "max_v", "max_w", "watchdog_timeout", "control_rate_limit", "autostart",
+                    "verbose", *(f"qos_overrides.{CAMERA_TOPIC}.subscription.{policy}"
+                                 for policy in ("depth", "history", "reliability"))}
     elif kind == "lap_monitor":
         node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file))
         expected = {"circuit", "direction", "laps", "odom_topic", "odom_reliability",
                     "cmd_vel_topic", "stamped",
-                    "record_path", "driver_name", "exit_when_done", "stuck_seconds",
+                    "record_path", "driver_name", "end", "driver_node", "stuck_seconds",
                     "timeout_seconds", "off_track_margin"}
     else:
         node = ctx.make(ros.SimNode, circuit=str(oval_file))
         expected = {"circuit", "direction", "image_topic", "cmd_vel_topic", "odom_topic",
-                    "stamped", "rate", "real_time_factor", "lockstep"}
+                    "stamped", "rate", "real_time_factor", "lockstep", "driver_node"}
     names = set(node.list_parameters([], 0).names) - RCLPY_OWN_PARAMETERS
     assert names == expected
     for name in names:

@@ -20,8 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from follow_line.errors import FollowLineError
+from follow_line.errors import FollowLineError, NodeFailedError
 from follow_line.files import package_folder, write_json_atomic
+from follow_line.gazebo.sdf import CAMERA_TOPIC
 
 PROFILES_ENV = "FASTDDS_DEFAULT_PROFILES_FILE"
 SHUTDOWN_S = 5.0  # a node still running this long after SIGINT is killed
@@ -57,6 +58,16 @@ def dds_environment(env: dict[str, str] | None = None,
     return env
 
 
+def lockstep_camera_qos(image_topic: str = CAMERA_TOPIC) -> dict[str, str]:
+    """The drive node's QoS override for lockstep: a reliable camera subscription.
+
+    In lockstep one frame is in flight at a time, so reliability costs no latency, and a
+    frame that Fast DDS's defaults send as UDP fragments (it does not fit their shared-memory
+    segment) is repaired when a fragment is lost instead of waiting for a re-send.
+    """
+    return {f"qos_overrides.{image_topic}.subscription.reliability": "reliable"}
+
+
 def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
     """The command line of each node: `python -m`, its params file and the overrides."""
     config = package_folder("config")
@@ -66,11 +77,12 @@ def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
                              "lockstep": spec.lockstep, "stamped": True,
                              "real_time_factor": float(spec.real_time_factor)}),
         "drive_node": ("drive", {**common, "model": spec.model, "device": spec.device,
-                                 "backend": spec.backend}),
+                                 "backend": spec.backend,
+                                 **(lockstep_camera_qos() if spec.lockstep else {})}),
         "lap_monitor_node": ("lap_monitor", {
             **common, "circuit": spec.circuit, "direction": spec.direction,
             "laps": spec.laps, "driver_name": spec.model, "record_path": str(record_path),
-            "exit_when_done": True, "timeout_seconds": float(spec.timeout_seconds),
+            "end": "shutdown", "timeout_seconds": float(spec.timeout_seconds),
             "odom_reliability": "reliable"}),
     }
     return {node: [sys.executable, "-m", f"follow_line.ros.{node}", "--ros-args",
@@ -88,14 +100,17 @@ def _ros(value) -> str:
     return repr(value)
 
 
-def node_exit_message(node: str, code: int) -> str:
-    """Why the graph shuts down when `node` ended with `code` (launch and bring-up alike)."""
+def node_exit_message(node: str, code: int, reason: str | None = None) -> str:
+    """Why the graph shuts down when `node` ended with `code` (launch and bring-up alike).
+
+    `reason`: the node's own last error line, when its log is not on the screen.
+    """
     if code < 0:
         how = f"was killed by {signal.Signals(-code).name}"
     elif code == 0:
         how = "ended"
     else:
-        how = f"exited with code {code} (its log above says why)"
+        how = f"exited with code {code} ({reason or 'its log above says why'})"
     return f"{node} {how}: shutting down the graph, the car stays stopped"
 
 
@@ -139,13 +154,13 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
 
     Returns (and writes to `record_path`, if given) the lap monitor's run record, with
     stop_reason "interrupted" if the run was cut short, plus "node_exit_codes". A node that
-    exits with an error ends the graph with a FollowLineError naming it.
+    ends before the run does ends the graph with a NodeFailedError naming it and why.
     """
     check_spec(spec)
     with tempfile.TemporaryDirectory(prefix="follow_line_ros_") as tmp:
         path = Path(tmp) / "record.json"
         commands = node_commands(spec, path)
-        out, err = (subprocess.DEVNULL, subprocess.DEVNULL) if quiet else (None, _terminal())
+        logs = {name: Path(tmp) / f"{name}.log" for name in commands}
         children: dict[str, subprocess.Popen] = {}
         interrupted = {"signal": None}
 
@@ -155,16 +170,20 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
         previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             for name, command in commands.items():
+                out = logs[name].open("w") if quiet else None  # noqa: SIM115 (the child's)
                 children[name] = subprocess.Popen(
-                    command, env=dds_environment(env, shipped_profile), stdout=out, stderr=err)
+                    command, env=dds_environment(env, shipped_profile), stdout=out,
+                    stderr=subprocess.STDOUT if quiet else _terminal())
+                if out is not None:
+                    out.close()
             failed = _wait(children, interrupted)
         finally:
             codes = _stop(children)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if failed:
-            raise FollowLineError(f"{failed} exited with code {codes[failed]}; see its log "
-                                  "above")
+            reason = _failure_line(logs[failed]) if quiet else None
+            raise NodeFailedError(node_exit_message(failed, codes[failed], reason))
         record = json.loads(path.read_text()) if path.exists() else {}
         if interrupted["signal"] or not record:
             record = {**record, "stop_reason": "interrupted"}
@@ -174,13 +193,27 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
     return record
 
 
+def _failure_line(log: Path) -> str | None:
+    """The last FATAL (else ERROR) line of a node's log, without its level and time stamp."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    for level in ("[FATAL]", "[ERROR]"):
+        found = [line for line in lines if line.startswith(level)]
+        if found:
+            return found[-1].split("]: ", 1)[-1]
+    return None
+
+
 def _wait(children: dict[str, subprocess.Popen], interrupted: dict) -> str | None:
-    """Wait for the lap monitor to finish or a signal; the name of a node that failed."""
+    """Wait for the lap monitor to finish, a node to end, or a signal; the node that failed.
+
+    Any node that ends, except the lap monitor after its run (exit code 0), ends the graph
+    as a failure.
+    """
     while interrupted["signal"] is None:
         for name, child in children.items():
             code = child.poll()
-            if code is not None and (code != 0 or name == "lap_monitor_node"):
-                return name if code != 0 else None
+            if code is not None:
+                return None if code == 0 and name == "lap_monitor_node" else name
         time.sleep(POLL_S)
     return None
 

@@ -1,5 +1,12 @@
 """Drive node: camera image -> driver (a network or the explicit driver) -> cmd_vel.
 
+A managed (lifecycle) node, as nav2's are: `configure` loads the driver and warms it up (the
+slow part: seconds of TensorFlow start-up), `activate` subscribes to the camera and drives,
+`deactivate` stops the car (a zero twist, waited for until acknowledged) and drives no more
+frames, `cleanup` releases the network. With `autostart` (the default, and what the launch
+file and `follow-line ros` use) the node configures and activates itself at start-up;
+`ros2 lifecycle set /follow_line_drive deactivate` works on it either way.
+
 Each camera frame (sensor-data QoS, keeping only the newest frame, so that a driver slower
 than the camera drives the latest frame instead of a queue of old ones) is converted to RGB,
 driven with the frame's header stamp as its time, clamped to the node's limits and published
@@ -19,8 +26,9 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import Image
 
 from follow_line.driving.drivers import check_driver_name, make_driver
@@ -28,7 +36,7 @@ from follow_line.driving.inference import BACKENDS, DEVICES
 from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
 from follow_line.gazebo.sdf import BASE_FRAME, CAMERA_TOPIC, CMD_VEL_TOPIC
-from follow_line.logs import native_stderr_silenced, quiet_python_libraries
+from follow_line.logs import native_stderr_silenced, quiet_python_libraries, set_verbose
 from follow_line.ros import (
     check_choice,
     check_range,
@@ -46,19 +54,30 @@ CMD_VEL_DEPTH = 10
 WATCHDOG_CHECKS = 5  # watchdog timer ticks per watchdog_timeout
 STATS_PERIOD_S = 5.0  # latency report
 ERROR_PERIOD_S = 2.0  # throttle of per-frame errors and warnings
-STOP_ACK_S = 0.3  # how long shutdown waits for subscribers to acknowledge the zero twist
-# Sensor-data QoS (best effort, volatile) with a history of one: the newest frame only.
+# How long a stop waits for the subscribers to acknowledge the zero twist: deactivate waits
+# for the acknowledgement, which a reliable Fast DDS writer gets with its next periodic
+# heartbeat (every 3 s by default); a signalled node, which must be gone within a second,
+# only gives its delivery a moment.
+DEACTIVATE_ACK_S = 3.5
+SHUTDOWN_ACK_S = 0.3
+# Sensor-data QoS (best effort, volatile) with a history of one: the newest frame only. Its
+# reliability, depth and history take QoS overrides (`qos_overrides.<topic>.subscription.*`):
+# a lockstep run sets it reliable, so that a frame too large for Fast DDS's default shared
+# memory (its UDP fragments overflow the socket buffer) is repaired instead of lost.
 CAMERA_QOS = QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliability,
                         durability=qos_profile_sensor_data.durability,
                         history=qos_profile_sensor_data.history)
 
 
-class DriveNode(Node):
+class DriveNode(LifecycleNode):
     """Camera frames in, velocity commands out; a zero command on stale frames and at exit."""
 
     NODE_NAME = NODE_NAME
-    cmd_pub = None  # until built: rclpy may destroy a node whose __init__ failed
-    _stopped = False
+    cmd_pub = None  # until configured: rclpy may destroy a node whose __init__ failed
+    driver = None
+    image_sub = None
+    watchdog = None
+    _driving = False  # active: frames are driven
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
@@ -92,37 +111,19 @@ class DriveNode(Node):
             self, "control_rate_limit", 0.0,
             "Most frames driven per second of frame stamps (later frames inside 1/limit of "
             "the last one driven are skipped); 0 drives every frame", ">= 0")
+        self.autostart = declare(self, "autostart", True,
+                                 "Configure and activate at start-up (false: wait for "
+                                 "`ros2 lifecycle set` or a lifecycle manager)")
+        self.verbose = declare(self, "verbose", False,
+                               "Show the libraries' start-up lines (TensorFlow, oneDNN, absl, "
+                               "LiteRT) while the network loads")
         self._check_parameters()
-        quiet_python_libraries()
-        with native_stderr_silenced():  # TensorFlow's and LiteRT's start-up lines
-            try:
-                self.driver = make_driver(self.model, self.backend, self.device)
-            except FollowLineError as exc:
-                raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
-            self._camera = Preprocessing()  # the frame every driver expects (640x480 RGB)
-            self._warm_up()
-
-        self.cmd_pub = self.create_publisher(TwistStamped if self.stamped else Twist,
-                                             self.cmd_vel_topic, CMD_VEL_DEPTH)
         self.last_command: tuple[float, float] = (0.0, 0.0)
         self.frames = {"received": 0, "driven": 0, "skipped": 0, "failed": 0}
-        self._last_frame = time.monotonic()  # start-up counts as a frame
-        self._stale = False
         self._last_stamp = None  # (sec, nanosec) of the last frame driven
-        self._last_driven_t: float | None = None
-        self._latencies_ms: list[float] = []
-        self._reported_at: float | None = None  # steady-clock time of the last stats line
-        self.image_sub = self.create_subscription(Image, self.image_topic, self._on_image,
-                                                  CAMERA_QOS)
-        self.watchdog = self.create_timer(self.watchdog_timeout / WATCHDOG_CHECKS,
-                                          self._on_watchdog,
-                                          clock=Clock(clock_type=ClockType.STEADY_TIME))
-        backend = getattr(self.driver, "backend", None)
-        self.get_logger().info(
-            f"driving with {self.driver.name}{f' ({backend})' if backend else ''}: "
-            f"{self.image_topic} -> {self.cmd_vel_topic} "
-            f"({'TwistStamped' if self.stamped else 'Twist'}), max_v {self.max_v:g} m/s, "
-            f"max_w {self.max_w:g} rad/s, watchdog {self.watchdog_timeout:g} s")
+        self._configure_error: Exception | None = None
+        if self.autostart:
+            self._start_up()
 
     def _check_parameters(self) -> None:
         check_topics(image_topic=self.image_topic, cmd_vel_topic=self.cmd_vel_topic)
@@ -136,6 +137,86 @@ class DriveNode(Node):
             check_driver_name(self.model)
         except FollowLineError as exc:
             raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
+
+    def _start_up(self) -> None:
+        """autostart: configure and activate now; a failure is the node's start-up error."""
+        if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+            raise self._configure_error or FollowLineError("configure failed")
+        if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+            raise FollowLineError("activate failed")
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Load the driver, warm it up, create the cmd_vel publisher."""
+        self._configure_error = None
+        if self.verbose:
+            set_verbose()
+        quiet_python_libraries()
+        with native_stderr_silenced():  # TensorFlow's and LiteRT's start-up lines
+            try:
+                self.driver = make_driver(self.model, self.backend, self.device)
+            except Exception as exc:  # noqa: BLE001 (an unusable model stays unconfigured)
+                self._configure_error = FollowLineError(
+                    f"parameter 'model' is {self.model!r}: {exc}")
+                self.get_logger().error(f"configure failed: {self._configure_error}")
+                return TransitionCallbackReturn.FAILURE
+            self._camera = Preprocessing()  # the frame every driver expects (640x480 RGB)
+            self._warm_up()
+        self.cmd_pub = self.create_publisher(TwistStamped if self.stamped else Twist,
+                                             self.cmd_vel_topic, CMD_VEL_DEPTH)
+        backend = getattr(self.driver, "backend", None)
+        self.get_logger().info(f"configured: {self.driver.name}"
+                               f"{f' ({backend})' if backend else ''} loaded")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Subscribe to the camera and drive every frame; watch for stale frames."""
+        self.driver.reset()
+        self._last_frame = time.monotonic()  # activation counts as a frame
+        self._stale = False
+        self._last_driven_t: float | None = None
+        self._latencies_ms: list[float] = []
+        self._reported_at: float | None = None  # steady-clock time of the last stats line
+        self.image_sub = self.create_subscription(
+            Image, self.image_topic, self._on_image, CAMERA_QOS,
+            qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        self.watchdog = self.create_timer(self.watchdog_timeout / WATCHDOG_CHECKS,
+                                          self._on_watchdog,
+                                          clock=Clock(clock_type=ClockType.STEADY_TIME))
+        self._driving = True
+        self.get_logger().info(
+            f"driving with {self.driver.name}: {self.image_topic} -> {self.cmd_vel_topic} "
+            f"({'TwistStamped' if self.stamped else 'Twist'}), max_v {self.max_v:g} m/s, "
+            f"max_w {self.max_w:g} rad/s, watchdog {self.watchdog_timeout:g} s")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop the car (zero twist, acknowledged) and drive no more frames."""
+        self.stop(DEACTIVATE_ACK_S)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Release the network and the publisher."""
+        self._release()
+        self.get_logger().info("cleaned up: network released")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop the car if it was driving, then release everything."""
+        self.stop()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """A transition raised: stop the car, release everything, back to unconfigured."""
+        self.stop()
+        self._release()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release(self) -> None:
+        if self.cmd_pub is not None:
+            self.destroy_publisher(self.cmd_pub)
+            self.cmd_pub = None
+        self.driver = None
 
     def _warm_up(self) -> None:
         """Drive one blank frame (a network's first call is slow), then forget it."""
@@ -177,7 +258,7 @@ class DriveNode(Node):
         self.last_command = (float(v), float(w))
 
     def _on_image(self, msg: Image) -> None:
-        if self._stopped:
+        if not self._driving:
             return
         self.frames["received"] += 1
         self._last_frame = time.monotonic()
@@ -242,7 +323,7 @@ class DriveNode(Node):
             f"w={self.last_command[1]:.2f}")
 
     def _on_watchdog(self) -> None:
-        if self._stale or self._stopped or self.last_command == (0.0, 0.0):
+        if self._stale or not self._driving or self.last_command == (0.0, 0.0):
             return
         age = time.monotonic() - self._last_frame
         if age >= self.watchdog_timeout:
@@ -253,18 +334,22 @@ class DriveNode(Node):
                 f"{self.watchdog_timeout:g} s): stopping the car",
                 throttle_duration_sec=ERROR_PERIOD_S)
 
-    def stop(self) -> None:
-        """Publish a zero twist, wait for its delivery, drive no more frames (destroy_node)."""
-        if self._stopped or self.cmd_pub is None:
+    def stop(self, ack_wait_s: float = SHUTDOWN_ACK_S) -> None:
+        """Drive no more frames; publish a zero twist and wait up to `ack_wait_s` for its ack."""
+        if not self._driving:
             return
-        self._stopped = True
+        self._driving = False
+        self.destroy_subscription(self.image_sub)
+        self.destroy_timer(self.watchdog)
+        self.image_sub = self.watchdog = None
         try:
             self.publish_command(0.0, 0.0)
-            self.cmd_pub.wait_for_all_acked(Duration(seconds=STOP_ACK_S))
+            acked = self.cmd_pub.wait_for_all_acked(Duration(seconds=ack_wait_s))
         except Exception as exc:  # noqa: BLE001 (e.g. the context is already shut down)
             self.get_logger().error(f"could not publish the stop command: {exc}")
             return
-        self.get_logger().info(f"car stopped; {self.frame_counts()}")
+        how = "acknowledged" if acked else f"sent, not acknowledged within {ack_wait_s:g} s"
+        self.get_logger().info(f"car stopped (zero twist {how}); {self.frame_counts()}")
 
     def destroy_node(self):
         """Stop the car, then destroy the node."""

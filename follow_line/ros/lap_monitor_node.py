@@ -7,9 +7,12 @@ neither as lap time nor as "stuck". Each sample's (v, w) is the odometry's twist
 the built-in simulator obeyed, the measured velocity under Gazebo. `control_rate_hz` counts
 the commands that arrived on cmd_vel during the run (with TwistStamped: by stamp). Progress
 (percent of the requested laps) goes out on `~/completion`, each lap time on `~/lap_time`;
-when a stop reason appears the node logs it, writes the run record (if `record_path` is set)
-and stops monitoring (and, with `exit_when_done`, ends the node). A run cut short by a signal
-is recorded too, with stop_reason "interrupted".
+when a stop reason appears the node logs it, writes the run record, stops the car by
+deactivating the managed drive node (`driver_node`) and stops monitoring; with `end:=shutdown`
+it then ends (exit code 0: the launch file and `follow-line ros` shut the graph down), with
+`end:=keep` it stays up. `record_path:=auto` writes a new time-stamped record in the current
+folder (or in a folder given as `record_path`), never over an earlier one. A run cut short by
+a signal is recorded too, with stop_reason "interrupted".
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from geometry_msgs.msg import Twist, TwistStamped
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -26,7 +31,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float32
 
 from follow_line import __version__
-from follow_line.files import write_json_atomic
+from follow_line.files import write_json_atomic, write_json_new
 from follow_line.gazebo.sdf import CMD_VEL_TOPIC, ODOM_TOPIC
 from follow_line.ros import (
     check_choice,
@@ -53,6 +58,8 @@ WARN_PERIOD_S = 5.0
 # this long before the record is written.
 FINISH_DELAY_S = 0.2
 START_SPEED = 1e-3  # m/s: a command faster than this starts the run
+END_POLICIES = ("shutdown", "keep")
+DEACTIVATE_WAIT_S = 5.0  # how long the run's end waits for the driver to stop the car
 
 
 class LapMonitorNode(Node):
@@ -79,14 +86,20 @@ class LapMonitorNode(Node):
                                      "Velocity command topic (recorded with each sample)")
         self.stamped = declare(self, "stamped", False,
                                "cmd_vel carries geometry_msgs/TwistStamped instead of Twist")
-        self.record_path = declare(self, "record_path", "",
-                                   "Where to write the run record (JSON) when the run ends; "
-                                   "empty: no record")
+        record_path = declare(self, "record_path", "",
+                              "Where to write the run record (JSON) when the run ends: a file; "
+                              "'auto' (a new time-stamped file in the current folder) or a "
+                              "folder (one in it), never over an earlier record; empty: none")
         self.driver_name = declare(self, "driver_name", "unknown",
                                    "Name of the driver, for the run record")
-        self.exit_when_done = declare(self, "exit_when_done", False,
-                                      "End the node (exit code 0) once the run record is "
-                                      "written")
+        self.end = check_choice("end", declare(
+            self, "end", "shutdown",
+            "When the run ends (record written, car stopped): 'shutdown' ends the node (the "
+            "launch then shuts the graph down), 'keep' keeps it up",
+            f"one of {', '.join(END_POLICIES)}"), END_POLICIES)
+        self.driver_node = declare(self, "driver_node", "follow_line_drive",
+                                   "The managed drive node deactivated (the car stopped) when "
+                                   "the run ends; empty: none")
         stuck_seconds = declare(self, "stuck_seconds", LapRules.stuck_seconds,
                                 "Seconds without new progress after which the run ends "
                                 "('stuck')", "> 0")
@@ -102,8 +115,9 @@ class LapMonitorNode(Node):
         check_range("timeout_seconds", timeout_seconds, 0.0)
         check_range("off_track_margin", off_track_margin, 0.0)
         check_topics(odom_topic=self.odom_topic, cmd_vel_topic=self.cmd_vel_topic)
-        if self.record_path and Path(self.record_path).is_dir():
-            raise parameter_error("record_path", self.record_path, "a file path, or empty")
+        self.record_path = record_path
+        self._automatic_record = record_path == "auto" or Path(record_path).is_dir()
+        self._created = datetime.now()  # local time, as rosbag2 names its bags
         self.rules = LapRules(laps=self.laps, off_track_margin=off_track_margin,
                               stuck_seconds=stuck_seconds,
                               timeout_seconds=timeout_seconds or None)
@@ -120,6 +134,10 @@ class LapMonitorNode(Node):
         self.cmd_sub = self.create_subscription(
             TwistStamped if self.stamped else Twist, self.cmd_vel_topic, self._on_cmd_vel,
             CMD_VEL_DEPTH)
+        self.driver_client = (self.create_client(ChangeState,
+                                                 f"{self.driver_node}/change_state")
+                              if self.driver_node else None)
+        self._deactivating = None  # (future, steady-clock deadline) while the car is stopped
         self.started = False
         self.record: dict | None = None
         self._pending = None  # the last (t, pose, command) before the run started
@@ -130,7 +148,16 @@ class LapMonitorNode(Node):
         self.get_logger().info(
             f"monitoring {self.circuit.name} {self.direction} ({self.line.length:.1f} m, "
             f"{self.laps} lap(s)) on {self.odom_topic}; the run starts with the first forward "
-            f"command on {self.cmd_vel_topic}")
+            f"command on {self.cmd_vel_topic}"
+            f"{f'; record: {self.record_path}' if self.record_path else ''}")
+
+    def _automatic_record_path(self) -> Path:
+        """A new record's name: driver, circuit, direction and the node's start time."""
+        folder = Path("." if self.record_path == "auto" else self.record_path)
+        driver = Path(self.driver_name).stem if Path(self.driver_name).suffix \
+            else self.driver_name
+        return folder / (f"follow_line_{driver}_{self.circuit.name}_{self.direction}_"
+                         f"{self._created:%Y_%m_%d-%H_%M_%S}.json")
 
     def _on_cmd_vel(self, msg) -> None:
         if self.finished:
@@ -199,6 +226,7 @@ class LapMonitorNode(Node):
         if self.finished:
             return
         self._ending.cancel()
+        self._ending = None
         self.finished = True
         self.record = self.run_record()
         summary = (f"run ended: {self.record['stop_reason']} at "
@@ -209,7 +237,46 @@ class LapMonitorNode(Node):
         else:
             self.get_logger().warning(summary)
         self._write_record()
-        self.done = self.exit_when_done
+        self._stop_driver()
+
+    def _stop_driver(self) -> None:
+        """Deactivate the managed drive node (the car stops), then end per the policy."""
+        if self.driver_client is None:
+            self._ended()
+            return
+        if not self.driver_client.service_is_ready():
+            self.get_logger().warning(
+                f"{self.driver_node} has no lifecycle service {self.driver_client.srv_name}: "
+                "the car is not stopped by the lap monitor")
+            self._ended()
+            return
+        request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_DEACTIVATE))
+        self._deactivating = (self.driver_client.call_async(request),
+                              time.monotonic() + DEACTIVATE_WAIT_S)
+        self._deactivation_timer = self.create_timer(
+            FINISH_DELAY_S / 4, self._on_deactivating,
+            clock=Clock(clock_type=ClockType.STEADY_TIME))
+
+    def _on_deactivating(self) -> None:
+        future, deadline = self._deactivating
+        if future.done():
+            stopped = future.result() is not None and future.result().success
+            if not stopped:
+                self.get_logger().warning(f"{self.driver_node} refused to deactivate")
+        elif time.monotonic() < deadline:
+            return
+        else:
+            self.get_logger().warning(f"{self.driver_node} did not deactivate within "
+                                      f"{DEACTIVATE_WAIT_S:g} s")
+        self._deactivation_timer.cancel()
+        self._ended()
+
+    def _ended(self) -> None:
+        """The run is over: end the node (end:=shutdown) or keep it up."""
+        if self.end == "keep":
+            self.get_logger().info("run over, car stopped: the lap monitor stays up "
+                                   "(end:=keep)")
+        self.done = self.end == "shutdown"
 
     def run_record(self) -> dict:
         """The run record: `follow_line.driving.run.run_drive`'s fields that apply under ROS."""
@@ -239,11 +306,15 @@ class LapMonitorNode(Node):
         if not self.record_path:
             return
         try:
-            write_json_atomic(Path(self.record_path), self.record)
+            if self._automatic_record:
+                path = write_json_new(self._automatic_record_path(), self.record)
+            else:
+                path = Path(self.record_path)
+                write_json_atomic(path, self.record)
         except OSError as exc:
             self.get_logger().error(f"cannot write the run record {self.record_path}: {exc}")
         else:
-            self.get_logger().info(f"run record written to {self.record_path}")
+            self.get_logger().info(f"run record written to {path}")
 
     def destroy_node(self):
         """Write the record of an unfinished run (stop_reason "interrupted"), then destroy."""

@@ -7,9 +7,12 @@ fewer frames and its commands apply late, as on a robot (the node warns when the
 
 In lockstep (`lockstep:=true`, with TwistStamped commands) the simulation steps only when the
 command stamped with the current frame's stamp arrives, which makes a run through the ROS graph
-give the same record as `follow-line drive`, as fast as the nodes allow. It starts once the
-camera, odometry and cmd_vel topics are connected, and repeats a frame whose command has not
-come within RESEND_S (a best-effort frame can be lost while the graph connects). The first
+give the same record as `follow-line drive`, as fast as the nodes allow. It steps only while
+the managed drive node (`driver_node`) is active, as its lifecycle state (`get_state`, then
+its `transition_event`s) says, and once the camera, odometry and cmd_vel topics are connected;
+it repeats a frame whose command has not come within RESEND_S of the steady clock (a frame or
+a command can be lost: a best-effort one while the graph connects, or a frame larger than
+the transport's shared memory). The first
 frame's odometry goes out again just before the first step: a reliable, volatile subscriber
 that matched the publisher only after the first sample (Fast DDS drops a sample that arrives
 before the reader has discovered its writer) still gets the start pose.
@@ -23,6 +26,8 @@ import time
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Twist, TwistStamped
+from lifecycle_msgs.msg import TransitionEvent
+from lifecycle_msgs.srv import GetState
 from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
@@ -61,8 +66,9 @@ IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
                        durability=DurabilityPolicy.VOLATILE)
 DEPTH = 10
 WARN_PERIOD_S = 5.0
-RESEND_S = 0.5  # lockstep: repeat a frame whose command has not come in this long
+RESEND_S = 0.2  # lockstep: repeat a frame whose command has not come in this long
 SETTLE_S = 0.5  # lockstep: wait this long after the graph is connected before the first frame
+LOCKSTEP_TICK_S = 0.02  # lockstep: how often the steady-clock timer looks
 LAG_FRAMES = 3  # free-running: warn when commands are this many frames behind the camera
 
 
@@ -90,6 +96,10 @@ class SimNode(Node):
         self.lockstep = declare(self, "lockstep", False,
                                 "Step only when the command for the current frame (matched by "
                                 "stamp; needs stamped) arrived, instead of in real time")
+        self.driver_node = declare(self, "driver_node", "follow_line_drive",
+                                   "Lockstep: the managed drive node whose lifecycle state "
+                                   "gates stepping (only while it is active); empty: step "
+                                   "once the topics are connected")
         check_range("rate", self.rate, 0.0, low_open=True)
         check_range("real_time_factor", self.real_time_factor, 0.0, low_open=True)
         check_topics(image_topic=self.image_topic, cmd_vel_topic=self.cmd_vel_topic,
@@ -113,8 +123,14 @@ class SimNode(Node):
             TwistStamped if self.stamped else Twist, self.cmd_vel_topic, self._on_cmd_vel,
             DEPTH)
         self.steady_clock = Clock(clock_type=ClockType.STEADY_TIME)
+        self.driver_state = "unknown"  # lockstep: the drive node's lifecycle state
+        self._state_request = None  # a get_state call in flight
+        if self.lockstep and self.driver_node:
+            self.state_client = self.create_client(GetState, f"{self.driver_node}/get_state")
+            self.create_subscription(TransitionEvent, f"{self.driver_node}/transition_event",
+                                     self._on_driver_transition, DEPTH)
         if self.lockstep:
-            self.timer = self.create_timer(RESEND_S / 5, self._on_lockstep_timer,
+            self.timer = self.create_timer(LOCKSTEP_TICK_S, self._on_lockstep_timer,
                                            clock=self.steady_clock)
             pace = "in lockstep with the driver"
         else:
@@ -185,8 +201,37 @@ class SimNode(Node):
                                    throttle_duration_sec=WARN_PERIOD_S)
         return not missing
 
+    def _on_driver_transition(self, msg: TransitionEvent) -> None:
+        self._driver_state_is(msg.goal_state.label)
+
+    def _driver_state_is(self, label: str) -> None:
+        if label != self.driver_state:
+            self.get_logger().info(f"lockstep: {self.driver_node} is {label}"
+                                   f"{'' if label == 'active' else ': not stepping'}")
+        self.driver_state = label
+
+    def _driver_active(self) -> bool:
+        """Whether the drive node is active; asks its get_state until something is known."""
+        if not self.driver_node or self.driver_state == "active":
+            return True
+        if self._state_request is not None and self._state_request.done():
+            response = self._state_request.result()
+            self._state_request = None
+            if response is not None:
+                self._driver_state_is(response.current_state.label)
+        elif self._state_request is None and self.driver_state == "unknown":
+            if self.state_client.service_is_ready():
+                self._state_request = self.state_client.call_async(GetState.Request())
+            else:
+                self.get_logger().info(f"lockstep: waiting for the driver {self.driver_node}",
+                                       throttle_duration_sec=WARN_PERIOD_S)
+        return self.driver_state == "active"
+
     def _on_lockstep_timer(self) -> None:
         now = time.monotonic()
+        if not self._driver_active():
+            self._connected_at = None
+            return
         if self._frame_sent_at is None:
             if not self._connected():
                 self._connected_at = None
