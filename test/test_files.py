@@ -2,7 +2,7 @@ import json
 import os
 import stat
 
-from follow_line.files import json_text, write_json_atomic, write_text_atomic
+from follow_line.files import json_text, write_json_atomic, write_json_new, write_text_atomic
 
 
 def test_json_keeps_number_lists_on_one_line_and_reads_back(tmp_path):
@@ -24,3 +24,17 @@ def test_atomic_writes_of_bytes_leave_no_temporary_files(tmp_path):
     write_text_atomic(path, b"\x00\x01")
     assert path.read_bytes() == b"\x00\x01"
     assert [p.name for p in tmp_path.iterdir()] == ["blob.bin"]
+
+
+def test_write_json_new_never_replaces_a_file(tmp_path):
+    target = tmp_path / "runs" / "record.json"
+    first = write_json_new(target, {"run": 1})
+    second = write_json_new(target, {"run": 2})
+    target.with_name("record_3.json").write_text("the user's own")
+    fourth = write_json_new(target, {"run": 4})
+    assert (first, second, fourth) == (target, tmp_path / "runs" / "record_2.json",
+                                       tmp_path / "runs" / "record_4.json")
+    assert [json.loads(p.read_text())["run"] for p in (first, second, fourth)] == [1, 2, 4]
+    assert target.with_name("record_3.json").read_text() == "the user's own"
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "record.json", "record_2.json", "record_3.json", "record_4.json"]  # no temporary left

@@ -7,6 +7,7 @@ within 1 s, a stale camera stops the car within the watchdog timeout), with the 
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -63,17 +64,19 @@ class Graph:
         self.tmp_path = tmp_path
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, command: list[str], name: str | None = None) -> subprocess.Popen:
+    def start(self, command: list[str], name: str | None = None,
+              shipped_profile: bool = True) -> subprocess.Popen:
         name = name or command[2].rsplit(".", 1)[-1]
         log = open(self.tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed with the file)
         self.procs[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                            env=dds_environment())
+                                            env=dds_environment(shipped_profile=shipped_profile))
         return self.procs[name]
 
-    def start_graph(self, spec: GraphSpec) -> Path:
+    def start_graph(self, spec: GraphSpec, shipped_profile: bool = True, **extra) -> Path:
+        """The bring-up's three nodes; `extra`: {node: [more -p arguments]}."""
         record = self.tmp_path / "record.json"
-        for command in node_commands(spec, record).values():
-            self.start(command)
+        for node, command in node_commands(spec, record).items():
+            self.start(command + extra.get(node, []), shipped_profile=shipped_profile)
         return record
 
     def log(self, name: str) -> str:
@@ -284,19 +287,22 @@ def test_a_20_hz_free_running_run_delivers_every_frame(probe, graph):
     assert published == len(ticks)
 
 
-@pytest.mark.parametrize("model, circuit, direction", [
-    ("pilotnet", "monaco", "clockwise"),
-    *[("expert", c, d) for c, d in RUNS],
-    *[("pilotnet", c, d) for c, d in RUNS if (c, d) != ("monaco", "clockwise")],
+@pytest.mark.parametrize("model, circuit, direction, shipped_profile", [
+    ("pilotnet", "monaco", "clockwise", True),
+    ("pilotnet", "monaco", "clockwise", False),  # Fast DDS's defaults: frames over UDP
+    *[("expert", c, d, True) for c, d in RUNS],
+    *[("pilotnet", c, d, True) for c, d in RUNS if (c, d) != ("monaco", "clockwise")],
 ])
 def test_a_lockstep_run_through_the_ros_graph_gives_the_in_process_record(
-        graph, model, circuit, direction):
+        graph, model, circuit, direction, shipped_profile):
     # one backend on both sides: `auto` picks the fastest at load, and backends differ in
     # the last bits (LiteRT, ONNX Runtime), which a whole lap can amplify
     record = graph.start_graph(GraphSpec(model=model, circuit=circuit, direction=direction,
-                                         backend="litert"))
+                                         backend="litert"), shipped_profile=shipped_profile)
     code, _ = graph.wait("lap_monitor_node", time.monotonic(), timeout=300.0)
     assert code == 0, graph.log("lap_monitor_node")
+    assert "sending it again" not in graph.log("sim_node")  # no frame was lost: no stall
+    assert "best effort" not in graph.log("sim_node")
     ros = json.loads(record.read_text())
     local = run_drive(RunSpec(load_circuit(circuit), direction),
                       make_driver(model, backend="litert"))
@@ -364,3 +370,135 @@ def test_follow_line_ros_refuses_bad_input_before_starting_nodes(args, text):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and text in result.stderr
     assert "Traceback" not in result.stderr and "[INFO]" not in result.stderr
+
+
+def test_a_node_that_dies_ends_follow_line_ros_naming_it_even_when_quiet(tmp_path):
+    card = tmp_path / "broken.json"
+    (tmp_path / "broken.keras").write_text("not a network")
+    card.write_text("{}")
+    result = subprocess.run([sys.executable, "-m", "follow_line", "ros", "--model",
+                             str(tmp_path / "broken.keras"), "--quiet"],
+                            capture_output=True, text=True, timeout=120, env=dds_environment())
+    assert result.returncode == 4, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("follow-line: error: drive_node exited with code 1 (parameter "
+                           "'model' is") and "shutting down the graph" in line
+
+
+def children_of(pid: int) -> set[int]:
+    """The process ids whose parent is `pid`."""
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
+                          if ":\t" in line)
+        except OSError:  # the process ended meanwhile
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.add(int(status.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is alive (not a zombie)."""
+    try:
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def test_kill_9_of_the_drive_node_ends_follow_line_ros_and_every_node(probe):
+    bringup = subprocess.Popen([sys.executable, "-m", "follow_line", "ros", "--model",
+                                "expert", "--circuit", "monaco", "--free-running", "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=dds_environment())
+    try:
+        from geometry_msgs.msg import TwistStamped
+
+        moving = []
+        probe.node.create_subscription(TwistStamped, CMD_VEL_TOPIC,
+                                       lambda m: moving.append(m.twist.linear.x > 0), 10)
+        assert probe.spin_until(lambda: any(moving)), "the car never moved"
+        nodes = children_of(bringup.pid)
+        [drive] = [pid for pid in nodes
+                   if "drive_node" in Path(f"/proc/{pid}/cmdline").read_text()]
+        t0 = time.monotonic()
+        os.kill(drive, signal.SIGKILL)
+        code = bringup.wait(timeout=30)
+        assert time.monotonic() - t0 < 30
+        assert code == 4 and "drive_node was killed by SIGKILL" in bringup.stderr.read()
+        assert len(nodes) == 3 and not [pid for pid in nodes if running(pid)]
+    finally:
+        if bringup.poll() is None:
+            bringup.kill()
+            bringup.wait()
+
+
+def lifecycle_client(probe, service: str, kind):
+    client = probe.node.create_client(kind, f"/follow_line_drive/{service}")
+    assert probe.spin_until(client.service_is_ready), f"no {service} service"
+    return client
+
+
+def call(probe, client, request):
+    future = client.call_async(request)
+    assert probe.spin_until(future.done, timeout=10.0)
+    return future.result()
+
+
+def test_a_deactivated_drive_node_publishes_a_zero_twist_and_nothing_after_it(probe):
+    """While `follow-line ros` drives, the drive node is a managed node `ros2 lifecycle` sees."""
+    from geometry_msgs.msg import TwistStamped
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    bringup = subprocess.Popen([sys.executable, "-m", "follow_line", "ros", "--model",
+                                "expert", "--circuit", "monaco", "--free-running", "--quiet"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=dds_environment())
+    try:
+        commands = []
+        probe.node.create_subscription(
+            TwistStamped, CMD_VEL_TOPIC,
+            lambda m: commands.append((time.monotonic(), m.twist.linear.x)), 100)
+        names = probe.node.get_node_names
+        assert probe.spin_until(lambda: any("drive" in n for n in names()))
+        get_state = lifecycle_client(probe, "get_state", GetState)
+        change_state = lifecycle_client(probe, "change_state", ChangeState)
+        assert probe.spin_until(lambda: sum(v > 0 for _, v in commands) >= 5)
+        assert call(probe, get_state, GetState.Request()).current_state.label == "active"
+        deactivate = ChangeState.Request(
+            transition=Transition(id=Transition.TRANSITION_DEACTIVATE))
+        assert call(probe, change_state, deactivate).success
+        answered = time.monotonic()
+        probe.spin_until(lambda: False, timeout=1.5)
+        assert commands[-1][1] == 0.0  # the last twist is zero, and nothing follows it
+        assert [v for t, v in commands if t > answered] in ([], [0.0])
+        assert call(probe, get_state, GetState.Request()).current_state.label == "inactive"
+        count = len(commands)
+        activate = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVATE))
+        assert call(probe, change_state, activate).success  # ... and it drives again
+        assert probe.spin_until(lambda: sum(v > 0 for _, v in commands[count:]) >= 5)
+    finally:
+        bringup.send_signal(signal.SIGINT)
+        assert bringup.wait(timeout=30) == 130
+
+
+def test_end_keep_stops_the_car_keeps_the_graph_up_and_writes_a_new_record(graph):
+    folder = graph.tmp_path / "runs"
+    folder.mkdir()
+    earlier = folder / "mine.json"
+    earlier.write_text("{}")
+    graph.start_graph(GraphSpec(model="expert", circuit="simple"),
+                      lap_monitor_node=["-p", "end:=keep", "-p", f"record_path:={folder}"])
+    deadline = time.monotonic() + 300
+    while "run over, car stopped" not in graph.log("lap_monitor_node"):
+        assert time.monotonic() < deadline and graph.procs["lap_monitor_node"].poll() is None
+        time.sleep(0.2)
+    time.sleep(0.5)
+    assert all(proc.poll() is None for proc in graph.procs.values())  # the graph stays up
+    assert "car stopped (zero twist acknowledged)" in graph.log("drive_node")
+    assert "follow_line_drive is inactive: not stepping" in graph.log("sim_node")
+    [record] = folder.glob("follow_line_expert_simple_clockwise_*.json")
+    assert json.loads(record.read_text())["stop_reason"] == "lap_completed"
+    assert earlier.read_text() == "{}"

@@ -201,7 +201,18 @@ class SimNode(Node):
                                    throttle_duration_sec=WARN_PERIOD_S)
         return not missing
 
+    def _warn_best_effort_cameras(self) -> None:
+        """Lockstep: say which camera subscribers are best effort, and what it costs."""
+        for info in self.get_subscriptions_info_by_topic(self.image_topic):
+            if info.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT:
+                self.get_logger().warning(
+                    f"lockstep: {info.node_name} subscribes to {self.image_topic} best effort: "
+                    f"a frame it loses waits {RESEND_S:g} s for the re-send (without the shipped "
+                    "Fast DDS profile most 640x480 frames are lost); set its "
+                    f"qos_overrides.{self.image_topic}.subscription.reliability:=reliable")
+
     def _on_driver_transition(self, msg: TransitionEvent) -> None:
+        self._state_request = None  # an answer still to come would be older than this event
         self._driver_state_is(msg.goal_state.label)
 
     def _driver_state_is(self, label: str) -> None:
@@ -239,6 +250,7 @@ class SimNode(Node):
                 self._connected_at = now
             elif now - self._connected_at >= SETTLE_S:
                 self.get_logger().info("lockstep: graph connected, first frame")
+                self._warn_best_effort_cameras()
                 self._publish_frame()
         elif now - self._frame_sent_at >= RESEND_S:
             self.get_logger().warning(f"lockstep: no command for the frame at "
