@@ -1,6 +1,8 @@
 """Figures of the ROS graph (separate processes, real DDS): lockstep speed, latency, frames lost.
 
-* lockstep: the real-time factor of whole runs (median over repeats), from the run records;
+* lockstep: the real-time factor of whole runs (median over repeats), from the run records,
+  and the frames the sim sent again (a probe counts /clock ticks whose stamp repeats), with
+  the shipped Fast DDS profile and with Fast DDS's defaults;
 * free-running at the camera rate: a probe node in this process takes the receive time of
   each /clock tick (published just before the frame with the same stamp) and of the drive
   node's TwistStamped answering it; image -> cmd_vel latency is their difference, and a frame
@@ -21,11 +23,25 @@ from follow_line.ros import NS_PER_S, stamp_to_ns
 from follow_line.ros.bringup import GraphSpec, run_graph
 
 
-def lockstep_figures(spec: GraphSpec, repeats: int = 3) -> dict:
-    """Real-time factor and lap of `repeats` lockstep runs through the graph."""
-    records = [run_graph(replace(spec, lockstep=True), quiet=True) for _ in range(repeats)]
-    return {"model": spec.model, "circuit": spec.circuit, "direction": spec.direction,
-            "repeats": repeats,
+def profile_name(shipped_profile: bool) -> str:
+    """How the figures name a transport setting."""
+    return "shipped" if shipped_profile else "Fast DDS defaults"
+
+
+def lockstep_figures(spec: GraphSpec, repeats: int = 3, shipped_profile: bool = True) -> dict:
+    """Real-time factor, lap and re-sent frames of `repeats` lockstep runs through the graph."""
+    records, resent = [], []
+    for _ in range(repeats):
+        probe = Probe()
+        try:
+            records.append(run_graph(replace(spec, lockstep=True), quiet=True,
+                                     shipped_profile=shipped_profile))
+        finally:
+            probe.close()
+        resent.append(probe.repeated_ticks)
+    return {"profile": profile_name(shipped_profile),
+            "model": spec.model, "circuit": spec.circuit, "direction": spec.direction,
+            "repeats": repeats, "resent_frames": resent,
             "real_time_factor_median": statistics.median(r["real_time_factor"]
                                                          for r in records),
             "real_time_factor_min": min(r["real_time_factor"] for r in records),
@@ -46,6 +62,7 @@ class Probe:
         rclpy.init(args=[], context=self.context)
         self.node = rclpy.create_node("follow_line_benchmark_probe", context=self.context)
         self.ticks: dict[int, float] = {}
+        self.repeated_ticks = 0  # ticks whose stamp came before: frames sent again
         self.answers: dict[int, float] = {}
         self.node.create_subscription(Clock, "/clock", self._on_clock, 1000)
         self.node.create_subscription(TwistStamped, cmd_vel_topic, self._on_cmd, 1000)
@@ -56,7 +73,9 @@ class Probe:
         self._thread.start()
 
     def _on_clock(self, msg) -> None:
-        self.ticks.setdefault(stamp_to_ns(msg.clock), time.perf_counter())
+        stamp = stamp_to_ns(msg.clock)
+        self.repeated_ticks += stamp in self.ticks
+        self.ticks.setdefault(stamp, time.perf_counter())
 
     def _on_cmd(self, msg) -> None:
         if msg.twist.linear.x > 0:  # an answer to a frame, not a stop command
@@ -85,14 +104,14 @@ def free_running_figures(spec: GraphSpec, seconds: float = 30.0,
     finally:
         probe.close()
     if not probe.answers:
-        return {"profile": "shipped" if shipped_profile else "Fast DDS defaults",
-                "frames": 0, "driven": 0, "lost": 0, "stop_reason": record["stop_reason"]}
+        return {"profile": profile_name(shipped_profile), "frames": 0, "driven": 0, "lost": 0,
+                "stop_reason": record["stop_reason"]}
     first, end = min(probe.answers), seconds * NS_PER_S
     frames = [t for t in sorted(probe.ticks) if first <= t <= end]
     answered = [t for t in frames if t in probe.answers]
     latency = np.array([probe.answers[t] - probe.ticks[t] for t in answered]) * 1e3
-    return {"profile": "shipped" if shipped_profile else "Fast DDS defaults",
-            "model": spec.model, "circuit": spec.circuit, "seconds": seconds,
+    return {"profile": profile_name(shipped_profile), "model": spec.model,
+            "circuit": spec.circuit, "seconds": seconds,
             "frames": len(frames), "driven": len(answered),
             "lost": len(frames) - len(answered),
             "latency_ms_median": round(float(np.median(latency)), 3),
@@ -104,26 +123,32 @@ def free_running_figures(spec: GraphSpec, seconds: float = 30.0,
 
 def ros_perf(spec: GraphSpec, seconds: float = 30.0, repeats: int = 3,
              compare_defaults: bool = True) -> dict:
-    """Every figure: lockstep, free-running with the shipped profile (and with defaults)."""
+    """Every figure: lockstep and free-running with the shipped profile (and with defaults)."""
     from follow_line.bench.perf import machine
 
-    figures = {"machine": machine(), "lockstep": lockstep_figures(spec, repeats),
-               "free_running": [free_running_figures(spec, seconds)]}
-    if compare_defaults:
-        figures["free_running"].append(free_running_figures(spec, seconds, False))
-    return figures
+    profiles = (True, False) if compare_defaults else (True,)
+    return {"machine": machine(),
+            "lockstep": [lockstep_figures(spec, repeats, shipped) for shipped in profiles],
+            "free_running": [free_running_figures(spec, seconds, shipped)
+                             for shipped in profiles]}
 
 
 def ros_perf_markdown(figures: dict) -> str:
     """The README's ROS performance table."""
-    lock = figures["lockstep"]
     lines = [f"Measured on: {figures['machine']}; sim, drive and lap-monitor nodes as three "
              "processes on rclpy + Fast DDS (PyPI wheels).", "",
-             "| figure | value | budget |", "|---|---|---|",
-             f"| lockstep, {lock['model']}, {lock['circuit']} {lock['direction']}, real-time "
-             f"factor, median of {lock['repeats']} runs (min) | "
-             f"{lock['real_time_factor_median']:.1f}x ({lock['real_time_factor_min']:.1f}x) |"
-             " >= 10x |"]
+             "| figure | value | budget |", "|---|---|---|"]
+    for lock in figures["lockstep"]:
+        shipped = lock["profile"] == "shipped"
+        where = (f"lockstep, {lock['model']}, {lock['circuit']} {lock['direction']}, "
+                 f"{lock['profile']}")
+        laps = sorted({lap for laps in lock["lap_times_s"] for lap in laps})
+        lines += [f"| {where}: real-time factor, median of {lock['repeats']} runs (min) | "
+                  f"{lock['real_time_factor_median']:.1f}x ({lock['real_time_factor_min']:.1f}x)"
+                  f" | {'>= 10x' if shipped else ''} |",
+                  f"| {where}: frames sent again, per run; laps (s) | "
+                  f"{', '.join(map(str, lock['resent_frames']))}; "
+                  f"{', '.join(f'{lap:.3f}' for lap in laps)} | |"]
     for row in figures["free_running"]:
         if not row["frames"]:
             lines.append(f"| free-running 20 Hz, {row['profile']} | no frame answered | |")
