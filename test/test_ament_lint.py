@@ -5,8 +5,9 @@ import importlib.util
 import pytest
 
 # Ignored on top of ament's pep257 convention, as the project's docstrings are written
-# (DESIGN.md "Conventions"): the summary starts on the first line (D212, which ament ignores,
-# instead of D213) and may name what a function returns rather than command (D401).
+# (docs/architecture.md "Conventions"): the summary starts on the first line (D212, which
+# ament ignores, instead of D213) and may name what a function returns rather than command
+# (D401).
 PEP257_ADD_IGNORE = ["D213", "D401"]
 
 

@@ -1,4 +1,4 @@
-"""Performance figures (the budgets of DESIGN.md): medians over many repetitions, one core."""
+"""Performance figures (docs/architecture.md "Performance budgets"): medians of many runs."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ class RunSpec:
 
 def run_drive(spec: RunSpec, driver: Driver, video: Path | None = None,
               on_progress: Callable[[float, float], None] | None = None) -> dict:
-    """Drive until a stop reason; returns the run record (DESIGN.md "Outputs").
+    """Drive until a stop reason; returns the run record (docs/architecture.md "Outputs").
 
     `on_progress(completion_pct, sim_time)` is called after every frame period.
     """

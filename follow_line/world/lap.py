@@ -131,7 +131,7 @@ class LapMonitor:
         return {c: [round(getattr(x, c), 3) for x in self.samples] for c in columns}
 
     def summary(self) -> dict:
-        """The run's metrics (DESIGN.md "Lap monitor"), JSON-ready."""
+        """The run's metrics (docs/architecture.md "Lap monitor"), JSON-ready."""
         s = self.samples
         elapsed = s[-1].t - s[0].t if s else 0.0
         cte = np.abs([x.cte for x in s]) if s else np.zeros(1)
