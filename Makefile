@@ -6,7 +6,7 @@ ROS_STAMP := $(VENV)/.ros-installed-stamp
 OUT ?= results/demo
 
 comma := ,
-# The networks of the seed study (seeds/000), shown in its own table layout in the README.
+# The networks of the seed study (docs/architecture.md), shown in its own table layout in the README.
 SEED_NETWORKS = pilotnet,tinypilotnet,pilotnet_stacked,pilotnet_stacked_diff,lstm_tinypilotnet,$\
   deepest_lstm_tinypilotnet,classification_7w_1v,classification_7w_4v_biased,$\
   classification_7w_4v_balanced,classification_7w_4v_imbalanced

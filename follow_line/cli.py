@@ -403,7 +403,7 @@ def cmd_card(args: argparse.Namespace) -> int:
 
 
 def cmd_perf(args: argparse.Namespace) -> int:
-    """Measure the performance figures of DESIGN.md on this machine."""
+    """Measure the figures of docs/architecture.md "Performance budgets" on this machine."""
     from follow_line.bench.perf import perf_markdown, run_perf
     from follow_line.driving.nets import known_networks
     from follow_line.files import write_json_atomic

@@ -24,8 +24,8 @@ LAYOUTS = ("NHWC", "NCHW")
 #: The `network` of a card written for a model made elsewhere (an ONNX file).
 EXTERNAL = "external"
 
-# Seed classes (shared/seeds/000): |w| >= 1.0 / 0.5 / 0.1 -> 1.9 / 0.75 / 0.25, else 0;
-# v > 11 / > 9 / > 7 -> 13 / 10 / 8, else 5.
+# The seed study's classes (docs/architecture.md "Networks and model cards"):
+# |w| >= 1.0 / 0.5 / 0.1 -> 1.9 / 0.75 / 0.25, else 0; v > 11 / > 9 / > 7 -> 13 / 10 / 8, else 5.
 W_CLASS_VALUES = (-1.9, -0.75, -0.25, 0.0, 0.25, 0.75, 1.9)
 W_CLASS_THRESHOLDS = (1.0, 0.5, 0.1)
 V_CLASS_VALUES = (5.0, 8.0, 10.0, 13.0)
