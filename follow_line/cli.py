@@ -347,14 +347,21 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark matrix and write results.json/.csv/.md."""
     from follow_line.bench.perturb import expand_perturbations
-    from follow_line.bench.runner import default_jobs, plan, run_bench
+    from follow_line.bench.ros_runs import FREE_RUNNING, LOCKSTEP, VIAS, check_simulator
+    from follow_line.bench.runner import IN_PROCESS, default_jobs, plan, run_bench
     from follow_line.world.circuits import DIRECTIONS, builtin_circuits
 
     if args.out.exists() and not args.out.is_dir():
         raise FollowLineError(f"--out {args.out} is a file; give a results folder")
+    if not args.ros and (args.free_running or args.sim):
+        raise FollowLineError(f"{'--free-running' if args.free_running else '--sim'} drives "
+                              "through the ROS graph: add --ros")
+    if args.ros:
+        check_simulator(args.sim or "builtin")
+    via = (FREE_RUNNING if args.free_running else LOCKSTEP) if args.ros else IN_PROCESS
     runs = plan(args.models, args.circuits or builtin_circuits(),
                 args.directions or list(DIRECTIONS), args.repeat, args.laps,
-                expand_perturbations(args.perturb), args.latency)
+                expand_perturbations(args.perturb), args.latency or [VIAS.get(via, "0")], via)
     if args.address and args.executor != "ray":
         raise FollowLineError("--address is the Ray cluster of --executor ray")
     records = run_bench(runs, args.out, jobs=args.jobs or default_jobs(),
@@ -425,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     from follow_line.bench.perturb import PERTURBATIONS
     from follow_line.driving.inference import BACKENDS
+    from follow_line.ros.simulators import SIMULATORS
 
     parser = argparse.ArgumentParser(
         prog="follow-line", description="A Formula-1 car follows the red line: drive, "
@@ -600,10 +608,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated perturbations, or 'all': "
                         + ", ".join(f"{p.name} ({p.description})"
                                     for p in PERTURBATIONS.values()).replace("%", "%%"))
-    p.add_argument("--latency", type=_latencies, default=["0"],
+    p.add_argument("--latency", type=_latencies,
                    help="comma-separated inference latencies: 0 (lockstep, the default), "
                         "milliseconds, 'measured' or 'measured:FACTOR'; several make a "
                         "latency sweep (latency.md, plots/latency.png)")
+    p.add_argument("--ros", action="store_true",
+                   help="drive each run through the ROS 2 graph (sim, drive and lap-monitor "
+                        "nodes as processes, concurrent runs in different ROS domains; needs "
+                        "rclpy), in lockstep: the in-process bench's records; clean runs only")
+    p.add_argument("--free-running", action="store_true",
+                   help="with --ros: simulate in real time instead of in lockstep, so the "
+                        "driver's real latency counts (recorded as latency 'measured')")
+    p.add_argument("--sim", choices=[s for s in SIMULATORS if s != "gazebo"],
+                   help="with --ros: the simulator (default builtin; gz is not built yet)")
     p.add_argument("--jobs", type=_jobs, help="parallel processes (default and most: cores); "
                    "with --executor ray, the CPUs of the local Ray instance")
     p.add_argument("--executor", default="local", choices=("local", "ray"),

@@ -5,7 +5,8 @@ runs/KEY.json as soon as it ends, so an interrupted benchmark resumes where it s
 failing run is recorded with its error without losing the others. A record keeps the digest
 of the network's weights: a run whose network was retrained since is run again. The reports
 (results.json without trajectories, results.csv, results.md and plots/*.png) are rebuilt
-from all records.
+from all records. A run is driven by this process's simulator or through the ROS graph
+(`bench.ros_runs`): the way it is driven is part of its identity.
 """
 
 from __future__ import annotations
@@ -45,12 +46,15 @@ from follow_line.driving.drivers import (
 )
 from follow_line.driving.latency import parse_latency
 from follow_line.driving.run import Driver, RunSpec, run_drive
-from follow_line.errors import unknown_name
+from follow_line.errors import FollowLineError, unknown_name
 from follow_line.files import write_json_atomic, write_text_atomic
 from follow_line.world.circuits import DIRECTIONS, load_circuit
 from follow_line.world.lap import LapRules
 
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that the main process is still there
+ORPHAN_GRACE_S = 10.0  # an orphaned worker's SIGTERM handler (a ROS graph's) has this long
+EXIT_INTERRUPTED = 130  # a worker whose ROS graph a signal stopped (as the CLI's)
+IN_PROCESS = "in-process"  # a run's `via` here; through ROS: `ros_runs.VIAS`
 REPORT_FORMAT = 3  # bumped when the reports change: a bench then rewrites them
 RECORD_FIELDS = ("driver", "circuit", "direction", "completion_pct", "stop_reason",
                  "lap_times_s", "trajectory")
@@ -67,6 +71,7 @@ class BenchRun:
     laps: int = 1
     perturbation: str = "clean"
     latency: str = "0"  # a `parse_latency` label
+    via: str = IN_PROCESS  # how it is driven: here, or through the ROS graph
 
     @property
     def key(self) -> str:
@@ -75,7 +80,8 @@ class BenchRun:
         The digest covers the driver (its name, or a model file's absolute path), the
         circuit's geometry and the run's conditions (appearance and start), so a user's
         `simple.yaml` or `tinypilotnet.keras` never shares a record with the built-in ones,
-        and a perturbation whose definition changed runs again.
+        and a perturbation whose definition changed runs again. A run through the ROS graph
+        never shares a record with the same run driven here.
         """
         name = Path(self.driver).stem if Path(self.driver).suffix else self.driver
         key = f"{name}__{Path(self.circuit).stem}__{self.direction}__r{self.repeat}"
@@ -83,14 +89,16 @@ class BenchRun:
             key = f"{key}__{self.perturbation}"
         if self.latency != "0":
             key = f"{key}__lat{self.latency.replace(':', 'x')}"
+        if self.via != IN_PROCESS:
+            key = f"{key}__{self.via}"
         digest = _identity_digest(self.driver, self.circuit, self.perturbation, self.repeat,
-                                  self.latency)
+                                  self.latency, self.via)
         return f"{key}__{digest}"
 
 
 @functools.cache
 def _identity_digest(driver: str, circuit: str, perturbation: str, repeat: int,
-                     latency: str) -> str:
+                     latency: str, via: str) -> str:
     c = load_circuit(circuit)
     who = str(Path(driver).resolve()) if Path(driver).suffix else driver
     geometry = json.dumps([c.road_width, c.line_width, c.control_points, c.start,
@@ -99,13 +107,19 @@ def _identity_digest(driver: str, circuit: str, perturbation: str, repeat: int,
     conditions = json.dumps([appearance.to_dict(), vars(start)], sort_keys=True)
     if latency != "0":  # lockstep runs keep the identity they had before latencies existed
         conditions += f"|latency {latency}"
+    if via != IN_PROCESS:  # in-process runs keep the identity they had before ROS runs
+        conditions += f"|via {via}"
     return hashlib.sha256(f"{who}|{geometry}|{conditions}".encode()).hexdigest()[:8]
 
 
 def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat: int = 1,
          laps: int = 1, perturbations: tuple[str, ...] | list[str] = ("clean",),
-         latencies: tuple[str, ...] | list[str] = ("0",)) -> list[BenchRun]:
-    """Every run of the matrix, validating names and latencies before anything starts."""
+         latencies: tuple[str, ...] | list[str] = ("0",), via: str = IN_PROCESS
+         ) -> list[BenchRun]:
+    """Every run of the matrix, validating names and latencies before anything starts.
+
+    `via`: how the runs are driven, here or one of `ros_runs.VIAS` through the ROS graph.
+    """
     for name in drivers:
         check_driver_name(name)
     for circuit in circuits:
@@ -116,8 +130,13 @@ def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat:
     for name in perturbations:
         perturbation(name)
     labels = list(dict.fromkeys(parse_latency(text).label for text in latencies))
-    return [BenchRun(d, c, r, k, laps, p, lat) for d in drivers for lat in labels
+    runs = [BenchRun(d, c, r, k, laps, p, lat, via) for d in drivers for lat in labels
             for p in perturbations for c in circuits for r in directions for k in range(repeat)]
+    if via != IN_PROCESS:
+        from follow_line.bench.ros_runs import check_ros_runs
+
+        check_ros_runs(runs)
+    return runs
 
 
 def _execute(run: BenchRun, out: Path, weights: str | None, threads: int = 1) -> dict:
@@ -136,6 +155,10 @@ def drive_record(run: BenchRun, threads: int = 1) -> dict:
 
     cv2.setNumThreads(threads)
     try:
+        if run.via != IN_PROCESS:
+            from follow_line.bench.ros_runs import drive_through_ros
+
+            return drive_through_ros(run, _slot)
         appearance, start = run_conditions(run.perturbation, run.repeat)
         spec = RunSpec(load_circuit(run.circuit), run.direction, LapRules(laps=run.laps),
                        appearance, start, parse_latency(run.latency))
@@ -156,6 +179,7 @@ def finish_record(run: BenchRun, record: dict, weights: str | None) -> dict:
     record["repeat"] = run.repeat
     record["perturbation"] = run.perturbation
     record["latency"] = run.latency
+    record["via"] = run.via
     record["weights"] = weights
     return record
 
@@ -190,6 +214,10 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
     """
     if executor not in EXECUTORS:
         raise unknown_name("executor", executor, EXECUTORS)
+    if executor != "local" and any(r.via != IN_PROCESS for r in runs):
+        raise FollowLineError(f"--executor {executor} cannot drive ROS graphs (each run's "
+                              "domain is chosen per local worker); with --ros, use "
+                              "--executor local")
     out = Path(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     weights = {name: driver_weights(name) for name in {r.driver for r in runs}}
@@ -238,10 +266,12 @@ def _run_in_workers(todo: list[BenchRun], out: Path, weights: dict, jobs: int,
     deadlock), ignore SIGINT (a terminal's Ctrl-C reaches the whole process group: the main
     process decides) and exit by themselves when the main process is gone, even after
     `kill -9`. On Ctrl-C or any error the main process terminates them at once: the runs
-    they were driving are lost and run again on resume; finished records are kept.
+    they were driving are lost and run again on resume; finished records are kept. A worker
+    driving a ROS graph stops its nodes first (the graph's SIGINT and SIGTERM handler).
     """
     context = multiprocessing.get_context("spawn")
-    pool = context.Pool(jobs, initializer=_worker_init, initargs=(os.getpid(),))
+    slots = context.Value("i", 0)
+    pool = context.Pool(jobs, initializer=_worker_init, initargs=(os.getpid(), slots))
     try:
         tasks = [(run, out, weights[run.driver]) for run in todo]
         for record in pool.imap_unordered(_execute_task, tasks):
@@ -258,17 +288,33 @@ def _run_in_workers(todo: list[BenchRun], out: Path, weights: dict, jobs: int,
     pool.join()
 
 
+_slot = 0  # this process's number in the bench: 0 the main process, 1, 2, ... its workers
+
+
 def _execute_task(task: tuple) -> dict:
-    return _execute(*task)
+    try:
+        return _execute(*task)
+    except KeyboardInterrupt:  # a ROS graph stopped by a signal: the bench is stopping
+        os._exit(EXIT_INTERRUPTED)
 
 
-def _worker_init(main_pid: int) -> None:
-    """Ignore SIGINT; exit as soon as the main process `main_pid` is gone."""
+def _worker_init(main_pid: int, slots) -> None:
+    """Take the next number of `slots`; ignore SIGINT; end when the main process is gone.
+
+    An orphaned worker sends itself SIGTERM (which ends it, or makes the ROS graph it drives
+    stop its nodes first) and exits after ORPHAN_GRACE_S at the latest.
+    """
+    global _slot
+    with slots.get_lock():
+        slots.value += 1
+        _slot = slots.value
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == main_pid:
             time.sleep(ORPHAN_CHECK_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(ORPHAN_GRACE_S)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
