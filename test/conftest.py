@@ -12,7 +12,7 @@ cv2.setNumThreads(1)
 # ROS 2 (the PyPI wheels): each test run on its own DDS domain, no traffic off this machine,
 # the shipped transport settings, and rosidl's message field checks (off by default since
 # Humble). Set before any test imports rclpy; child processes inherit them.
-os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 200)
+os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 100)  # 0-101: any host's port mapping
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ["ROS_PYTHON_CHECK_FIELDS"] = "1"
 os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = os.path.join(

@@ -84,3 +84,14 @@ def test_robustness_table_per_driver_and_perturbation():
     assert "**Driving results**" in md and "**Robustness" in md
     assert "anti-clockwise" not in md  # the driving table holds the clean runs only
     assert "**Robustness" not in results_markdown(records[:1])
+
+
+def test_runs_all_at_one_measured_latency_get_their_own_driving_table():
+    records = [dict(rec(driver, "simple", "clockwise", 100.0, [lap]), latency="measured",
+                    stop_reason="lap_completed")
+               for driver, lap in (("pilotnet", 37.0), ("expert", 36.0))]
+    md = results_markdown(records)
+    assert "**Driving results**" in md and "| pilotnet | 100 % 0:37 |" in md
+    swept = records + [dict(rec("pilotnet", "simple", "clockwise", 100.0, [36.5]),
+                            stop_reason="lap_completed")]
+    assert "| pilotnet | 100 % 0:36 |" in results_markdown(swept)  # lockstep rows only

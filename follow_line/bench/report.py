@@ -281,8 +281,10 @@ def results_markdown(records: list[dict]) -> str:
     """results.md: the driving table of the clean lockstep runs, and more if driven.
 
     The robustness table if perturbed, the latency table if several latencies were driven.
+    Runs all at one other latency (a free-running bench, none in lockstep) get the driving
+    table of their own.
     """
-    steady = lockstep(records)
+    steady = lockstep(records) or ([] if swept(records) else records)
     clean = [r for r in steady if perturbation_of(r) == "clean"]
     parts = [driving_table(clean)] if clean else []
     if any(perturbation_of(r) != "clean" for r in steady):
