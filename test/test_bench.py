@@ -241,3 +241,36 @@ def test_a_bench_killed_at_random_moments_finishes_with_every_run_once(tmp_path)
         proc.wait()
         assert group_gone_within(proc.pid, 5.0)
     finish_and_check(out)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("completion_pct", "abc"), ("completion_pct", float("nan")), ("completion_pct", 140.0),
+    ("lap_times_s", "fast"), ("lap_times_s", [float("inf")]), ("stop_reason", None),
+    ("direction", 3), ("cte_mean_m", "x"),
+])
+def test_a_record_that_does_not_validate_is_run_again_with_a_warning(
+        tmp_path, oval_file, caplog, field, value):
+    runs = plan(["expert"], [str(oval_file)], ["clockwise"])
+    run_bench(runs, tmp_path, jobs=1, progress=False)
+    path = tmp_path / "runs" / f"{runs[0].key}.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, field: value}))  # NaN and Infinity as JSON allows
+    for report in ("results.json", "results.md", "report.html"):
+        (tmp_path / report).unlink()
+    [again] = run_bench(runs, tmp_path, jobs=1, progress=False)
+    assert again["completion_pct"] == 100.0 and again[field] == record[field]
+    assert json.loads((tmp_path / "results.json").read_text())["runs"][0]["completion_pct"] \
+        == 100.0
+    [warning] = [r.getMessage() for r in caplog.records if "running it again" in r.getMessage()]
+    assert str(path) in warning and field in warning
+
+
+def test_a_trajectory_of_strings_is_run_again(tmp_path, oval_file):
+    runs = plan(["expert"], [str(oval_file)], ["clockwise"])
+    run_bench(runs, tmp_path, jobs=1, progress=False)
+    path = tmp_path / "runs" / f"{runs[0].key}.json"
+    record = json.loads(path.read_text())
+    record["trajectory"]["x"] = [str(x) for x in record["trajectory"]["x"]]
+    path.write_text(json.dumps(record))
+    [again] = run_bench(runs, tmp_path, jobs=1, progress=False)
+    assert all(isinstance(x, float) for x in again["trajectory"]["x"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import signal
@@ -27,6 +28,7 @@ from tqdm import tqdm
 
 from follow_line.bench.perturb import perturbation, run_conditions
 from follow_line.bench.plots import write_bench_plots
+from follow_line.bench.record_check import record_problem
 from follow_line.bench.report import (
     latency_grid,
     lockstep,
@@ -51,13 +53,12 @@ from follow_line.files import write_json_atomic, write_text_atomic
 from follow_line.world.circuits import DIRECTIONS, load_circuit
 from follow_line.world.lap import LapRules
 
+log = logging.getLogger(__name__)
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that the main process is still there
 ORPHAN_GRACE_S = 10.0  # an orphaned worker's SIGTERM handler (a ROS graph's) has this long
 EXIT_INTERRUPTED = 130  # a worker whose ROS graph a signal stopped (as the CLI's)
 IN_PROCESS = "in-process"  # a run's `via` here; through ROS: `ros_runs.VIAS`
 REPORT_FORMAT = 3  # bumped when the reports change: a bench then rewrites them
-RECORD_FIELDS = ("driver", "circuit", "direction", "completion_pct", "stop_reason",
-                 "lap_times_s", "trajectory")
 
 
 @dataclass(frozen=True)
@@ -329,13 +330,21 @@ def _reported(out: Path) -> dict | None:
 
 
 def _finished(path: Path, weights: str | None) -> bool:
-    """Whether `path` holds a complete record of a run driven with `weights`."""
+    """Whether `path` holds a complete, valid record of a run driven with `weights`.
+
+    A record that does not validate (`record_problem`) is run again, with a warning naming
+    the file and the field.
+    """
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError):
         return False
-    return (isinstance(record, dict) and "error" not in record
-            and all(k in record for k in RECORD_FIELDS) and record.get("weights") == weights)
+    if not isinstance(record, dict) or "error" in record or record.get("weights") != weights:
+        return False
+    problem = record_problem(record)
+    if problem:
+        log.warning("%s: %s: running it again", path, problem)
+    return problem is None
 
 
 def _report_progress(bar: tqdm, record: dict) -> None:
