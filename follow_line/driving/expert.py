@@ -39,6 +39,14 @@ class ExpertParams:
     red_margin: int = 60
 
 
+# For the reference F1 car's camera (world.camera.REFERENCE_CAMERA: 0.144 m high, 0.38 m ahead
+# of the origin) on the reference circuits (3 m road, 0.11 m line, corners down to 2 m): rows
+# from 0.25 m ahead of the camera (it sees from 0.19 m) to 20 m (2 rows below the horizon),
+# a pursuit point 1.2-4 m ahead, and 4 m/s in a 2 m hairpin (sqrt(8 m/s^2 * 2 m)).
+REFERENCE_PARAMS = ExpertParams(v_max=10.0, v_min=2.0, lateral_accel=8.0, look_ahead_gain=0.2,
+                                look_ahead_min=1.2, look_ahead_max=4.0, near_m=0.25, far_m=20.0)
+
+
 class ExpertDriver:
     """Camera image (RGB, 640x480) -> (v, w)."""
 

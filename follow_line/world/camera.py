@@ -64,3 +64,13 @@ class CameraModel:
         col = self.width / 2 - 0.5 - f * np.asarray(left) / forward
         row = self.height / 2 - 0.5 + f * self.mount_height / forward
         return col, row
+
+
+# The reference F1 car of the seed study's Gazebo worlds, measured from its model: wheelbase
+# and track (m); its camera (640x480, hfov 1.57, 20 Hz, level) sits 0.144 m above the model
+# origin and 0.09 m ahead of the front axle. Taking the origin on the ground midway between
+# the axles puts the camera 0.29 + 0.09 m ahead of it.
+REFERENCE_WHEELBASE_M = 0.58
+REFERENCE_TRACK_M = 0.32
+REFERENCE_CAMERA = CameraModel(mount_height=0.144,
+                               mount_forward=REFERENCE_WHEELBASE_M / 2 + 0.09)
