@@ -204,3 +204,22 @@ def test_quantisation_table_compares_each_variant_with_keras(tmp_path, frames):
     assert int8[0] == "tinypilotnet_int8.onnx (int8, ONNX Runtime)" and int8[2] == "- / 0.10"
     assert int8[5:] == ["75 % (1/2)", "1.100"]
     assert float(int8[1]) < float(fp32[1])
+
+
+def test_export_never_replaces_a_users_own_model_and_card(tmp_path, frames):
+    from follow_line.cli import main
+
+    theirs = nchw_pilotnet(tmp_path / "tinypilotnet.onnx")
+    assert main(["card", "--model", str(theirs), "--layout", "NCHW", "--output", "v=speed",
+                 "--output", "w=steer"]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(FollowLineError, match="was not written by `follow-line export`"):
+        export_network("tinypilotnet", tmp_path, frames, progress=False)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    (tmp_path / "tinypilotnet.json").unlink()  # an ONNX file without a card: not ours either
+    with pytest.raises(FollowLineError, match="not replaced"):
+        export_network("tinypilotnet", tmp_path, frames, progress=False)
+    assert (tmp_path / "tinypilotnet.onnx").read_bytes() == before["tinypilotnet.onnx"]
+    ours = tmp_path / "exports"
+    first = export_network("tinypilotnet", ours, frames, progress=False)
+    assert export_network("tinypilotnet", ours, frames, progress=False) == first  # re-export

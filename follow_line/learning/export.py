@@ -10,6 +10,7 @@ these numbers.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -43,6 +44,8 @@ def export_network(name: str, out: Path, data: Path, quantize: str | None = None
     if missing:
         raise FollowLineError(f"export needs {', '.join(missing)}: {INSTALL}")
     model, card = load_model(name)
+    target = Path(out) / f"{card.name}{f'_{quantize}' if quantize else ''}"
+    check_replaceable(target)
     inputs, labels = sample_inputs(data, card, progress)
     onnx_model = keras_to_onnx(model)
     if quantize == "fp16":
@@ -67,11 +70,29 @@ def export_network(name: str, out: Path, data: Path, quantize: str | None = None
         "max_abs_diff": diff,
         "mae": {"keras": _mae(keras_pilot, reference, labels, names),
                 "onnx": _mae(keras_pilot, got, labels, names)}}}
-    out = Path(out)
-    path = out / f"{exported.name}.onnx"
+    path = target.with_suffix(".onnx")
     write_text_atomic(path, onnx_model)
-    exported.save(out / f"{exported.name}.json")
+    exported.save(target.with_suffix(".json"))
     return path
+
+
+def check_replaceable(target: Path) -> None:
+    """Refuse to replace TARGET.onnx or TARGET.json unless an earlier export wrote them.
+
+    An export's card records it (`training.export`); a user's own model and card (made with
+    `follow-line card`, or by hand) are never replaced.
+    """
+    onnx_file, card_file = target.with_suffix(".onnx"), target.with_suffix(".json")
+    if not (onnx_file.exists() or card_file.exists()):
+        return
+    try:
+        written_by_export = "export" in json.loads(card_file.read_text())["training"]
+    except (OSError, ValueError, KeyError, TypeError):
+        written_by_export = False
+    if not written_by_export:
+        raise FollowLineError(f"{onnx_file} or {card_file} exists and was not written by "
+                              "`follow-line export` (its card records no export): not "
+                              "replaced; choose another --out folder")
 
 
 def sample_inputs(data: Path, card, progress: bool = True
