@@ -67,3 +67,23 @@ def test_ctrl_c_cancels_the_ray_tasks_and_a_resume_finishes(tmp_path):
     finished = subprocess.run(command, capture_output=True, timeout=600)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert len(list((out / "runs").glob("*.json"))) == 12
+
+
+def test_an_address_where_nothing_listens_is_one_line_and_exit_2(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    t0 = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "follow_line", "bench", "--executor", "ray",
+                             "--address", f"127.0.0.1:{port}", "--models", "expert",
+                             "--circuits", "simple", "--out", str(tmp_path), "--quiet"],
+                            capture_output=True, text=True, timeout=120)
+    assert time.monotonic() - t0 < 60
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert f"cannot reach Ray at 127.0.0.1:{port}: nothing accepted a connection" in line

@@ -25,6 +25,33 @@ from follow_line.errors import FollowLineError
 from follow_line.world.circuits import load_circuit
 
 INSTALL = "pip install -r requirements-ray.txt"
+CONNECT_S = 10.0  # how long a cluster address may take to accept a connection
+
+
+def check_reachable(address: str, timeout: float = CONNECT_S) -> None:
+    """Refuse a HOST:PORT (or ray://HOST:PORT) address where nothing accepts a connection.
+
+    `ray.init` waits a long time, and ignores Ctrl-C, for a cluster that is not there.
+    "auto" (Ray finds the local cluster itself) is left to Ray.
+    """
+    import socket
+
+    host_port = address.removeprefix("ray://")
+    if address == "auto" or ":" not in host_port:
+        return
+    host, _, port = host_port.rpartition(":")
+    try:
+        number = int(port)
+    except ValueError:
+        raise FollowLineError(f"--address {address!r}: allowed: HOST:PORT, ray://HOST:PORT "
+                              "or auto") from None
+    try:
+        socket.create_connection((host.strip("[]"), number), timeout=timeout).close()
+    except OSError as exc:
+        raise FollowLineError(f"cannot reach Ray at {address}: nothing accepted a connection "
+                              f"within {timeout:g} s ({exc.strerror or exc}); start the "
+                              "cluster (`ray start --head`) or drop --address for a local "
+                              "Ray") from None
 
 
 def payloads(runs: list[BenchRun]) -> tuple[dict, dict]:
@@ -91,6 +118,7 @@ def run_on_ray(todo: list[BenchRun], write: Callable[[BenchRun, dict], None],
     else:
         import follow_line
 
+        check_reachable(address)  # before Ray: it would wait long, deaf to Ctrl-C
         options["runtime_env"] = {"py_modules": [str(Path(follow_line.__file__).parent)]}
     try:
         ray.init(address=address, **options)
