@@ -2,6 +2,17 @@
 
 ros2 launch follow_line drive.launch.py model:=pilotnet circuit:=monaco direction:=clockwise
     sim:=gz|gazebo|builtin lockstep:=true headless:=false use_sim_time:=true
+    laps:=1 timeout:=0 record:=auto end:=shutdown|keep verbose:=false
+
+A launched run is a benchmark run: when the lap monitor's run ends (lap completed, off
+track, stuck, timeout) it writes the run record (record:=auto: a new time-stamped file in the
+current folder, never over an earlier one), deactivates the managed drive node (the car
+stops) and, with end:=shutdown, exits, which shuts the whole launch down; end:=keep keeps the
+graph up with the car stopped. Any node that ends before (a bad model or circuit, a crash)
+shuts the launch down too, with a line naming it (`bringup.node_exit_message`, which
+`follow-line ros` prints as well); the drive node stops the car on its way out. sim:=gz or
+sim:=gazebo without the ROS packages they need ends the launch before anything starts, with
+one line naming what to install (`simulators.missing_simulator_message`).
 
 sim:=gz: Gazebo Sim (Harmonic and later) through ros_gz: ros_gz_sim's gz_sim.launch.py with
 worlds/gz/<circuit>.sdf (`-r`; `-s --headless-rendering` when headless), the car of
@@ -19,10 +30,14 @@ from launch import LaunchDescription
 from launch.actions import (
     DeclareLaunchArgument,
     IncludeLaunchDescription,
+    LogInfo,
     OpaqueFunction,
+    RegisterEventHandler,
     SetEnvironmentVariable,
+    Shutdown,
 )
 from launch.conditions import IfCondition
+from launch.event_handlers import OnProcessExit
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import (
     EnvironmentVariable,
@@ -49,7 +64,41 @@ ARGUMENTS = [  # name, default, description, choices (a literal: tests read it)
     ("headless", "false", "run Gazebo without its GUI (gz: server only, EGL rendering)",
      ["true", "false"]),
     ("use_sim_time", "true", "use the simulator's /clock", ["true", "false"]),
+    ("laps", "1", "laps to drive before the run ends", None),
+    ("timeout", "0", "simulated seconds after which the run ends ('timeout'); 0: 300 s per "
+                     "lap", None),
+    ("record", "auto", "the run record (JSON): a file path; 'auto' writes a new "
+                       "time-stamped file in the current folder, never over an earlier "
+                       "record; a folder gets such a file in it; 'none': no record", None),
+    ("end", "shutdown", "when the run ends (record written, car stopped): shutdown ends the "
+                        "whole launch; keep keeps the graph up with the car stopped",
+     ["shutdown", "keep"]),
+    ("verbose", "false", "show the drive node's library start-up lines (TensorFlow, oneDNN, "
+                         "absl, LiteRT)", ["true", "false"]),
 ]
+
+
+def _check_simulator(context):
+    """End the launch with one line when the chosen simulator's ROS packages are missing."""
+    from follow_line.ros.simulators import missing_simulator_message
+
+    message = missing_simulator_message(LaunchConfiguration("sim").perform(context))
+    if message:
+        raise RuntimeError(message)  # launch: "Caught exception in launch: <message>", exit 1
+    return []
+
+
+def _shut_down_on_exit(node: Node, name: str) -> RegisterEventHandler:
+    """When `node` ends (unless the launch is already shutting down): say why, shut down."""
+    from follow_line.ros.bringup import node_exit_message
+
+    def on_exit(event, context):
+        if context.is_shutdown:
+            return None
+        message = node_exit_message(name, event.returncode)
+        return [LogInfo(msg=message), Shutdown(reason=message)]
+
+    return RegisterEventHandler(OnProcessExit(target_action=node, on_exit=on_exit))
 
 
 def _gz(context):
@@ -118,6 +167,8 @@ def _gazebo(context):
 
 def generate_launch_description():
     """The launch description: arguments, simulator, drive node, lap monitor node."""
+    from follow_line.ros.bringup import camera_reliability_parameter
+
     share = FindPackageShare("follow_line")
     use_sim_time = PythonExpression(["'", LaunchConfiguration("use_sim_time"),
                                      "' == 'true'"])
@@ -132,28 +183,44 @@ def generate_launch_description():
     common = {"use_sim_time": use_sim_time, "stamped": stamped}
     profile = EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", default_value=[
         PathJoinSubstitution([share, "config", "fastdds.xml"])])
+    sim = Node(package="follow_line", executable="sim_node", name="follow_line_sim",
+               output="screen", condition=IfCondition(is_builtin),
+               parameters=[PathJoinSubstitution([share, "config", "sim.yaml"]), common,
+                           {"circuit": LaunchConfiguration("circuit"),
+                            "direction": LaunchConfiguration("direction"),
+                            "lockstep": stamped}])
+    drive = Node(package="follow_line", executable="drive_node", name="follow_line_drive",
+                 output="screen",
+                 parameters=[PathJoinSubstitution([share, "config", "drive.yaml"]), common,
+                             {"model": LaunchConfiguration("model"), "autostart": True,
+                              "verbose": PythonExpression(["'", LaunchConfiguration("verbose"),
+                                                           "' == 'true'"]),
+                              # lockstep: a reliable camera, so that no frame waits for a
+                              # re-send, whatever the DDS settings
+                              camera_reliability_parameter(): PythonExpression([
+                                  "'reliable' if ", stamped, " else 'best_effort'"])}])
+    lap_monitor = Node(
+        package="follow_line", executable="lap_monitor_node", name="follow_line_lap_monitor",
+        output="screen",
+        parameters=[PathJoinSubstitution([share, "config", "lap_monitor.yaml"]), common,
+                    {"circuit": LaunchConfiguration("circuit"),
+                     "direction": LaunchConfiguration("direction"),
+                     "driver_name": LaunchConfiguration("model"),
+                     "laps": LaunchConfiguration("laps"),  # the node checks both numbers
+                     "timeout_seconds": LaunchConfiguration("timeout"),
+                     "record_path": LaunchConfiguration("record"),
+                     "end": LaunchConfiguration("end"),
+                     "odom_reliability": PythonExpression([
+                         "'reliable' if '", LaunchConfiguration("sim"),
+                         "' == 'builtin' else 'best_effort'"])}])
     return LaunchDescription([
         *declared,
+        OpaqueFunction(function=_check_simulator),
         SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", profile),
         OpaqueFunction(function=_gz, condition=IfCondition(is_gz)),
         OpaqueFunction(function=_gazebo, condition=IfCondition(is_gazebo)),
-        Node(package="follow_line", executable="sim_node", name="follow_line_sim",
-             output="screen", condition=IfCondition(is_builtin),
-             parameters=[PathJoinSubstitution([share, "config", "sim.yaml"]), common,
-                         {"circuit": LaunchConfiguration("circuit"),
-                          "direction": LaunchConfiguration("direction"),
-                          "lockstep": stamped}]),
-        Node(package="follow_line", executable="drive_node", name="follow_line_drive",
-             output="screen",
-             parameters=[PathJoinSubstitution([share, "config", "drive.yaml"]), common,
-                         {"model": LaunchConfiguration("model")}]),
-        Node(package="follow_line", executable="lap_monitor_node",
-             name="follow_line_lap_monitor", output="screen",
-             parameters=[PathJoinSubstitution([share, "config", "lap_monitor.yaml"]), common,
-                         {"circuit": LaunchConfiguration("circuit"),
-                          "direction": LaunchConfiguration("direction"),
-                          "driver_name": LaunchConfiguration("model"),
-                          "odom_reliability": PythonExpression([
-                              "'reliable' if '", LaunchConfiguration("sim"),
-                              "' == 'builtin' else 'best_effort'"])}]),
+        sim, drive, lap_monitor,
+        *(_shut_down_on_exit(node, name) for node, name in (
+            (sim, "follow_line_sim"), (drive, "follow_line_drive"),
+            (lap_monitor, "follow_line_lap_monitor"))),
     ])

@@ -18,9 +18,11 @@ from follow_line.world.circuits import builtin_circuits, held_out_circuits, load
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "drive.launch.py"
-LAUNCH_MODULES = ("launch", "launch.actions", "launch.conditions",
+LAUNCH_MODULES = ("launch", "launch.actions", "launch.conditions", "launch.event_handlers",
                   "launch.launch_description_sources", "launch.substitutions", "launch_ros",
                   "launch_ros.actions", "launch_ros.substitutions")
+ARGUMENT_NAMES = {"model", "circuit", "direction", "sim", "lockstep", "headless", "use_sim_time",
+                  "laps", "timeout", "record", "end", "verbose"}
 
 
 def declared_arguments():
@@ -31,11 +33,13 @@ def declared_arguments():
     raise AssertionError("ARGUMENTS not found")
 
 
-def test_the_seven_arguments_with_descriptions_and_choices():
+def test_the_arguments_with_descriptions_and_choices():
     args = {name: (default, description, choices)
             for name, default, description, choices in declared_arguments()}
-    assert set(args) == {"model", "circuit", "direction", "sim", "lockstep", "headless",
-                         "use_sim_time"}
+    assert set(args) == ARGUMENT_NAMES
+    assert args["end"][0] == "shutdown" and args["end"][2] == ["shutdown", "keep"]
+    assert args["record"][0] == "auto" and args["verbose"][2] == ["true", "false"]
+    assert (args["laps"][0], args["timeout"][0]) == ("1", "0")
     for name, (default, description, choices) in args.items():
         assert len(description) > 10, name
         if choices is not None:
@@ -97,8 +101,7 @@ def test_launch_description_builds_with_real_launch_ros():
     spec.loader.exec_module(module)
     description = module.generate_launch_description()
     names = {a.name for a in description.get_launch_arguments()}
-    assert names == {"model", "circuit", "direction", "sim", "lockstep", "headless",
-                     "use_sim_time"}
+    assert names == ARGUMENT_NAMES
 
 
 @pytest.mark.parametrize("config,node", [("drive.yaml", "drive_node"),
@@ -167,7 +170,13 @@ def fake_module(name: str) -> types.ModuleType:
 
 @pytest.fixture
 def launch_file(monkeypatch):
-    """The launch file's module, imported against the recording stand-ins."""
+    """The launch file's module, imported against the recording stand-ins.
+
+    Every ROS package counts as installed (ros_gz and gazebo_ros are not, here).
+    """
+    from follow_line.ros import simulators
+
+    monkeypatch.setattr(simulators, "has_ros_package", lambda name: True)
     for name in LAUNCH_MODULES:
         monkeypatch.setitem(sys.modules, name, fake_module(name))
     spec = importlib.util.spec_from_file_location("drive_launch_recorded", LAUNCH)
@@ -189,7 +198,7 @@ def evaluate(value, ctx) -> str:
     A package's share folder is the repository for follow_line (setup.py installs worlds/,
     models/ and config/ there as they are in the repository) and <share NAME> for others.
     """
-    if isinstance(value, str):
+    if isinstance(value, (str, bool, int, float)):  # a plain value: as it is
         return value
     if isinstance(value, list):
         return "".join(evaluate(v, ctx) for v in value)
@@ -321,3 +330,64 @@ def test_each_sim_choice_starts_only_its_simulator(launch_file, sim, simulator):
     # the Fast DDS profile is set for every node, whichever the simulator
     [env] = [a for a in actions if type(a).__name__ == "SetEnvironmentVariable"]
     assert evaluate(env.args[1], ctx) == str(ROOT / "config" / "fastdds.xml")
+
+
+def test_the_run_arguments_reach_the_nodes(launch_file):
+    ctx = context(sim="builtin", laps="3", timeout="90", record="runs/", end="keep",
+                  verbose="true")
+    launched = nodes(active(launch_file, ctx))
+    lap = node_parameters(launched["follow_line", "lap_monitor_node"], ctx)
+    assert (lap["laps"], lap["timeout_seconds"], lap["record_path"], lap["end"]) == (
+        "3", "90", "runs/", "keep")
+    drive = node_parameters(launched["follow_line", "drive_node"], ctx)
+    assert drive["autostart"] is True and drive["verbose"] == "True"
+    reliability = "qos_overrides./cam_f1_left/image_raw.subscription.reliability"
+    assert drive[reliability] == "reliable"  # lockstep: no frame waits for a re-send
+    free = context(sim="builtin", lockstep="false")
+    drive = node_parameters(nodes(active(launch_file, free))["follow_line", "drive_node"], free)
+    assert drive[reliability] == "best_effort" and drive["verbose"] == "False"
+    lap = node_parameters(nodes(active(launch_file, free))["follow_line", "lap_monitor_node"],
+                          free)
+    assert (lap["record_path"], lap["end"]) == ("auto", "shutdown")  # the defaults
+
+
+def test_any_node_that_ends_shuts_the_launch_down_naming_it(launch_file):
+    ctx = context(sim="builtin")
+    actions = active(launch_file, ctx)
+    launched = nodes(actions)
+    handlers = [a.args[0] for a in actions if type(a).__name__ == "RegisterEventHandler"]
+    assert all(type(h).__name__ == "OnProcessExit" for h in handlers)
+    watched = {h.kwargs["target_action"]: h.kwargs["on_exit"] for h in handlers}
+    for key, name in ((("follow_line", "sim_node"), "follow_line_sim"),
+                      (("follow_line", "drive_node"), "follow_line_drive"),
+                      (("follow_line", "lap_monitor_node"), "follow_line_lap_monitor")):
+        on_exit = watched[launched[key]]
+        running = types.SimpleNamespace(is_shutdown=False)
+        log, shutdown = on_exit(types.SimpleNamespace(returncode=-9), running)
+        assert type(log).__name__ == "LogInfo" and type(shutdown).__name__ == "Shutdown"
+        assert log.kwargs["msg"] == shutdown.kwargs["reason"] == (
+            f"{name} was killed by SIGKILL: shutting down the graph, the car stays stopped")
+        log, _ = on_exit(types.SimpleNamespace(returncode=0), running)
+        assert log.kwargs["msg"].startswith(f"{name} ended: shutting down")
+        # nodes ending because the launch shuts down say nothing more
+        assert on_exit(types.SimpleNamespace(returncode=0),
+                       types.SimpleNamespace(is_shutdown=True)) is None
+
+
+@pytest.mark.parametrize("sim, package", [("gz", "ros_gz_sim"), ("gazebo", "gazebo_ros")])
+def test_a_missing_simulator_ends_the_launch_before_any_node_in_one_line(
+        launch_file, monkeypatch, sim, package):
+    from follow_line.ros import simulators
+
+    monkeypatch.setattr(simulators, "has_ros_package", lambda name: False)
+    monkeypatch.setenv("ROS_DISTRO", "humble")
+    entities = launch_file.generate_launch_description().args[0]
+    kinds = [type(e).__name__ for e in entities]
+    first_function = kinds.index("OpaqueFunction")
+    assert first_function < kinds.index("Node")  # checked before any node starts
+    with pytest.raises(RuntimeError) as error:
+        entities[first_function].kwargs["function"](context(sim=sim))
+    message = str(error.value)
+    assert "\n" not in message and package in message and "sim:=builtin" in message
+    assert f"sim:={sim} needs" in message and "ros-humble-" in message
+    assert entities[first_function].kwargs["function"](context(sim="builtin")) == []

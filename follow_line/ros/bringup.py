@@ -58,6 +58,11 @@ def dds_environment(env: dict[str, str] | None = None,
     return env
 
 
+def camera_reliability_parameter(image_topic: str = CAMERA_TOPIC) -> str:
+    """The drive node's QoS override parameter for its camera subscription's reliability."""
+    return f"qos_overrides.{image_topic}.subscription.reliability"
+
+
 def lockstep_camera_qos(image_topic: str = CAMERA_TOPIC) -> dict[str, str]:
     """The drive node's QoS override for lockstep: a reliable camera subscription.
 
@@ -65,7 +70,7 @@ def lockstep_camera_qos(image_topic: str = CAMERA_TOPIC) -> dict[str, str]:
     frame that Fast DDS's defaults send as UDP fragments (it does not fit their shared-memory
     segment) is repaired when a fragment is lost instead of waiting for a re-send.
     """
-    return {f"qos_overrides.{image_topic}.subscription.reliability": "reliable"}
+    return {camera_reliability_parameter(image_topic): "reliable"}
 
 
 def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:

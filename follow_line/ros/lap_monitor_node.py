@@ -89,7 +89,8 @@ class LapMonitorNode(Node):
         record_path = declare(self, "record_path", "",
                               "Where to write the run record (JSON) when the run ends: a file; "
                               "'auto' (a new time-stamped file in the current folder) or a "
-                              "folder (one in it), never over an earlier record; empty: none")
+                              "folder (one in it), never over an earlier record; empty or "
+                              "'none': no record")
         self.driver_name = declare(self, "driver_name", "unknown",
                                    "Name of the driver, for the run record")
         self.end = check_choice("end", declare(
@@ -115,8 +116,9 @@ class LapMonitorNode(Node):
         check_range("timeout_seconds", timeout_seconds, 0.0)
         check_range("off_track_margin", off_track_margin, 0.0)
         check_topics(odom_topic=self.odom_topic, cmd_vel_topic=self.cmd_vel_topic)
-        self.record_path = record_path
-        self._automatic_record = record_path == "auto" or Path(record_path).is_dir()
+        self.record_path = "" if record_path == "none" else record_path
+        self._automatic_record = self.record_path == "auto" or (
+            bool(self.record_path) and Path(self.record_path).is_dir())
         self._created = datetime.now()  # local time, as rosbag2 names its bags
         self.rules = LapRules(laps=self.laps, off_track_margin=off_track_margin,
                               stuck_seconds=stuck_seconds,

@@ -36,14 +36,15 @@ def has_ros_package(name: str) -> bool:
     return True
 
 
-def missing_packages(sim: str, has_package: Callable[[str], bool] = has_ros_package
+def missing_packages(sim: str, has_package: Callable[[str], bool] | None = None
                      ) -> list[str]:
-    """The ROS packages `sim` needs that are not installed."""
+    """The ROS packages `sim` needs that are not installed (`has_package`: the ament index)."""
+    has_package = has_package or has_ros_package
     return [name for name in REQUIRED_PACKAGES[sim] if not has_package(name)]
 
 
 def missing_simulator_message(sim: str, distro: str | None = None,
-                              has_package: Callable[[str], bool] = has_ros_package
+                              has_package: Callable[[str], bool] | None = None
                               ) -> str | None:
     """One line saying what to install for `sim` (and that sim:=builtin exists); None if ready.
 
