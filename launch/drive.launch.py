@@ -2,17 +2,19 @@
 
 ros2 launch follow_line drive.launch.py model:=pilotnet circuit:=monaco direction:=clockwise
     sim:=gz|gazebo|builtin lockstep:=true headless:=false use_sim_time:=true
-    laps:=1 timeout:=0 record:=auto end:=shutdown|keep verbose:=false
+    laps:=1 timeout:=0 record:=auto|''|PATH end:=shutdown|keep verbose:=false
 
-A launched run is a benchmark run: when the lap monitor's run ends (lap completed, off
+A launched run is a benchmark run: when the lap monitor's run ends (laps completed, off
 track, stuck, timeout) it writes the run record (record:=auto: a new time-stamped file in the
-current folder, never over an earlier one), deactivates the managed drive node (the car
-stops) and, with end:=shutdown, exits, which shuts the whole launch down; end:=keep keeps the
-graph up with the car stopped. Any node that ends before (a bad model or circuit, a crash)
+current folder, never over an earlier one; record:='' or none: no record), deactivates the
+managed drive node (the car stops) and, with end:=shutdown, exits, which shuts the whole
+launch down; end:=keep keeps the graph up with the car stopped. Any node that ends before (a
+bad model or circuit, a crash), a Gazebo bridge, a failed car spawn or the Gazebo server
 shuts the launch down too, with a line naming it (`bringup.node_exit_message`, which
-`follow-line ros` prints as well); the drive node stops the car on its way out. sim:=gz or
-sim:=gazebo without the ROS packages they need ends the launch before anything starts, with
-one line naming what to install (`simulators.missing_simulator_message`).
+`follow-line ros` prints as well); the drive node stops the car on its way out, as on Ctrl-C.
+sim:=gz or sim:=gazebo without the ROS packages they need ends the launch before anything
+starts, with one line naming what to install (`simulators.missing_simulator_message`, shown
+as launch's "Caught exception in launch" line; exit code 1).
 
 sim:=gz: Gazebo Sim (Harmonic and later) through ros_gz: ros_gz_sim's gz_sim.launch.py with
 worlds/gz/<circuit>.sdf (`-r`; `-s --headless-rendering` when headless), the car of
@@ -46,7 +48,10 @@ from launch.substitutions import (
     PythonExpression,
 )
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+
+DRIVE_NODE = "follow_line_drive"  # the managed drive node the sim and the lap monitor follow
 
 ARGUMENTS = [  # name, default, description, choices (a literal: tests read it)
     ("model", "pilotnet", "trained network in share/follow_line/models (or 'expert', or a "
@@ -69,7 +74,8 @@ ARGUMENTS = [  # name, default, description, choices (a literal: tests read it)
                      "lap", None),
     ("record", "auto", "the run record (JSON): a file path; 'auto' writes a new "
                        "time-stamped file in the current folder, never over an earlier "
-                       "record; a folder gets such a file in it; 'none': no record", None),
+                       "record; a folder gets such a file in it; '' or 'none': no record",
+     None),
     ("end", "shutdown", "when the run ends (record written, car stopped): shutdown ends the "
                         "whole launch; keep keeps the graph up with the car stopped",
      ["shutdown", "keep"]),
@@ -88,12 +94,16 @@ def _check_simulator(context):
     return []
 
 
-def _shut_down_on_exit(node: Node, name: str) -> RegisterEventHandler:
-    """When `node` ends (unless the launch is already shutting down): say why, shut down."""
+def _shut_down_on_exit(node: Node, name: str, failures_only: bool = False
+                       ) -> RegisterEventHandler:
+    """When `node` ends (unless the launch is already shutting down): say why, shut down.
+
+    `failures_only`: for a process whose work is done when it ends with 0 (a car spawner).
+    """
     from follow_line.ros.bringup import node_exit_message
 
     def on_exit(event, context):
-        if context.is_shutdown:
+        if context.is_shutdown or (failures_only and event.returncode == 0):
             return None
         message = node_exit_message(name, event.returncode)
         return [LogInfo(msg=message), Shutdown(reason=message)]
@@ -102,7 +112,11 @@ def _shut_down_on_exit(node: Node, name: str) -> RegisterEventHandler:
 
 
 def _gz(context):
-    """Gazebo Sim with the circuit's world, the F1 car created at the start gate, the bridges."""
+    """Gazebo Sim with the circuit's world, the F1 car created at the start gate, the bridges.
+
+    Gazebo Sim ending shuts the launch down (gz_sim.launch.py's on_exit_shutdown), as do a
+    bridge ending and `create` failing.
+    """
     from follow_line.gazebo.sdf import (
         BRIDGE_CONFIG,
         CAR_MODEL,
@@ -127,6 +141,7 @@ def _gz(context):
             PathJoinSubstitution([FindPackageShare("ros_gz_sim"), "launch", "gz_sim.launch.py"])),
         launch_arguments={
             "gz_args": [flags, PathJoinSubstitution([share, world_file(name, "gz")])],
+            "on_exit_shutdown": "true",
         }.items())
     create = Node(package="ros_gz_sim", executable="create", output="screen",
                   arguments=["-world", circuit.name, "-name", CAR_MODEL,
@@ -138,11 +153,18 @@ def _gz(context):
                   parameters=[{"config_file": PathJoinSubstitution([share, BRIDGE_CONFIG])}])
     image = Node(package="ros_gz_image", executable="image_bridge",
                  name="follow_line_gz_image", output="screen", arguments=list(GZ_IMAGE_TOPICS))
-    return [gz_sim, create, bridge, image]
+    return [gz_sim, create, bridge, image,
+            _shut_down_on_exit(create, "ros_gz_sim create", failures_only=True),
+            _shut_down_on_exit(bridge, "follow_line_gz_bridge"),
+            _shut_down_on_exit(image, "follow_line_gz_image")]
 
 
 def _gazebo(context):
-    """Gazebo classic with the circuit's world, and the F1 car spawned at the start gate."""
+    """Gazebo classic with the circuit's world, and the F1 car spawned at the start gate.
+
+    gzserver ending shuts the launch down (gazebo_ros's server_required), as does the spawn
+    failing.
+    """
     from follow_line.gazebo.sdf import CAR_MODEL, car_model_dir, spawn_pose, world_file
     from follow_line.world.circuits import load_circuit
 
@@ -157,12 +179,14 @@ def _gazebo(context):
             "world": PathJoinSubstitution([share, world_file(circuit)]),
             "gui": PythonExpression(["'false' if '", LaunchConfiguration("headless"),
                                      "' == 'true' else 'true'"]),
+            "server_required": "true",
         }.items())
     spawn = Node(package="gazebo_ros", executable="spawn_entity.py", output="screen",
                  arguments=["-entity", CAR_MODEL,
                             "-file", PathJoinSubstitution([share, car_model_dir(), "model.sdf"]),
                             "-x", str(x), "-y", str(y), "-z", str(z), "-Y", str(yaw)])
-    return [gazebo, spawn]
+    return [gazebo, spawn,
+            _shut_down_on_exit(spawn, "gazebo_ros spawn_entity.py", failures_only=True)]
 
 
 def generate_launch_description():
@@ -188,8 +212,8 @@ def generate_launch_description():
                parameters=[PathJoinSubstitution([share, "config", "sim.yaml"]), common,
                            {"circuit": LaunchConfiguration("circuit"),
                             "direction": LaunchConfiguration("direction"),
-                            "lockstep": stamped}])
-    drive = Node(package="follow_line", executable="drive_node", name="follow_line_drive",
+                            "lockstep": stamped, "driver_node": DRIVE_NODE}])
+    drive = Node(package="follow_line", executable="drive_node", name=DRIVE_NODE,
                  output="screen",
                  parameters=[PathJoinSubstitution([share, "config", "drive.yaml"]), common,
                              {"model": LaunchConfiguration("model"), "autostart": True,
@@ -206,10 +230,14 @@ def generate_launch_description():
                     {"circuit": LaunchConfiguration("circuit"),
                      "direction": LaunchConfiguration("direction"),
                      "driver_name": LaunchConfiguration("model"),
-                     "laps": LaunchConfiguration("laps"),  # the node checks both numbers
-                     "timeout_seconds": LaunchConfiguration("timeout"),
-                     "record_path": LaunchConfiguration("record"),
+                     "laps": LaunchConfiguration("laps"),  # the node checks it is >= 1
+                     "timeout_seconds": ParameterValue(LaunchConfiguration("timeout"),
+                                                       value_type=float),
+                     # a string whatever it looks like (record:=2024 is not a number)
+                     "record_path": ParameterValue(LaunchConfiguration("record"),
+                                                   value_type=str),
                      "end": LaunchConfiguration("end"),
+                     "driver_node": DRIVE_NODE,
                      "odom_reliability": PythonExpression([
                          "'reliable' if '", LaunchConfiguration("sim"),
                          "' == 'builtin' else 'best_effort'"])}])
@@ -221,6 +249,6 @@ def generate_launch_description():
         OpaqueFunction(function=_gazebo, condition=IfCondition(is_gazebo)),
         sim, drive, lap_monitor,
         *(_shut_down_on_exit(node, name) for node, name in (
-            (sim, "follow_line_sim"), (drive, "follow_line_drive"),
+            (sim, "follow_line_sim"), (drive, DRIVE_NODE),
             (lap_monitor, "follow_line_lap_monitor"))),
     ])

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "drive.launch.py"
 LAUNCH_MODULES = ("launch", "launch.actions", "launch.conditions", "launch.event_handlers",
                   "launch.launch_description_sources", "launch.substitutions", "launch_ros",
-                  "launch_ros.actions", "launch_ros.substitutions")
+                  "launch_ros.actions", "launch_ros.parameter_descriptions",
+                  "launch_ros.substitutions")
 ARGUMENT_NAMES = {"model", "circuit", "direction", "sim", "lockstep", "headless", "use_sim_time",
                   "laps", "timeout", "record", "end", "verbose"}
 
@@ -104,6 +105,14 @@ def test_launch_description_builds_with_real_launch_ros():
     assert names == ARGUMENT_NAMES
 
 
+def declared_defaults(node: str) -> dict[str, str]:
+    """The parameters node `node` declares, each with its default's source text."""
+    source = (ROOT / "follow_line" / "ros" / f"{node}.py").read_text()
+    if "declare_circuit(self)" in source:  # circuit and direction, declared by the helper
+        source += (ROOT / "follow_line" / "ros" / "__init__.py").read_text()
+    return dict(re.findall(r'declare\(\s*(?:self|node),\s*"(\w+)",\s*([^,]+),', source))
+
+
 @pytest.mark.parametrize("config,node", [("drive.yaml", "drive_node"),
                                          ("lap_monitor.yaml", "lap_monitor_node"),
                                          ("sim.yaml", "sim_node")])
@@ -111,10 +120,7 @@ def test_parameter_files_set_only_declared_parameters(config, node):
     import yaml
 
     (section,) = yaml.safe_load((ROOT / "config" / config).read_text()).values()
-    source = (ROOT / "follow_line" / "ros" / f"{node}.py").read_text()
-    if "declare_circuit(self)" in source:  # circuit and direction, declared by the helper
-        source += (ROOT / "follow_line" / "ros" / "__init__.py").read_text()
-    defaults = dict(re.findall(r'declare\(\s*(?:self|node),\s*"(\w+)",\s*([^,]+),', source))
+    defaults = declared_defaults(node)
     assert set(section["ros__parameters"]) <= set(defaults)
     for name, value in section["ros__parameters"].items():
         try:
@@ -213,7 +219,23 @@ def evaluate(value, ctx) -> str:
         return str(eval(evaluate(value.args[0], ctx)))  # noqa: S307 - the launch file's own
     if kind == "EnvironmentVariable":
         return evaluate(value.kwargs["default_value"], ctx)
+    if kind == "ParameterValue":  # launch_ros coerces the text: float("90"), str("2024")
+        assert value.kwargs["value_type"] in (str, float)
+        return value.kwargs["value_type"](evaluate(value.args[0], ctx))
     raise AssertionError(f"no evaluation for {kind}")
+
+
+def launched_value(value, ctx):
+    """A parameter value as launch_ros hands it to the node.
+
+    A typed ParameterValue is coerced, any other substitution is read as YAML ("3" is an
+    int, "True" a bool, "2024" an int too), a plain value stays as it is.
+    """
+    import yaml
+
+    if isinstance(value, (str, bool, int, float)) or type(value).__name__ == "ParameterValue":
+        return evaluate(value, ctx)
+    return yaml.safe_load(evaluate(value, ctx) or "''")
 
 
 def active(module, ctx) -> list:
@@ -338,9 +360,15 @@ def test_the_run_arguments_reach_the_nodes(launch_file):
     launched = nodes(active(launch_file, ctx))
     lap = node_parameters(launched["follow_line", "lap_monitor_node"], ctx)
     assert (lap["laps"], lap["timeout_seconds"], lap["record_path"], lap["end"]) == (
-        "3", "90", "runs/", "keep")
-    drive = node_parameters(launched["follow_line", "drive_node"], ctx)
+        "3", 90.0, "runs/", "keep")
+    assert type(lap["timeout_seconds"]) is float
+    drive_node = launched["follow_line", "drive_node"]
+    drive = node_parameters(drive_node, ctx)
     assert drive["autostart"] is True and drive["verbose"] == "True"
+    # the sim steps, and the lap monitor stops, the drive node the launch starts
+    sim = node_parameters(launched["follow_line", "sim_node"], ctx)
+    assert lap["driver_node"] == sim["driver_node"] == drive_node.kwargs["name"] == (
+        "follow_line_drive")
     reliability = "qos_overrides./cam_f1_left/image_raw.subscription.reliability"
     assert drive[reliability] == "reliable"  # lockstep: no frame waits for a re-send
     free = context(sim="builtin", lockstep="false")
@@ -351,27 +379,94 @@ def test_the_run_arguments_reach_the_nodes(launch_file):
     assert (lap["record_path"], lap["end"]) == ("auto", "shutdown")  # the defaults
 
 
+@pytest.mark.parametrize("sim", ["gz", "builtin"])
+@pytest.mark.parametrize("arguments", [
+    {}, {"laps": "3", "timeout": "90", "record": "2024", "end": "keep", "verbose": "true"},
+    {"record": "", "lockstep": "false", "use_sim_time": "false"}])
+def test_the_nodes_declare_what_the_launch_gives_them_with_the_declared_type(
+        launch_file, sim, arguments):
+    ctx = context(sim=sim, **arguments)
+    for (package, executable), node in nodes(active(launch_file, ctx)).items():
+        if package != "follow_line":
+            continue
+        defaults = declared_defaults(executable)
+        for entry in node.kwargs["parameters"]:
+            for name, value in (entry.items() if isinstance(entry, dict) else ()):
+                if name == "use_sim_time" or name.startswith("qos_overrides."):
+                    continue  # declared by rclpy itself
+                assert name in defaults, (executable, name)
+                try:
+                    default = ast.literal_eval(defaults[name])
+                except ValueError:  # a named constant
+                    continue
+                # rclpy refuses a value of another type (record_path 2024, an int)
+                assert type(launched_value(value, ctx)) is type(default), (executable, name)
+
+
+RUNNING = types.SimpleNamespace(is_shutdown=False)
+
+
+def exited(code: int) -> types.SimpleNamespace:
+    """A ProcessExited event's stand-in."""
+    return types.SimpleNamespace(returncode=code)
+
+
+def exit_handlers(actions) -> dict:
+    """The on_exit of each process the actions watch with OnProcessExit, by process."""
+    handlers = [a.args[0] for a in actions if type(a).__name__ == "RegisterEventHandler"]
+    assert all(type(h).__name__ == "OnProcessExit" for h in handlers)
+    return {h.kwargs["target_action"]: h.kwargs["on_exit"] for h in handlers}
+
+
+def assert_shuts_down(on_exit, code: int, message: str) -> None:
+    """`on_exit` for `code` logs `message` and shuts the launch down with it as the reason."""
+    log, shutdown = on_exit(exited(code), RUNNING)
+    assert type(log).__name__ == "LogInfo" and type(shutdown).__name__ == "Shutdown"
+    assert log.kwargs["msg"] == shutdown.kwargs["reason"] == message
+
+
 def test_any_node_that_ends_shuts_the_launch_down_naming_it(launch_file):
     ctx = context(sim="builtin")
     actions = active(launch_file, ctx)
     launched = nodes(actions)
-    handlers = [a.args[0] for a in actions if type(a).__name__ == "RegisterEventHandler"]
-    assert all(type(h).__name__ == "OnProcessExit" for h in handlers)
-    watched = {h.kwargs["target_action"]: h.kwargs["on_exit"] for h in handlers}
+    watched = exit_handlers(actions)
+    assert all(node in watched for node in launched.values())
     for key, name in ((("follow_line", "sim_node"), "follow_line_sim"),
                       (("follow_line", "drive_node"), "follow_line_drive"),
                       (("follow_line", "lap_monitor_node"), "follow_line_lap_monitor")):
         on_exit = watched[launched[key]]
-        running = types.SimpleNamespace(is_shutdown=False)
-        log, shutdown = on_exit(types.SimpleNamespace(returncode=-9), running)
-        assert type(log).__name__ == "LogInfo" and type(shutdown).__name__ == "Shutdown"
-        assert log.kwargs["msg"] == shutdown.kwargs["reason"] == (
-            f"{name} was killed by SIGKILL: shutting down the graph, the car stays stopped")
-        log, _ = on_exit(types.SimpleNamespace(returncode=0), running)
-        assert log.kwargs["msg"].startswith(f"{name} ended: shutting down")
+        assert_shuts_down(on_exit, -9, f"{name} was killed by SIGKILL: shutting down the graph, "
+                                       "the car stays stopped")
+        # the lap monitor's own end (end:=shutdown) ends the launch as well
+        assert_shuts_down(on_exit, 0, f"{name} ended: shutting down the graph, the car stays "
+                                      "stopped")
         # nodes ending because the launch shuts down say nothing more
-        assert on_exit(types.SimpleNamespace(returncode=0),
-                       types.SimpleNamespace(is_shutdown=True)) is None
+        assert on_exit(exited(0), types.SimpleNamespace(is_shutdown=True)) is None
+
+
+@pytest.mark.parametrize("sim, spawner, required", [
+    ("gz", ("ros_gz_sim", "create"), "on_exit_shutdown"),
+    ("gazebo", ("gazebo_ros", "spawn_entity.py"), "server_required")])
+def test_gazebo_ending_a_bridge_ending_or_the_spawn_failing_shuts_the_launch_down(
+        launch_file, sim, spawner, required):
+    ctx = context(sim=sim)
+    actions = active(launch_file, ctx)
+    launched = nodes(actions)
+    watched = exit_handlers(actions)
+    assert all(node in watched for node in launched.values())
+    [include] = [a for a in actions if type(a).__name__ == "IncludeLaunchDescription"]
+    assert dict(include.kwargs["launch_arguments"])[required] == "true"  # the simulator itself
+    on_exit = watched[launched[spawner]]
+    assert on_exit(exited(0), RUNNING) is None  # the car is in the world: its work is done
+    assert_shuts_down(on_exit, 1, f"{' '.join(spawner)} exited with code 1 (its log above "
+                                  "says why): shutting down the graph, the car stays stopped")
+    bridges = {"gz": {("ros_gz_bridge", "parameter_bridge"): "follow_line_gz_bridge",
+                      ("ros_gz_image", "image_bridge"): "follow_line_gz_image"},
+               "gazebo": {}}[sim]
+    for key, name in bridges.items():
+        assert launched[key].kwargs["name"] == name
+        assert_shuts_down(watched[launched[key]], 0, f"{name} ended: shutting down the graph, "
+                                                     "the car stays stopped")
 
 
 @pytest.mark.parametrize("sim, package", [("gz", "ros_gz_sim"), ("gazebo", "gazebo_ros")])
@@ -384,7 +479,9 @@ def test_a_missing_simulator_ends_the_launch_before_any_node_in_one_line(
     entities = launch_file.generate_launch_description().args[0]
     kinds = [type(e).__name__ for e in entities]
     first_function = kinds.index("OpaqueFunction")
-    assert first_function < kinds.index("Node")  # checked before any node starts
+    # checked before anything but the arguments: no environment, simulator or node yet
+    assert set(kinds[:first_function]) == {"DeclareLaunchArgument"}
+    assert first_function < kinds.index("Node")
     with pytest.raises(RuntimeError) as error:
         entities[first_function].kwargs["function"](context(sim=sim))
     message = str(error.value)
