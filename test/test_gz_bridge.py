@@ -36,7 +36,8 @@ def node_interface(module: str) -> set[tuple[str, str, str]]:
     Read from follow_line/ros/<module>.py: each create_publisher/create_subscription, the topic
     resolved to its default, the type to its import. A type chosen by `stamped` takes the
     unstamped one, the default of every node and what the launch file sets for Gazebo.
-    Private topics (~/...) are left out.
+    Private topics (~/...) and the lifecycle topics of the managed drive node (the lockstep
+    sim's transition events: the built-in simulator's own, never bridged) are left out.
     """
     tree = ast.parse((ROOT / "follow_line" / "ros" / f"{module}.py").read_text())
     types, constants, parameters = {}, {}, {}
@@ -58,6 +59,9 @@ def node_interface(module: str) -> set[tuple[str, str, str]]:
             return constants[expression.id]
         if isinstance(expression, ast.Attribute):  # self.<parameter>: its declared default
             return value(parameters[expression.attr])
+        if isinstance(expression, ast.JoinedStr):  # an f-string of the above
+            return "".join(str(value(part.value if isinstance(part, ast.FormattedValue)
+                                     else part)) for part in expression.values)
         raise AssertionError(ast.dump(expression))
 
     for node in ast.walk(tree):  # self.x = declare(self, "x", DEFAULT, ...)
@@ -73,7 +77,8 @@ def node_interface(module: str) -> set[tuple[str, str, str]]:
         message, topic = node.args[0], value(node.args[1])
         if isinstance(message, ast.IfExp):  # TwistStamped if self.stamped else Twist
             message = message.orelse
-        if not topic.startswith("~"):
+        lifecycle = types[message.id].startswith("lifecycle_msgs/")  # the managed drive node's
+        if not topic.startswith("~") and not lifecycle:
             kind = "publishes" if node.func.attr == "create_publisher" else "subscribes"
             interface.add((topic, types[message.id], kind))
     return interface
