@@ -36,13 +36,13 @@ test: $(ROS_STAMP)  ## fast test suite (slow tests: make test-all)
 test-all: $(ROS_STAMP)
 	$(PY) -m pytest -q
 
-perf: $(STAMP)  ## performance figures for the README
+perf: $(STAMP)  ## performance figures (make readme writes them into docs/results.md)
 	$(VENV)/bin/follow-line perf
 
 ros-perf: $(ROS_STAMP)  ## latency, frames lost, lockstep speed through the ROS 2 graph
 	mkdir -p results
 	$(VENV)/bin/follow-line ros-perf --json results/ros_perf.json > results/ros_perf.md
-	$(PY) -m follow_line.bench.readme README.md ros_perf=results/ros_perf.md
+	$(PY) -m follow_line.bench.readme docs/ros.md ros_perf=results/ros_perf.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
@@ -51,7 +51,7 @@ clean:
 data/test/dataset.yaml: | $(STAMP)
 	$(VENV)/bin/follow-line zoo --data data --datasets test --quiet
 
-readme: $(STAMP)  ## regenerate README tables, plots and figures
+readme: $(STAMP)  ## regenerate the tables, plots and figures of README.md and docs/results.md
 	rm -rf results/readme results/readme-robustness results/readme-latency
 	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --out results/readme --quiet \
 	  --circuits simple,monaco,nurburgring,montreal,hungaroring > /dev/null
@@ -71,8 +71,8 @@ readme: $(STAMP)  ## regenerate README tables, plots and figures
 	  $(VENV)/bin/follow-line frame --circuit $$c --at 30 --out docs/frame_$$c.png > /dev/null; done
 	$(PY) -m follow_line.bench.report results/readme/results.json --drivers expert,$(SEED_NETWORKS) \
 	  --circuits simple,monaco,nurburgring > results/readme/results_seed_networks.md
-	$(PY) -m follow_line.bench.readme README.md driving=results/readme/results.md \
-	  seed=results/readme/results_seed_networks.md \
+	$(PY) -m follow_line.bench.readme README.md seed=results/readme/results_seed_networks.md
+	$(PY) -m follow_line.bench.readme docs/results.md driving=results/readme/results.md \
 	  robustness=results/readme-robustness/robustness.md \
 	  latency=results/readme-latency/latency.md \
 	  metrics=results/readme/metrics.md perf=results/readme/perf.md
@@ -90,7 +90,7 @@ deploy: $(ROS_STAMP) data/test/dataset.yaml  ## pilotnet as ONNX float32/fp16/in
 	  --json results/deploy/perf.json > /dev/null
 	$(PY) -m follow_line.bench.deployment --network pilotnet --bench results/deploy \
 	  --perf results/deploy/perf.json --onnx exports > results/deploy/quantization.md
-	$(PY) -m follow_line.bench.readme README.md quantization=results/deploy/quantization.md
+	$(PY) -m follow_line.bench.readme docs/deployment.md quantization=results/deploy/quantization.md
 
 models: $(STAMP)  ## regenerate every shipped network of models/ (config/zoo.yaml; hours on a CPU)
 	$(VENV)/bin/follow-line zoo --data data --out models

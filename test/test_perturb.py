@@ -58,7 +58,7 @@ def test_all_expands_anywhere_in_the_list_and_names_are_checked():
 def test_every_world_perturbation_changes_what_the_camera_sees_and_is_documented(oval):
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "guide.md").read_text()
     pose = Pose(*oval.line("clockwise").pose_at(25.0))
     clean = Renderer(oval).render(pose).astype(int)
     for name, p in PERTURBATIONS.items():
