@@ -62,7 +62,7 @@ def test_every_world_perturbation_changes_what_the_camera_sees_and_is_documented
     pose = Pose(*oval.line("clockwise").pose_at(25.0))
     clean = Renderer(oval).render(pose).astype(int)
     for name, p in PERTURBATIONS.items():
-        assert f"| `{name}` |" in readme, f"perturbation {name} is not in the README table"
+        assert f"| `{name}` |" in readme, f"perturbation {name} is not in the guide's table"
         if name in ("clean", "offset"):
             assert p.appearance == Appearance()
             continue

@@ -1,5 +1,5 @@
 """Benchmarks of drivers on circuits.
 
-The run matrix, perturbations, tables, plots, inference performance and the README's
-generated sections. Imports world and driving.
+The run matrix, perturbations, tables, plots, inference performance and the generated
+sections of README.md and docs/. Imports world and driving.
 """

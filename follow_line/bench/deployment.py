@@ -4,7 +4,7 @@ Per variant: file size, batch-1 latency (from `follow-line perf --json`), the of
 MAE and largest output difference its export measured (its card), and how it drives: runs
 completed of a benchmark (`follow-line bench`) and mean lap time over the Keras model's.
 `python -m follow_line.bench.deployment --network pilotnet --bench DIR --perf FILE --onnx
-DIR` prints it (`make deploy` writes the README's).
+DIR` prints it (`make deploy` writes docs/deployment.md's).
 """
 
 from __future__ import annotations

@@ -191,7 +191,7 @@ def run_perf(circuits: list[str], networks: list[str], onnx_files: list[Path] = 
 
 
 def perf_markdown(figures: dict) -> str:
-    """The README's performance section body."""
+    """The performance section body of docs/results.md."""
     r = figures["render"]
     lines = [f"Measured on: {figures['machine']}.", "",
              "| figure | value | budget |", "|---|---|---|",

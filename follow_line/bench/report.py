@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m follow_line.bench.report RESULTS_JSON [--drivers ..] [--circuits ..]`.
 
     Prints the seed's layout (results_seed.md) of a benchmark's clean runs, restricted to
-    the given drivers and circuits: the README's table of the seed's own networks.
+    the given drivers and circuits: README.md's table of the seed's own networks.
     """
     import argparse
     import json

@@ -134,7 +134,7 @@ def ros_perf(spec: GraphSpec, seconds: float = 30.0, repeats: int = 3,
 
 
 def ros_perf_markdown(figures: dict) -> str:
-    """The README's ROS performance table."""
+    """The ROS performance table of docs/ros.md."""
     lines = [f"Measured on: {figures['machine']}; sim, drive and lap-monitor nodes as three "
              "processes on rclpy + Fast DDS (PyPI wheels).", "",
              "| figure | value | budget |", "|---|---|---|"]
