@@ -239,8 +239,8 @@ def cmd_ros(args: argparse.Namespace) -> int:
 
 def cmd_ros_perf(args: argparse.Namespace) -> int:
     """Lockstep speed, latency and frames lost through the ROS 2 graph."""
+    from follow_line.bench.ros_perf import ros_perf, ros_perf_markdown
     from follow_line.files import write_json_atomic
-    from follow_line.ros.benchmark import ros_perf, ros_perf_markdown
     from follow_line.ros.bringup import GraphSpec, check_spec
 
     spec = GraphSpec(model=args.model, circuit=args.circuit, backend=args.backend)

@@ -1,7 +1,9 @@
-"""The documentation hangs together: README.md is a short front page, every relative link of
-README.md, CHANGELOG.md and docs/*.md reaches a file of the repository (and a heading of it,
-for a `#anchor`), and every generated section the Makefile writes has its markers in the
-page it writes to."""
+"""The documentation hangs together.
+
+README.md is a short front page, every relative link of README.md, CHANGELOG.md and
+docs/*.md reaches a file of the repository (and a heading of it, for a `#anchor`), and every
+generated section the Makefile writes has its markers in the page it writes to.
+"""
 
 from __future__ import annotations
 

@@ -68,8 +68,8 @@ def test_setup_installs_every_generated_gazebo_file(monkeypatch):
 
 #: Subpackage -> the subpackages it may import (besides the top-level helper modules).
 LAYERS = {"world": set(), "driving": {"world"}, "gazebo": {"world"},
-          "learning": {"world", "driving"}, "bench": {"world", "driving"},
-          "ros": {"world", "driving", "gazebo", "bench"}}
+          "learning": {"world", "driving"}, "ros": {"world", "driving", "gazebo"},
+          "bench": {"world", "driving", "ros"}}
 
 
 def _imported_subpackages(path: Path) -> set[str]:
