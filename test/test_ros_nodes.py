@@ -256,6 +256,28 @@ def test_shutdown_publishes_a_zero_twist(ros, ctx, oval):
     assert vw(commands[1]) == (0.0, 0.0)
 
 
+def test_without_autostart_the_drive_node_waits_unconfigured_and_drives_once_activated(
+        ros, ctx, oval, monkeypatch):
+    monkeypatch.setenv("FOLLOW_LINE_VERBOSE", "0")  # undone afterwards, whatever verbose sets
+    from rclpy.lifecycle import TransitionCallbackReturn
+
+    node = ctx.make(ros.DriveNode, model="expert", autostart=False, verbose=True)
+    assert node.driver is None and node.cmd_pub is None  # nothing loaded before configure
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert os.environ["FOLLOW_LINE_VERBOSE"] == "1"  # verbose: the libraries may speak
+    assert node.driver is not None and node.image_sub is None  # configured, not driving
+    node.trigger_activate()
+    probe, publisher, commands = camera_rig(ros, ctx, node)
+    publisher.publish(image_msg(ros, Simulator(oval, "anticlockwise").frame(), 1.0))
+    assert spin_until(ros, [node, probe], lambda: commands)
+    assert commands[0].linear.x > 0
+    node.trigger_deactivate()
+    assert spin_until(ros, [probe], lambda: len(commands) == 2)
+    assert vw(commands[1]) == (0.0, 0.0) and node.image_sub is None
+    node.trigger_cleanup()
+    assert node.driver is None and node.cmd_pub is None  # the network released
+
+
 def test_main_refuses_a_bad_parameter_with_exit_code_1(ros, capfd):
     assert ros.drive_node.main(["--ros-args", "-p", "model:=expert", "-p", "device:=tpu"]) == 1
     err = capfd.readouterr().err
