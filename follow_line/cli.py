@@ -222,13 +222,13 @@ def _add_look_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_ros(args: argparse.Namespace) -> int:
-    """Drive one run through the ROS 2 graph (sim, drive and lap-monitor nodes)."""
+    """Drive one run through the ROS 2 graph (sim or Gazebo, drive and lap-monitor nodes)."""
     from follow_line.ros.bringup import GraphSpec, run_graph
 
     spec = GraphSpec(model=args.model, circuit=args.circuit, direction=args.direction,
-                     laps=args.laps, lockstep=not args.free_running,
+                     laps=args.laps, lockstep=not args.free_running and args.sim == "builtin",
                      real_time_factor=args.real_time_factor, timeout_seconds=args.timeout or 0.0,
-                     device=args.device, backend=args.backend)
+                     device=args.device, backend=args.backend, sim=args.sim)
     check_writable(args.json)
     record = run_graph(spec, record_path=args.json, quiet=args.quiet)
     print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
@@ -347,7 +347,7 @@ def cmd_zoo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark matrix and write results.json/.csv/.md."""
     from follow_line.bench.perturb import expand_perturbations
-    from follow_line.bench.ros_runs import FREE_RUNNING, LOCKSTEP, VIAS, check_simulator
+    from follow_line.bench.ros_runs import VIAS, check_simulator, via_of
     from follow_line.bench.runner import IN_PROCESS, default_jobs, plan, run_bench
     from follow_line.world.circuits import DIRECTIONS, builtin_circuits
 
@@ -358,7 +358,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                               "through the ROS graph: add --ros")
     if args.ros:
         check_simulator(args.sim or "builtin")
-    via = (FREE_RUNNING if args.free_running else LOCKSTEP) if args.ros else IN_PROCESS
+    via = via_of(args.sim or "builtin", args.free_running) if args.ros else IN_PROCESS
     runs = plan(args.models, args.circuits or builtin_circuits(),
                 args.directions or list(DIRECTIONS), args.repeat, args.laps,
                 expand_perturbations(args.perturb), args.latency or [VIAS.get(via, "0")], via)
@@ -432,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     from follow_line.bench.perturb import PERTURBATIONS
     from follow_line.driving.inference import BACKENDS
-    from follow_line.ros.simulators import SIMULATORS
+    from follow_line.ros.simulators import GRAPH_SIMULATORS
 
     parser = argparse.ArgumentParser(
         prog="follow-line", description="A Formula-1 car follows the red line: drive, "
@@ -495,6 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--free-running", action="store_true",
                    help="simulate in real time (x --real-time-factor) instead of in lockstep "
                         "with the driver")
+    p.add_argument("--sim", default="builtin", choices=GRAPH_SIMULATORS,
+                   help="the package's simulator node (default), or Gazebo Sim through ros_gz "
+                        "(a headless server, free-running on its own clock)")
     p.add_argument("--real-time-factor", type=_positive, default=1.0,
                    help="free-running: simulated seconds per wall-clock second")
     p.add_argument("--timeout", type=_positive, default=None,
@@ -619,8 +622,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--free-running", action="store_true",
                    help="with --ros: simulate in real time instead of in lockstep, so the "
                         "driver's real latency counts (recorded as latency 'measured')")
-    p.add_argument("--sim", choices=[s for s in SIMULATORS if s != "gazebo"],
-                   help="with --ros: the simulator (default builtin; gz is not built yet)")
+    p.add_argument("--sim", choices=GRAPH_SIMULATORS,
+                   help="with --ros: the simulator (default builtin); gz: each run in its "
+                        "own headless Gazebo Sim server (ros_gz), free-running")
     p.add_argument("--jobs", type=_jobs, help="parallel processes (default and most: cores); "
                    "with --executor ray, the CPUs of the local Ray instance")
     p.add_argument("--executor", default="local", choices=("local", "ray"),

@@ -194,27 +194,32 @@ def spawn_pose(circuit: Circuit, direction: str) -> tuple[float, float, float, f
     return x, y, SPAWN_Z, yaw
 
 
-def assets() -> dict[str, str]:
+def assets(circuits: list[Circuit] | None = None,
+           flavours: tuple[str, ...] = FLAVOURS) -> dict[str, str]:
     """Every generated file: path relative to the package root -> text.
 
-    Both flavours of the world of every built-in circuit (the training ones and those held out
-    for testing) and of the car, and the gz bridge configuration.
+    The world of each circuit (default: every built-in circuit, the training ones and those
+    held out for testing) and the car in each flavour, and the gz bridge configuration.
     """
+    if circuits is None:
+        circuits = [load_circuit(name) for name in builtin_circuits() + held_out_circuits()]
     texts = {}
-    for flavour in FLAVOURS:
-        for name in builtin_circuits() + held_out_circuits():
-            texts[world_file(name, flavour)] = world_sdf(load_circuit(name), flavour)
+    for flavour in flavours:
+        _check_flavour(flavour)
+        for circuit in circuits:
+            texts[world_file(circuit.name, flavour)] = world_sdf(circuit, flavour)
         texts[f"{car_model_dir(flavour)}/model.sdf"] = car_model_sdf(flavour)
         texts[f"{car_model_dir(flavour)}/model.config"] = model_config(flavour)
     texts[BRIDGE_CONFIG] = bridge_yaml()
     return texts
 
 
-def write_assets(root: Path) -> list[Path]:
-    """Write every file of `assets()` under `root`; their paths."""
+def write_assets(root: Path, circuits: list[Circuit] | None = None,
+                 flavours: tuple[str, ...] = FLAVOURS) -> list[Path]:
+    """Write every file of `assets(circuits, flavours)` under `root`; their paths."""
     root = Path(root)
     paths = []
-    for relative, text in assets().items():
+    for relative, text in assets(circuits, flavours).items():
         write_text_atomic(root / relative, text)
         paths.append(root / relative)
     return paths

@@ -1,10 +1,12 @@
 """Bring-up without launch_ros: the sim, drive and lap-monitor nodes as child processes.
 
 For ROS 2 installed from PyPI (rclpy, Fast DDS, messages; no launch, launch_ros, ros2cli).
-Each node runs in its own process with the parameters drive.launch.py gives it (sim:=builtin),
-the shipped Fast DDS profile (config/fastdds.xml) and TwistStamped commands. The graph ends
-when the lap monitor has written the run record, on Ctrl-C or SIGTERM, or when a node fails:
-every node still running then gets SIGINT (and is killed after SHUTDOWN_S).
+Each node runs in its own process with the parameters drive.launch.py gives it (sim:=builtin:
+TwistStamped commands) and the shipped Fast DDS profile (config/fastdds.xml). With
+`sim="gz"`, Gazebo Sim's processes (`gz_graph`) take the sim node's place, free-running with
+Twist commands, as drive.launch.py's sim:=gz. The graph ends when the lap monitor has written
+the run record, on Ctrl-C or SIGTERM, or when a process fails: every process still running
+then gets SIGINT (and is killed after SHUTDOWN_S).
 Plain Python: rclpy is imported only by the child processes.
 """
 
@@ -23,7 +25,10 @@ from pathlib import Path
 from follow_line.errors import FollowLineError, NodeFailedError
 from follow_line.files import package_folder, write_json_atomic
 from follow_line.gazebo.sdf import CAMERA_TOPIC
+from follow_line.ros.simulators import GRAPH_SIMULATORS
 
+LAP_MONITOR = "lap_monitor_node"  # its exit with 0 after the run ends the graph
+RECORD_FILE = "record.json"  # the lap monitor's record, in the run's folder
 PROFILES_ENV = "FASTDDS_DEFAULT_PROFILES_FILE"
 SHUTDOWN_S = 5.0  # a node still running this long after SIGINT is killed
 POLL_S = 0.1
@@ -42,6 +47,7 @@ class GraphSpec:
     timeout_seconds: float = 0.0  # 0: the lap monitor's default (300 s per lap)
     device: str = "auto"
     backend: str = "auto"
+    sim: str = "builtin"  # the sim node, or "gz": Gazebo Sim (gz_graph), free-running only
 
 
 def dds_environment(env: dict[str, str] | None = None,
@@ -74,26 +80,47 @@ def lockstep_camera_qos(image_topic: str = CAMERA_TOPIC) -> dict[str, str]:
 
 
 def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
-    """The command line of each node: `python -m`, its params file and the overrides."""
+    """The command line of each node: `python -m`, its params file and the overrides.
+
+    The sim node for the built-in simulator (TwistStamped commands, reliable odometry); with
+    Gazebo, the drive and lap-monitor nodes only, as drive.launch.py's sim:=gz gives them.
+    """
     config = package_folder("config")
-    common = {"use_sim_time": True, "stamped": True}
+    builtin = spec.sim == "builtin"
+    common = {"use_sim_time": True, "stamped": builtin}
+    sim = {"sim_node": ("sim", {"circuit": spec.circuit, "direction": spec.direction,
+                                "lockstep": spec.lockstep, "stamped": True,
+                                "real_time_factor": float(spec.real_time_factor)})}
     params = {
-        "sim_node": ("sim", {"circuit": spec.circuit, "direction": spec.direction,
-                             "lockstep": spec.lockstep, "stamped": True,
-                             "real_time_factor": float(spec.real_time_factor)}),
+        **(sim if builtin else {}),
         "drive_node": ("drive", {**common, "model": spec.model, "device": spec.device,
                                  "backend": spec.backend,
                                  **(lockstep_camera_qos() if spec.lockstep else {})}),
-        "lap_monitor_node": ("lap_monitor", {
+        LAP_MONITOR: ("lap_monitor", {
             **common, "circuit": spec.circuit, "direction": spec.direction,
             "laps": spec.laps, "driver_name": spec.model, "record_path": str(record_path),
             "end": "shutdown", "timeout_seconds": float(spec.timeout_seconds),
-            "odom_reliability": "reliable"}),
+            "odom_reliability": "reliable" if builtin else "best_effort"}),
     }
     return {node: [sys.executable, "-m", f"follow_line.ros.{node}", "--ros-args",
                    "--params-file", str(config / f"{config_name}.yaml"),
                    *[arg for k, v in values.items() for arg in ("-p", f"{k}:={_ros(v)}")]]
             for node, (config_name, values) in params.items()}
+
+
+def graph_processes(spec: GraphSpec, folder: Path
+                    ) -> tuple[dict[str, list[str]], tuple[str, ...]]:
+    """The command line of each process of the graph, in start order, and the one-shot ones.
+
+    A one-shot process (Gazebo's car spawner) has done its work when it exits with 0. The
+    record goes to `folder`/RECORD_FILE; Gazebo's world and car are written into `folder`.
+    """
+    nodes = node_commands(spec, folder / RECORD_FILE)
+    if spec.sim == "builtin":
+        return nodes, ()
+    from follow_line.ros.gz_graph import ONE_SHOT, gz_commands
+
+    return {**gz_commands(spec, folder), **nodes}, ONE_SHOT
 
 
 def _ros(value) -> str:
@@ -125,6 +152,7 @@ def check_spec(spec: GraphSpec) -> None:
 
     from follow_line.driving.drivers import check_driver_name
     from follow_line.errors import unknown_name
+    from follow_line.ros.gz_graph import check_gz_spec
     from follow_line.world.circuits import DIRECTIONS, load_circuit
 
     if importlib.util.find_spec("rclpy") is None:
@@ -139,6 +167,10 @@ def check_spec(spec: GraphSpec) -> None:
         raise FollowLineError(f"laps is {spec.laps}; allowed: an integer >= 1")
     if not spec.real_time_factor > 0:
         raise FollowLineError(f"real-time factor is {spec.real_time_factor}; allowed: > 0")
+    if spec.sim not in GRAPH_SIMULATORS:
+        raise unknown_name("simulator", spec.sim, GRAPH_SIMULATORS)
+    if spec.sim == "gz":
+        check_gz_spec(spec)
 
 
 def _terminal() -> int | None:
@@ -158,13 +190,14 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
     """Run the graph until the lap monitor's record is written (or a signal); the record.
 
     Returns (and writes to `record_path`, if given) the lap monitor's run record, with
-    stop_reason "interrupted" if the run was cut short, plus "node_exit_codes". A node that
-    ends before the run does ends the graph with a NodeFailedError naming it and why.
+    stop_reason "interrupted" if the run was cut short, plus "node_exit_codes" (of every
+    process). A process that ends before the run does (a one-shot one: with a code other
+    than 0) ends the graph with a NodeFailedError naming it and why.
     """
     check_spec(spec)
     with tempfile.TemporaryDirectory(prefix="follow_line_ros_") as tmp:
-        path = Path(tmp) / "record.json"
-        commands = node_commands(spec, path)
+        path = Path(tmp) / RECORD_FILE
+        commands, one_shot = graph_processes(spec, Path(tmp))
         logs = {name: Path(tmp) / f"{name}.log" for name in commands}
         children: dict[str, subprocess.Popen] = {}
         interrupted = {"signal": None}
@@ -181,7 +214,7 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
                     stderr=subprocess.STDOUT if quiet else _terminal())
                 if out is not None:
                     out.close()
-            failed = _wait(children, interrupted)
+            failed = _wait(children, interrupted, one_shot)
         finally:
             codes = _stop(children)
             for sig, handler in previous.items():
@@ -208,17 +241,19 @@ def _failure_line(log: Path) -> str | None:
     return None
 
 
-def _wait(children: dict[str, subprocess.Popen], interrupted: dict) -> str | None:
-    """Wait for the lap monitor to finish, a node to end, or a signal; the node that failed.
+def _wait(children: dict[str, subprocess.Popen], interrupted: dict,
+          one_shot: tuple[str, ...]) -> str | None:
+    """Wait for the lap monitor to finish, a process to end, or a signal; the one that failed.
 
-    Any node that ends, except the lap monitor after its run (exit code 0), ends the graph
-    as a failure.
+    Any process that ends, except the lap monitor after its run and a `one_shot` process
+    (both with exit code 0), ends the graph as a failure.
     """
     while interrupted["signal"] is None:
         for name, child in children.items():
             code = child.poll()
-            if code is not None:
-                return None if code == 0 and name == "lap_monitor_node" else name
+            if code is None or (code == 0 and name in one_shot):
+                continue
+            return None if code == 0 and name == LAP_MONITOR else name
         time.sleep(POLL_S)
     return None
 

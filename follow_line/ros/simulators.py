@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 SIMULATORS = ("gz", "gazebo", "builtin")
+GRAPH_SIMULATORS = ("builtin", "gz")  # what `follow-line ros` and `bench --ros` drive
 #: ROS packages each choice runs (the launch file's IncludeLaunchDescription and Node actions).
 REQUIRED_PACKAGES = {"gz": ("ros_gz_sim", "ros_gz_bridge", "ros_gz_image"),
                      "gazebo": ("gazebo_ros",),
@@ -20,20 +22,28 @@ APT_PACKAGES = {"gz": "ros-{distro}-ros-gz", "gazebo": "ros-{distro}-gazebo-ros-
 CLASSIC_DISTROS = ("humble",)  # Gazebo classic (gazebo_ros) is released for these only
 
 
+def ros_package_prefix(name: str) -> Path | None:
+    """The install prefix of the ROS package `name` in the ament index (AMENT_PREFIX_PATH)."""
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_prefix
+    except ImportError:
+        return None
+    try:
+        return Path(get_package_prefix(name))
+    except (PackageNotFoundError, ValueError, OSError):  # OSError: no AMENT_PREFIX_PATH
+        return None
+
+
 def has_ros_package(name: str) -> bool:
     """Whether the ament index (AMENT_PREFIX_PATH) has the ROS package `name`."""
-    try:
-        from ament_index_python.packages import (
-            PackageNotFoundError,
-            get_package_share_directory,
-        )
-    except ImportError:
-        return False
-    try:
-        get_package_share_directory(name)
-    except (PackageNotFoundError, ValueError, OSError):  # OSError: no AMENT_PREFIX_PATH
-        return False
-    return True
+    return ros_package_prefix(name) is not None
+
+
+def ros_executable(package: str, name: str) -> str | None:
+    """The path of `package`'s executable `name` (what `ros2 run package name` runs), or None."""
+    prefix = ros_package_prefix(package)
+    path = prefix / "lib" / package / name if prefix else None
+    return str(path) if path and path.is_file() and os.access(path, os.X_OK) else None
 
 
 def missing_packages(sim: str, has_package: Callable[[str], bool] | None = None
