@@ -1,6 +1,7 @@
 """ONNX out (export, quantised) and in (an ONNX model made elsewhere drives with its card)."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -223,3 +224,46 @@ def test_export_never_replaces_a_users_own_model_and_card(tmp_path, frames):
     ours = tmp_path / "exports"
     first = export_network("tinypilotnet", ours, frames, progress=False)
     assert export_network("tinypilotnet", ours, frames, progress=False) == first  # re-export
+
+
+def tiny_onnx(path, v_units=1, v_bias=0.1):
+    """A 16x32 RGB regression model of two Gemm heads, built with onnx.helper."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(3)
+    weights = [numpy_helper.from_array(a.astype(np.float32), n) for n, a in (
+        ("Wv", rng.normal(0, 1e-3, (16 * 32 * 3, v_units))), ("Bv", np.full(v_units, v_bias)),
+        ("Ww", rng.normal(0, 1e-3, (16 * 32 * 3, 1))), ("Bw", np.zeros(1)))]
+    nodes = [helper.make_node("Flatten", ["image"], ["flat"]),
+             helper.make_node("Gemm", ["flat", "Wv", "Bv"], ["v"]),
+             helper.make_node("Gemm", ["flat", "Ww", "Bw"], ["w"])]
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("image", TensorProto.FLOAT,
+                                                      ["N", 16, 32, 3])],
+        [helper.make_tensor_value_info("v", TensorProto.FLOAT, ["N", v_units]),
+         helper.make_tensor_value_info("w", TensorProto.FLOAT, ["N", 1])], weights)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+@pytest.mark.parametrize("fault, message", [
+    ({"v_units": 3}, r"output 'v' \(v\) has shape \[batch, 3\] but the card expects 1 value "
+                     r"per frame \(\[batch, 1\]\)"),
+    ({"v_bias": np.nan}, r"weights 'Bv' hold 1 non-finite value\(s\) \(NaN or infinity\)")])
+def test_an_onnx_model_is_checked_before_its_card_is_written_and_before_it_drives(
+        tmp_path, capsys, fault, message):
+    from follow_line.cli import main
+
+    path = tiny_onnx(tmp_path / "tiny.onnx")
+    card = ["card", "--model", str(path), "--size", "16x32"]
+    assert main(card) == 0
+    capsys.readouterr()
+    tiny_onnx(path, **fault)  # the model changes under its card
+    assert main([*card, "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(message, err) and err.count("\n") == 1, err
+    assert main(["drive", "--model", str(path), "--timeout", "2", "--quiet"]) == 2
+    out, err = capsys.readouterr()
+    assert re.search(message, err) and err.count("\n") == 1 and out == "", err  # not driven
+    (tmp_path / "tiny.json").unlink()
+    assert main(card) == 2 and not (tmp_path / "tiny.json").exists()

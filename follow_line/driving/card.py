@@ -127,6 +127,11 @@ class ModelCard:
         spec = self.outputs[name]
         return value * spec["scale"] + spec.get("offset", 0.0)
 
+    def output_units(self, name: str) -> int:
+        """Values per frame of output `name`: 1 for a regression, one per class otherwise."""
+        spec = self.outputs[name]
+        return len(spec["values"]) if "values" in spec else 1
+
     def expected_input_shape(self) -> tuple[int, ...]:
         """The network input shape (no batch axis) implied by preprocessing and frames."""
         h, w, c = self.preprocessing.frame_shape

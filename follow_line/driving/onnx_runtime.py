@@ -46,7 +46,8 @@ def onnx_predictor(source: Path | bytes, card: ModelCard, threads: int | None = 
 
     The predictor takes the NHWC batch the frame buffer makes and returns the outputs in
     the order of the names (the card's). A model whose input or outputs do not match the
-    card is refused by name.
+    card (values per frame included), whose weights are not all finite, or whose outputs on
+    a test frame are not finite, is refused by name.
     """
     session = _session(source, card.name, threads)
     inputs = session.get_inputs()
@@ -63,7 +64,13 @@ def onnx_predictor(source: Path | bytes, card: ModelCard, threads: int | None = 
             f"ONNX model {card.name} has no output {', '.join(map(repr, missing))}; its "
             f"outputs: {', '.join(available)}; map them in the card's output_names "
             "(follow-line card --output NAME=ONNX_OUTPUT)")
-    return _runner(session, wanted, card.layout == "NCHW"), names
+    specs = {o.name: o for o in session.get_outputs()}
+    for name, onnx_name in zip(names, wanted, strict=True):
+        _check_output(card, name, specs[onnx_name])
+    _check_finite_initialisers(source, card.name)
+    predict = _runner(session, wanted, card.layout == "NCHW")
+    _check_test_inference(card, predict, names, wanted)
+    return predict, names
 
 
 def session_runner(source: Path | bytes, name: str, outputs: list[str],
@@ -119,6 +126,66 @@ def _check_input(card: ModelCard, spec) -> None:
             f"ONNX model {card.name}: input {spec.name!r} has shape [batch, "
             f"{', '.join(map(str, got))}] but the card says {list(expected)} "
             f"(layout {card.layout}){hint}")
+
+
+def _per_frame(card: ModelCard, name: str) -> str:
+    units = card.output_units(name)
+    return f"{units} value{'s' if units > 1 else ''} per frame ([batch, {units}])"
+
+
+def _check_output(card: ModelCard, name: str, spec) -> None:
+    """Refuse an output whose fixed sizes hold another number of values per frame."""
+    sizes = list(spec.shape)[1:]
+    if all(isinstance(s, int) for s in sizes) and int(np.prod(sizes)) != card.output_units(name):
+        raise FollowLineError(
+            f"ONNX model {card.name}: output {spec.name!r} ({name}) has shape [batch, "
+            f"{', '.join(map(str, sizes))}] but the card expects {_per_frame(card, name)}")
+
+
+def _tensors(graph):
+    """Every constant tensor of `graph` and its subgraphs: initialisers, Constant nodes."""
+    yield from graph.initializer
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            if attribute.HasField("g"):
+                yield from _tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _tensors(subgraph)
+
+
+def _check_finite_initialisers(source: Path | bytes, name: str) -> None:
+    """Refuse a model whose floating-point weights hold NaN or infinity, naming the first."""
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError:
+        raise FollowLineError(f"the onnx package checks an ONNX model's weights; {INSTALL}") \
+            from None
+    model = onnx.load_from_string(source) if isinstance(source, bytes) else onnx.load(source)
+    for tensor in _tensors(model.graph):
+        values = numpy_helper.to_array(tensor)
+        if np.issubdtype(values.dtype, np.floating) and not np.isfinite(values).all():
+            count = int(values.size - np.isfinite(values).sum())
+            raise FollowLineError(f"ONNX model {name}: weights {tensor.name or '(unnamed)'!r} "
+                                  f"hold {count} non-finite value(s) (NaN or infinity): the "
+                                  "model cannot drive")
+
+
+def _check_test_inference(card: ModelCard, predict, names: list[str],
+                          wanted: list[str]) -> None:
+    """Refuse a model whose outputs on a test frame are not finite or not one per value."""
+    x = np.random.default_rng(0).random((1, *card.expected_input_shape()), dtype=np.float32)
+    for name, onnx_name, out in zip(names, wanted, predict(x), strict=True):
+        out = np.asarray(out)
+        if out.ndim == 0 or out.shape[0] != 1 or out.size != card.output_units(name):
+            raise FollowLineError(
+                f"ONNX model {card.name}: output {onnx_name!r} ({name}) is {list(out.shape)} "
+                f"for a batch of 1 but the card expects {_per_frame(card, name)}")
+        if not np.isfinite(out).all():
+            raise FollowLineError(f"ONNX model {card.name}: output {onnx_name!r} ({name}) is "
+                                  "NaN or infinite on a test frame: the model cannot drive")
 
 
 def keras_to_onnx(model) -> bytes:

@@ -34,8 +34,7 @@ def check_model_matches_card(model, card: ModelCard) -> None:
                               f"card decodes {sorted(card.outputs)}")
     for out, name in zip(model.outputs, names, strict=True):
         units = out.shape[-1]
-        spec = card.outputs[name]
-        want = len(spec["values"]) if "values" in spec else 1
+        want = card.output_units(name)
         if units != want:
             raise FollowLineError(f"model {card.name}: output {name!r} has {units} units but "
                                   f"the card expects {want}")
