@@ -83,13 +83,16 @@ DEPLOY_MODELS = pilotnet,exports/pilotnet.onnx,exports/pilotnet_fp16.onnx,$\
 deploy: $(ROS_STAMP) data/test/dataset.yaml  ## pilotnet as ONNX float32/fp16/int8, judged by driving
 	for q in "" fp16 int8; do $(VENV)/bin/follow-line export --model pilotnet --data data/test \
 	  --out exports --quiet $${q:+--quantize $$q} > /dev/null; done
-	rm -rf results/deploy
+	rm -rf results/deploy results/deploy-perturbed
 	$(VENV)/bin/follow-line bench --models $(DEPLOY_MODELS) --circuits simple,monaco,nurburgring \
 	  --out results/deploy --quiet > /dev/null
+	$(VENV)/bin/follow-line bench --models pilotnet,exports/pilotnet_int8.onnx --perturb all \
+	  --circuits simple,monaco,nurburgring --out results/deploy-perturbed --quiet > /dev/null
 	$(VENV)/bin/follow-line perf --networks pilotnet --onnx exports \
 	  --json results/deploy/perf.json > /dev/null
 	$(PY) -m follow_line.bench.deployment --network pilotnet --bench results/deploy \
-	  --perf results/deploy/perf.json --onnx exports > results/deploy/quantization.md
+	  --perturbed results/deploy-perturbed --perf results/deploy/perf.json --onnx exports \
+	  > results/deploy/quantization.md
 	$(PY) -m follow_line.bench.readme docs/deployment.md quantization=results/deploy/quantization.md
 
 models: $(STAMP)  ## regenerate every shipped network of models/ (config/zoo.yaml; hours on a CPU)

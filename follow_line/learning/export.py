@@ -37,7 +37,7 @@ from follow_line.logs import native_stderr_silenced
 
 QUANTIZATIONS = ("fp16", "int8")
 FP32_TOLERANCE = 1e-4  # largest |ONNX - Keras| of a float32 export, in network units
-INT8_TOLERANCE = 0.05  # largest |int8 - Keras| on frames not calibrated on, network units
+INT8_TOLERANCE = 0.15  # largest |int8 - Keras| on frames not calibrated on, network units
 CHECK_FRAMES = 200  # network inputs sampled from the dataset for the checks and calibration
 
 
@@ -56,11 +56,12 @@ def export_network(name: str, out: Path, data: Path, quantize: str | None = None
     target = Path(out) / f"{card.name}{f'_{quantize}' if quantize else ''}"
     check_replaceable(target)
     inputs, labels = sample_inputs(data, card, progress)
+    calibration = inputs[::2] if quantize == "int8" else inputs[:0]
     if quantize == "int8":  # calibrated on every other input, checked on the others
         if len(inputs) < 2:
             raise FollowLineError(f"{data} holds one frame: int8 needs two, one to calibrate "
                                   "and one to check")
-        onnx_model = quantize_int8(keras_to_onnx(fold_input_normalisation(model)), inputs[::2])
+        onnx_model = quantize_int8(keras_to_onnx(fold_input_normalisation(model)), calibration)
         inputs, labels = inputs[1::2], labels[1::2]
     else:
         onnx_model = keras_to_onnx(model)
@@ -82,7 +83,8 @@ def export_network(name: str, out: Path, data: Path, quantize: str | None = None
     exported.training = {**card.training, "export": {
         "format": "onnx", "opset": OPSET, "quantize": quantize or "none",
         "from": {"name": card.name, "weights": weights_digest(name)},
-        "checked_on": {"dataset": str(data), "inputs": len(inputs)},
+        "checked_on": {"dataset": str(data), "inputs": len(inputs),
+                       "calibrated_on_other_inputs": len(calibration)},
         "max_abs_diff": diff,
         "mae": {"keras": _mae(keras_pilot, reference, labels, names),
                 "onnx": _mae(keras_pilot, got, labels, names)}}}
