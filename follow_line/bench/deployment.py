@@ -102,9 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     records = json.loads((args.bench / "results.json").read_text())["runs"]
     perturbed = (json.loads((args.perturbed / "results.json").read_text())["runs"]
                  if args.perturbed else [])
-    inference = json.loads(args.perf.read_text()).get("inference", [])
+    figures = json.loads(args.perf.read_text())
+    inference = figures.get("inference", [])
     files = [path for suffix in ("", "_fp16", "_int8")
              if (path := args.onnx / f"{args.network}{suffix}.onnx").is_file()]
+    print(f"Measured on: {figures.get('machine', 'an unnamed machine')}.\n")
     print(quantization_grid(args.network, records, inference, files, perturbed).markdown(),
           end="")
     return 0
