@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from follow_line.cli import main
 
@@ -46,8 +47,16 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert main(["drive", "--circuit", "monza"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("follow-line: error: unknown circuit 'monza'") and "nurburgring" in err
-    assert main(["drive", "--circuit", "simple", "--direction", "left"]) == 2
-    assert "clockwise" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse: the choices are the circuits module's
+        main(["drive", "--circuit", "simple", "--direction", "left"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--direction: invalid choice: 'left'" in err and "anticlockwise" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--directions", "clockwise,left", "--out", str(tmp_path / "b")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--directions: invalid choice: 'left' (choose from clockwise, anticlockwise)" in err
     assert main(["drive", "--driver", "nobody"]) == 2
     assert "known: expert" in capsys.readouterr().err
     bad = tmp_path / "c.yaml"
