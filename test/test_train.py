@@ -3,7 +3,7 @@ import pytest
 
 from follow_line.driving.expert import ExpertDriver
 from follow_line.driving.frames import FrameBuffer
-from follow_line.driving.nets import known_networks
+from follow_line.driving.nets import FRAME_MODES, NETWORKS, known_networks
 from follow_line.driving.zoo import default_card, load_model
 from follow_line.errors import FollowLineError
 from follow_line.learning.balance import balanced_items, class_weighting, class_weights
@@ -44,8 +44,8 @@ def preprocess(episodes, card):
             for e in episodes]
 
 
-@pytest.mark.parametrize("network", ["pilotnet", "pilotnet_stacked", "pilotnet_stacked_diff",
-                                     "deepest_lstm_tinypilotnet"])
+@pytest.mark.parametrize("network", [next(n for n, info in NETWORKS.items() if info.frames == mode)
+                                     for mode in FRAME_MODES])
 def test_training_inputs_equal_what_the_frame_buffer_serves_when_driving(raw_episodes, network):
     card = default_card(network)
     ep = preprocess(raw_episodes[:1], card)[0]
@@ -96,18 +96,15 @@ def test_classification_metrics():
     assert m["recall"] == pytest.approx((1 + 0.5 + 1) / 3)
 
 
-FAMILIES = [("pilotnet", {}), ("tinypilotnet", {"constant_v": 6.0}),
-            ("pilotnet_stacked_diff", {}), ("lstm_tinypilotnet", {}),
-            ("deepest_lstm_tinypilotnet", {}), ("classification_7w_4v", {"balance": "biased"}),
-            ("classification_7w_4v", {"balance": "balanced"}),
-            ("classification_7w_1v", {"balance": "imbalanced", "constant_v": 7.0}),
-            pytest.param("cnn_lstm", {}, marks=pytest.mark.slow),  # its LSTM walks 1024 steps
-            ("lrcn", {"balance": "tempered"}), ("convlstm", {})]
-
-
-def test_every_family_is_covered():
-    names = {f.values[0] if hasattr(f, "values") else f[0] for f in FAMILIES}
-    assert names | {"pilotnet_stacked"} == set(known_networks())
+# Training options of a network's step test (default: none) and the extra variants tried.
+TRAIN_OPTIONS = {"tinypilotnet": {"constant_v": 6.0},
+                 "classification_7w_4v": {"balance": "biased"},
+                 "classification_7w_1v": {"balance": "imbalanced", "constant_v": 7.0},
+                 "lrcn": {"balance": "tempered"}}
+SLOW = {"cnn_lstm"}  # its LSTM walks 1024 steps
+FAMILIES = [pytest.param(name, TRAIN_OPTIONS.get(name, {}), id=name,
+                         marks=[pytest.mark.slow] if name in SLOW else [])
+            for name in known_networks()] + [("classification_7w_4v", {"balance": "balanced"})]
 
 
 @pytest.mark.parametrize("network,options", FAMILIES)
