@@ -9,6 +9,7 @@ hyper-parameters, so that every network can be judged on tracks it never saw.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -205,10 +206,48 @@ REQUIRED = ("name", "road_width", "line_width", "centre_line")
 OPTIONAL = ("start", "interpolation", "description", "held_out")
 
 
+#: An error at a line of the circuit file being read: fail(line, message).
+_Fail = Callable[[int, str], FollowLineError]
+
+
 def _load_file(path: Path) -> Circuit:
+    """The circuit of a file, each field checked; an error names the file and line."""
     def fail(line: int, message: str) -> FollowLineError:
         return FollowLineError(f"{path}:{line}: {message}")
 
+    doc = _read_document(path, fail)
+    road_width = _positive(doc, "road_width", fail)
+    line_width = _positive(doc, "line_width", fail)
+    if line_width >= road_width:
+        raise fail(doc.key_lines["line_width"], "field 'line_width' must be smaller than "
+                                                f"'road_width' ({road_width})")
+    control = _control_points(doc, fail)
+    interpolation = doc.get("interpolation", "spline")
+    if interpolation not in INTERPOLATIONS:
+        raise fail(doc.key_lines["interpolation"], f"field 'interpolation' is {interpolation!r};"
+                                                   f" allowed: {', '.join(INTERPOLATIONS)}")
+    held_out = doc.get("held_out", False)
+    if not isinstance(held_out, bool):
+        raise fail(doc.key_lines["held_out"], "field 'held_out' must be true or false (true: "
+                                              f"for testing only), got {held_out!r}")
+    start = control[0]
+    if "start" in doc:
+        start = _point(doc["start"], doc.key_lines["start"], "field 'start'", fail)
+    circuit = Circuit(
+        name=str(doc["name"]), road_width=road_width, line_width=line_width,
+        control_points=tuple(map(tuple, control.tolist())),
+        start=(float(start[0]), float(start[1])),
+        interpolation=interpolation, description=str(doc.get("description", "")),
+        source=str(path), held_out=held_out,
+    )
+    line = circuit.line("anticlockwise")
+    if line.self_intersects():
+        raise fail(doc.key_lines["centre_line"], "centre_line crosses itself")
+    return circuit
+
+
+def _read_document(path: Path, fail: _Fail) -> _Map:
+    """The file's YAML mapping (small, alias-free), with exactly the known fields."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise fail(1, f"the file is {size:,} bytes; a circuit file is at most "
@@ -232,31 +271,35 @@ def _load_file(path: Path) -> Circuit:
         if key not in REQUIRED + OPTIONAL:
             raise fail(doc.key_lines[key], f"unknown field '{key}' "
                                            f"(allowed: {', '.join(REQUIRED + OPTIONAL)})")
+    return doc
 
-    def positive(key: str) -> float:
-        value = doc[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise fail(doc.key_lines[key], f"field '{key}' must be a positive number of metres,"
-                                           f" got {value!r}")
-        return float(value)
 
-    def point(value, line: int, what: str) -> tuple[float, float]:
-        ok = (isinstance(value, list) and len(value) == 2
-              and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value))
-        if not ok or not all(np.isfinite(value)):
-            raise fail(line, f"{what} must be a pair of numbers [x, y] in metres, got {value!r}")
-        return float(value[0]), float(value[1])
+def _positive(doc: _Map, key: str, fail: _Fail) -> float:
+    """Field `key`: a positive number of metres."""
+    value = doc[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise fail(doc.key_lines[key], f"field '{key}' must be a positive number of metres,"
+                                       f" got {value!r}")
+    return float(value)
 
-    road_width, line_width = positive("road_width"), positive("line_width")
-    if line_width >= road_width:
-        raise fail(doc.key_lines["line_width"], "field 'line_width' must be smaller than "
-                                                f"'road_width' ({road_width})")
+
+def _point(value: object, line: int, what: str, fail: _Fail) -> tuple[float, float]:
+    """A pair of finite numbers [x, y] in metres."""
+    ok = (isinstance(value, list) and len(value) == 2
+          and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value))
+    if not ok or not all(np.isfinite(value)):
+        raise fail(line, f"{what} must be a pair of numbers [x, y] in metres, got {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def _control_points(doc: _Map, fail: _Fail) -> np.ndarray:
+    """The control points (N, 2) of field 'centre_line', within the size limits, distinct."""
     raw = doc["centre_line"]
     if not isinstance(raw, _Seq) or not 4 <= len(raw) <= MAX_CONTROL_POINTS:
         raise fail(doc.key_lines["centre_line"],
                    f"field 'centre_line' must be a list of 4 to {MAX_CONTROL_POINTS:,} points"
                    f" [x, y]" + (f", got {len(raw):,}" if isinstance(raw, list) else ""))
-    control = np.array([point(p, line, f"centre_line point {i}")
+    control = np.array([_point(p, line, f"centre_line point {i}", fail)
                         for i, (p, line) in enumerate(zip(raw, raw.item_lines, strict=True))])
     if np.all(np.abs(control[0] - control[-1]) < 1e-6):  # metres, at any coordinates
         control = control[:-1]  # the loop closes itself; a repeated first point is redundant
@@ -271,25 +314,4 @@ def _load_file(path: Path) -> Circuit:
     if np.any(steps < 1e-6):
         i = int(np.argmin(steps))
         raise fail(raw.item_lines[i], f"centre_line point {i} repeats the next point")
-    interpolation = doc.get("interpolation", "spline")
-    if interpolation not in INTERPOLATIONS:
-        raise fail(doc.key_lines["interpolation"], f"field 'interpolation' is {interpolation!r};"
-                                                   f" allowed: {', '.join(INTERPOLATIONS)}")
-    held_out = doc.get("held_out", False)
-    if not isinstance(held_out, bool):
-        raise fail(doc.key_lines["held_out"], "field 'held_out' must be true or false (true: "
-                                              f"for testing only), got {held_out!r}")
-    start = control[0]
-    if "start" in doc:
-        start = point(doc["start"], doc.key_lines["start"], "field 'start'")
-    circuit = Circuit(
-        name=str(doc["name"]), road_width=road_width, line_width=line_width,
-        control_points=tuple(map(tuple, control.tolist())),
-        start=(float(start[0]), float(start[1])),
-        interpolation=interpolation, description=str(doc.get("description", "")),
-        source=str(path), held_out=held_out,
-    )
-    line = circuit.line("anticlockwise")
-    if line.self_intersects():
-        raise fail(doc.key_lines["centre_line"], "centre_line crosses itself")
-    return circuit
+    return control
