@@ -22,6 +22,7 @@ from follow_line.files import write_text_atomic
 from follow_line.logs import native_stderr_silenced
 
 OPSET = 17
+QUANTIZATIONS = ("fp16", "int8")  # `export --quantize`: the forms of learning/export.py
 INSTALL = "pip install -r requirements-onnx.txt"
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,13 @@ import numpy as np
 from tqdm import tqdm
 
 from follow_line.driving.frames import FrameBuffer
-from follow_line.driving.onnx_runtime import INSTALL, OPSET, keras_to_onnx, onnx_predictor
+from follow_line.driving.onnx_runtime import (
+    INSTALL,
+    OPSET,
+    QUANTIZATIONS,
+    keras_to_onnx,
+    onnx_predictor,
+)
 from follow_line.driving.pilot import Pilot
 from follow_line.driving.zoo import load_model, weights_digest
 from follow_line.errors import FollowLineError
@@ -35,7 +41,6 @@ from follow_line.files import write_text_atomic
 from follow_line.learning.data import load_episodes
 from follow_line.logs import native_stderr_silenced
 
-QUANTIZATIONS = ("fp16", "int8")
 FP32_TOLERANCE = 1e-4  # largest |ONNX - Keras| of a float32 export, in network units
 INT8_TOLERANCE = 0.15  # largest |int8 - Keras| on frames not calibrated on, network units
 CHECK_FRAMES = 200  # network inputs sampled from the dataset for the checks and calibration
