@@ -12,7 +12,7 @@ SEED_NETWORKS = pilotnet,tinypilotnet,pilotnet_stacked,pilotnet_stacked_diff,lst
   classification_7w_4v_balanced,classification_7w_4v_imbalanced
 SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
 
-.PHONY: help demo test test-all perf ros-perf readme deploy models clean
+.PHONY: help demo test test-all perf ros-perf readme docs-networks deploy models clean
 
 $(STAMP): requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -54,7 +54,12 @@ clean:  ## remove .venv/ and the build folders
 data/test/dataset.yaml: | $(STAMP)
 	$(VENV)/bin/follow-line zoo --data data --datasets test --quiet
 
-readme: $(STAMP)  ## regenerate the tables, plots and figures of README.md and docs/results.md
+docs-networks: $(STAMP)  ## the registry table of docs/networks.md, from driving/nets/registry.py
+	mkdir -p results
+	$(PY) -m follow_line.driving.nets.table > results/registry.md
+	$(PY) -m follow_line.bench.readme docs/networks.md registry=results/registry.md
+
+readme: docs-networks  ## regenerate the tables, plots and figures of README.md and docs/results.md
 	rm -rf results/readme results/readme-robustness results/readme-latency
 	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --out results/readme --quiet \
 	  --circuits simple,monaco,nurburgring,montreal,hungaroring > /dev/null

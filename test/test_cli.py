@@ -63,7 +63,8 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
     bad.write_text("name: c\nroad_width: -1\nline_width: 0.4\n"
                    "centre_line: [[0, 0], [50, 0], [50, 50], [0, 50]]\n")
     assert main(["drive", "--circuit", str(bad)]) == 2
-    assert "c.yaml:2: field 'road_width' must be a positive number" in capsys.readouterr().err
+    assert ("c.yaml:2: field 'road_width' must be a number of metres from 2 to 30"
+            in capsys.readouterr().err)
     assert main(["bench", "--perturb", "fog", "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert "unknown perturbation 'fog'; known: blur, bright, cast, clean, colours" in err
@@ -293,3 +294,24 @@ def test_an_output_that_cannot_be_written_is_exit_2_before_driving_as_documented
             captured = capsys.readouterr()
             assert captured.out == "" and captured.err.count("\n") == 1, (option, path)
     assert blocker.read_text() == "mine"
+
+
+@pytest.mark.parametrize("command", [["drive", "--circuit"], ["frame", "--out", "f.png",
+                                                              "--circuit"],
+                                     ["bench", "--out", "b", "--models", "expert", "--circuits"],
+                                     ["ros", "--circuit"]])
+def test_a_nan_line_width_is_one_line_and_exit_2_before_anything_runs(tmp_path, capsys,
+                                                                      monkeypatch, command):
+    import importlib.util
+
+    if command[0] == "ros" and importlib.util.find_spec("rclpy") is None:
+        pytest.skip("ROS 2 (rclpy) is not installed")
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "nan.yaml"
+    bad.write_text("name: nan\nroad_width: 8\nline_width: .nan\n"
+                   "centre_line: [[0, 0], [50, 0], [50, 50], [0, 50]]\n")
+    assert main([*command, str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nan.yaml:3: field 'line_width'" in err
+    assert "from 0.05 to 4" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nan.yaml"]  # nothing written
