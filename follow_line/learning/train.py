@@ -246,7 +246,7 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     import keras
 
     from follow_line.driving.nets import build_network
-    from follow_line.driving.zoo import default_card, save_model
+    from follow_line.driving.zoo import builder_options, default_card, save_model
 
     if config.balance not in BALANCES:
         raise FollowLineError(f"balance {config.balance!r} is not one of {', '.join(BALANCES)}")
@@ -254,11 +254,10 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     card = card or default_card(config.network, config.name, config.image_mode,
                                 config.constant_v)
     card.architecture = dict(config.options)
-    options = dict(config.options)
     if card.task == "regression" and card.constant_v is not None:
         card.outputs.pop("v", None)
-        options["outputs"] = ("w",)
-    model = build_network(config.network, card.preprocessing.frame_shape, **options)
+    model = build_network(config.network, card.preprocessing.frame_shape,
+                          **builder_options(card))
     train_ids, val_ids = split_episodes(episodes, config.val_fraction, config.val_circuits,
                                         config.seed)
     if config.stride < 1:
