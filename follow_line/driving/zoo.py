@@ -194,18 +194,29 @@ def check_network_matches_card(model, card: ModelCard, source) -> None:
     if card.network not in known_networks():
         return  # a model made elsewhere: its input and outputs are checked by the Pilot
     mine = layer_signature(model)
-    want = layer_signature(build_network(card.network, card.preprocessing.frame_shape,
-                                         **builder_options(card)))
+    try:
+        want = layer_signature(build_network(card.network, card.preprocessing.frame_shape,
+                                             **builder_options(card)))
+    except FollowLineError:  # the card's network cannot even take the card's frames
+        want = None
     if mine == want:
         return
     what = f"a {model.name}" if model.name in known_networks() else "another network"
+    raise FollowLineError(f"{source}: the card says network {card.network!r} but the weights "
+                          f"are {what} ({_first_difference(mine, want, card)}); give the "
+                          "weights their own card")
+
+
+def _first_difference(mine: list, want: list | None, card: ModelCard) -> str:
+    """Where two layer signatures part, in words."""
+    if want is None:
+        return (f"a {card.network} cannot take the card's frames "
+                f"{list(card.preprocessing.frame_shape)}")
     i = next((k for k, (a, b) in enumerate(zip(mine, want, strict=False)) if a != b),
              min(len(mine), len(want)))
     found = f"{mine[i][0]} {list(mine[i][1])}" if i < len(mine) else "nothing"
     expected = f"{want[i][0]} {list(want[i][1])}" if i < len(want) else "nothing"
-    raise FollowLineError(f"{source}: the card says network {card.network!r} but the weights "
-                          f"are {what} (layer {i}: {found}, where {card.network} has "
-                          f"{expected}); give the weights their own card")
+    return f"layer {i}: {found}, where a {card.network} has {expected}"
 
 
 def check_finite_weights(model, source) -> None:
