@@ -197,6 +197,8 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
     process). A process that ends before the run does (a one-shot one: with a code other
     than 0) ends the graph with a NodeFailedError naming it and why.
     """
+    from follow_line.driving.drivers import driver_weights
+
     check_spec(spec)
     domain_id(env)
     with tempfile.TemporaryDirectory(prefix="follow_line_ros_") as tmp:
@@ -230,6 +232,7 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
         if interrupted["signal"] or not record:
             record = {**record, "stop_reason": "interrupted"}
         record["node_exit_codes"] = codes
+        record.setdefault("weights", driver_weights(spec.model))  # as drive and bench record
     if record_path:
         write_json_atomic(Path(record_path), record)
     return record
