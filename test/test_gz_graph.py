@@ -241,8 +241,8 @@ def test_a_gazebo_process_that_dies_ends_the_run_naming_it_and_leaves_no_process
     proc = start_gz_run(tmp_path)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 4, err
-    assert err.strip() == (f"follow-line: error: {name} exited with code 3 (its log above says "
-                           "why): shutting down the graph, the car stays stopped")
+    assert err.strip() == (f"follow-line: error: {name} exited with code 3 (it logged no "
+                           "error): shutting down the graph, the car stays stopped")
     assert group_gone_within(proc.pid, 10.0), "a process of the run was left"
 
 

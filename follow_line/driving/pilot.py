@@ -61,6 +61,7 @@ class Pilot:
             self.output_names = list(model.output_names)
             self.predict, self.backend = make_predictor(model, backend, device, threads)
         self.faults = 0
+        self.weights: str | None = None  # the weights file's digest, once loaded from one
 
     def reset(self) -> None:
         """Forget the frames and the fault count of the previous run."""

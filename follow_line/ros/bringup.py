@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from follow_line.ros.simulators import GRAPH_SIMULATORS
 LAP_MONITOR = "lap_monitor_node"  # its exit with 0 after the run ends the graph
 RECORD_FILE = "record.json"  # the lap monitor's record, in the run's folder
 PROFILES_ENV = "FASTDDS_DEFAULT_PROFILES_FILE"
+DOMAIN_ENV = "ROS_DOMAIN_ID"
+MAX_DOMAIN_ID = 232
 SHUTDOWN_S = 5.0  # a node still running this long after SIGINT is killed
 POLL_S = 0.1
 
@@ -194,7 +197,10 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
     process). A process that ends before the run does (a one-shot one: with a code other
     than 0) ends the graph with a NodeFailedError naming it and why.
     """
+    from follow_line.driving.drivers import driver_weights
+
     check_spec(spec)
+    domain_id(env)
     with tempfile.TemporaryDirectory(prefix="follow_line_ros_") as tmp:
         path = Path(tmp) / RECORD_FILE
         commands, one_shot = graph_processes(spec, Path(tmp))
@@ -220,25 +226,46 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         if failed:
-            reason = _failure_line(logs[failed]) if quiet else None
+            reason = (_failure_line(logs[failed]) or "it logged no error") if quiet else None
             raise NodeFailedError(node_exit_message(failed, codes[failed], reason))
         record = json.loads(path.read_text()) if path.exists() else {}
         if interrupted["signal"] or not record:
             record = {**record, "stop_reason": "interrupted"}
         record["node_exit_codes"] = codes
+        record.setdefault("weights", driver_weights(spec.model))  # as drive and bench record
     if record_path:
         write_json_atomic(Path(record_path), record)
     return record
 
 
 def _failure_line(log: Path) -> str | None:
-    """The last FATAL (else ERROR) line of a node's log, without its level and time stamp."""
+    """Why a node died, from its log (shown when the log is not on the screen).
+
+    The last FATAL (else ERROR) line without its level and time stamp, else its last line
+    that is not a log line (a traceback's exception).
+    """
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
     for level in ("[FATAL]", "[ERROR]"):
         found = [line for line in lines if line.startswith(level)]
         if found:
             return found[-1].split("]: ", 1)[-1]
-    return None
+    other = [line.strip() for line in lines
+             if line.strip() and not line.startswith(("[INFO]", "[WARN]", "[DEBUG]"))]
+    return other[-1] if other else None
+
+
+def domain_id(env: dict[str, str] | None = None) -> int:
+    """The ROS domain of `env` (default: os.environ; 0 when unset), checked to be valid.
+
+    DDS maps a domain to UDP ports: 0-232 fit in 16 bits (ROS 2's "About Domain ID"; 0-101
+    also keep clear of Linux's ephemeral ports). A node refuses any other value only once
+    started, so the graph checks it first.
+    """
+    text = (os.environ if env is None else env).get(DOMAIN_ENV, "").strip() or "0"
+    if not (re.fullmatch(r"[0-9]{1,3}", text) and int(text) <= MAX_DOMAIN_ID):
+        raise FollowLineError(f"{DOMAIN_ENV} is {text!r}; allowed: an integer from 0 to "
+                              f"{MAX_DOMAIN_ID} (0 to 101 is the safe choice on Linux)")
+    return int(text)
 
 
 def _wait(children: dict[str, subprocess.Popen], interrupted: dict,
