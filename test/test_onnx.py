@@ -267,3 +267,11 @@ def test_an_onnx_model_is_checked_before_its_card_is_written_and_before_it_drive
     assert re.search(message, err) and err.count("\n") == 1 and out == "", err  # not driven
     (tmp_path / "tiny.json").unlink()
     assert main(card) == 2 and not (tmp_path / "tiny.json").exists()
+
+
+def test_onnx_runtime_threads_sleep_instead_of_spinning(tmp_path):
+    from follow_line.driving.onnx_runtime import _session
+
+    session = _session(nchw_pilotnet(tmp_path / "theirs.onnx").read_bytes(), "theirs", 1)
+    assert session.get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning") == "0"
