@@ -110,3 +110,15 @@ def test_a_streamed_drive_follows_the_whole_window_one(seconds):
     assert len(a["x"]) == len(b["x"])
     gap = np.hypot(np.subtract(a["x"], b["x"]), np.subtract(a["y"], b["y"]))
     assert gap.max() < 0.01
+
+
+def test_perf_times_a_sequence_network_streamed_and_whole_window():
+    from follow_line.bench.perf import perf_markdown, time_inference
+
+    rows = time_inference(["deepest_lstm_tinypilotnet"], backends=("keras",), repeats=5)
+    labels = [r["backend"] for r in rows if r["network"] == "deepest_lstm_tinypilotnet"]
+    assert labels[:2] == ["keras", "keras, streamed"]
+    table = perf_markdown({"machine": "m", "render": {"render_ms_median": 1.0,
+                                                     "render_ms_p99": 2.0},
+                           "closed_loop_expert": [], "inference": rows})
+    assert "| deepest_lstm_tinypilotnet | keras, streamed |" in table
