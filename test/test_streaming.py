@@ -122,3 +122,26 @@ def test_perf_times_a_sequence_network_streamed_and_whole_window():
                                                      "render_ms_p99": 2.0},
                            "closed_loop_expert": [], "inference": rows})
     assert "| deepest_lstm_tinypilotnet | keras, streamed |" in table
+
+
+def _tiny_sequence(skip: bool):
+    import keras
+    from keras import layers
+
+    frames = keras.Input((3, 8, 8, 2))
+    x = layers.TimeDistributed(layers.Conv2D(4, 3, activation="relu"))(frames)
+    x = layers.TimeDistributed(layers.Flatten())(x)
+    y = layers.GRU(5)(x)
+    if skip:  # the raw frames read again after the split: nothing per frame to cache
+        y = layers.Concatenate()([y, layers.Flatten()(frames)])
+    return keras.Model(frames, layers.Dense(1)(y))
+
+
+def test_a_network_without_an_lstm_streams_its_features_and_one_reading_frames_later_does_not():
+    model = _tiny_sequence(skip=False)
+    parts = split(model)
+    assert parts.cached == "the features (144,)"  # 6 x 6 x 4
+    window = np.random.default_rng(3).random((1, 3, 8, 8, 2), dtype=np.float32)
+    features = np.stack([np.asarray(parts.front(f[None]))[0] for f in window[0]])[None]
+    assert np.allclose(parts.temporal(features), model(window), atol=TOLERANCE)
+    assert split(_tiny_sequence(skip=True)) is None

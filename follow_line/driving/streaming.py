@@ -90,7 +90,8 @@ def split(model) -> StreamSplit | None:
     except (ValueError, AttributeError, KeyError) as exc:  # multiple nodes, odd wiring
         log.info("%s does not stream: %s", model.name, exc)
         return None
-    cached = f"the input term of {recurrent.name}" if recurrent else f"{tensor.shape[2:]}"
+    cached = (f"the input term of {recurrent.name}" if recurrent
+              else f"the features {tuple(tensor.shape[2:])}")
     return StreamSplit(front, temporal, cached)
 
 
