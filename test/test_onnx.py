@@ -303,3 +303,11 @@ def test_export_works_from_an_empty_folder_and_the_export_drives(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X"]  # no data/ made either
     assert drive_simple(load_pilot(str(tmp_path / "X" / "pilotnet.onnx")))[
         "completion_pct"] == 100.0
+
+
+def test_onnx_runtime_threads_sleep_instead_of_spinning(tmp_path):
+    from follow_line.driving.onnx_runtime import _session
+
+    session = _session(nchw_pilotnet(tmp_path / "theirs.onnx").read_bytes(), "theirs", 1)
+    assert session.get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning") == "0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import platform
 import statistics
@@ -102,6 +103,9 @@ def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
     """Batch-1 latency (ms) of each network and backend on a real camera frame.
 
     Shipped weights are used where they exist, else a freshly built network (same cost).
+    Each call is what a pilot does with a preprocessed frame: frame buffer(s) and network
+    (`Pilot.infer`). A sequence network is timed whole-window and streamed (front end +
+    temporal part), on each backend and (unless `backends` says) on `auto`'s choice.
     `keras.Model.predict()` is timed for the first network as the baseline never to use.
     Each of `onnx_files` (exported or quantised models with their cards) is timed on ONNX
     Runtime, on every core and on one thread.
@@ -112,12 +116,16 @@ def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
     rows = []
     for i, name in enumerate(networks):
         model, card = load_model(name) if name in shipped_models() else build_untrained(name)
-        for backend in backends or inference_backends():
-            for threads in (None, 1) if backend in ("litert", "onnxruntime") else (None,):
-                pilot = Pilot(card, model, backend=backend, threads=threads)
-                rows.append(_row(name, _label(pilot.backend, threads),
-                                 _latencies(pilot.predict, pilot.network_input(frame, 0.0),
-                                            repeats)))
+        modes = (False, True) if card.frames.mode == "sequence" else (False,)
+        names = backends or (*inference_backends(), *(("auto",) if len(modes) > 1 else ()))
+        for backend in names:
+            for threads in (None,) if backend == "keras" else (None, 1):
+                for streaming in modes:
+                    pilot = Pilot(card, model, backend=backend, threads=threads,
+                                  streaming=streaming)
+                    label = ("auto: " if backend == "auto" else "") + _label(pilot, threads)
+                    rows.append(_row(name, label, _latencies(
+                        _frames(pilot), card.preprocessing.apply(frame), repeats)))
         if i == 0:
             x = Pilot(card, model, backend="keras").network_input(frame, 0.0)
             times = _latencies(functools.partial(model.predict, verbose=0), x,
@@ -126,14 +134,20 @@ def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
     for path in onnx_files:
         for threads in (None, 1):
             pilot = Pilot(load_card(path), Path(path), threads=threads)
-            rows.append(_row(Path(path).name, _label(pilot.backend, threads),
-                             _latencies(pilot.predict, pilot.network_input(frame, 0.0),
-                                        repeats)))
+            rows.append(_row(Path(path).name, _label(pilot, threads), _latencies(
+                _frames(pilot), pilot.card.preprocessing.apply(frame), repeats)))
     return rows
 
 
-def _label(backend: str, threads: int | None) -> str:
-    return backend + (" (1 thread)" if threads == 1 else "")
+def _frames(pilot: Pilot):
+    """What `pilot` does with a preprocessed frame, the frames one period (1/20 s) apart."""
+    clock = itertools.count()
+    return lambda x: pilot.infer(x, next(clock) / 20)
+
+
+def _label(pilot: Pilot, threads: int | None) -> str:
+    return (pilot.backend + (" (1 thread)" if threads == 1 else "")
+            + (", streamed" if pilot.streaming else ""))
 
 
 def _row(network: str, backend: str, times: list[float]) -> dict:

@@ -69,7 +69,7 @@ def export_network(name: str, out: Path, data: Path | None = None,
         onnx_model = _to_int8(onnx_model, inputs)
     exported = replace(card, name=card.name + (f"_{quantize}" if quantize else ""))
     predict, names = onnx_predictor(onnx_model, exported)
-    keras_pilot = Pilot(card, model, backend="keras")
+    keras_pilot = Pilot(card, model, backend="keras", streaming=False)  # the ONNX: whole window
     reference = [keras_pilot.predict(x[None]) for x in inputs]
     got = [predict(x[None]) for x in inputs]
     diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
