@@ -365,8 +365,8 @@ def test_the_camera_subscription_uses_the_sensor_data_qos_keeping_the_newest_fra
     assert cmd.msg_type is ros.Twist
 
 
-@pytest.mark.parametrize("cli_args, prefix", [([], "/"), (["--ros-args", "-r", "__ns:=/car"],
-                                                          "/car/")])
+@pytest.mark.parametrize("cli_args, prefix", [
+    ([], "/"), (["--ros-args", "-r", "__ns:=/car"], "/car/")])
 def test_the_nodes_topics_are_relative_names_for_remapping(ros, ctx, oval_file, cli_args,
                                                           prefix):
     """Without remapping, each topic resolves in the node's namespace (/clock stays global)."""
