@@ -367,8 +367,8 @@ def test_the_camera_subscription_uses_the_sensor_data_qos_keeping_the_newest_fra
 
 @pytest.mark.parametrize("cli_args, prefix", [
     ([], "/"), (["--ros-args", "-r", "__ns:=/car"], "/car/")])
-def test_the_nodes_topics_are_relative_names_for_remapping(ros, ctx, oval_file, cli_args,
-                                                          prefix):
+def test_the_nodes_topics_are_relative_names_for_remapping(
+        ros, ctx, oval_file, cli_args, prefix):
     """Without remapping, each topic resolves in the node's namespace (/clock stays global)."""
     drive = ctx.make(ros.DriveNode, cli_args, model="expert")
     sim = ctx.make(ros.SimNode, cli_args, circuit=str(oval_file))
