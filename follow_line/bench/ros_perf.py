@@ -20,8 +20,8 @@ from dataclasses import replace
 import numpy as np
 
 from follow_line.interface import CLOCK, CMD_VEL
-from follow_line.ros.conversions import NS_PER_S, stamp_to_ns
 from follow_line.ros.bringup import GraphSpec, run_graph
+from follow_line.ros.conversions import NS_PER_S, stamp_to_ns
 
 
 def profile_name(shipped_profile: bool) -> str:
