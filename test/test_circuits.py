@@ -209,7 +209,7 @@ def test_documented_limits_are_checked_before_anything_large_is_built(tmp_path):
                      for k in range(MAX_CONTROL_POINTS + 1))
     assert f"4 to {MAX_CONTROL_POINTS:,} points" in bad(tmp_path, head + "centre_line:\n" + many)
     huge = head + "centre_line:\n  - [0, 0]\n  - [6366, 0]\n  - [6366, 6366]\n  - [0, 6366]\n"
-    assert "at most 5,000 m in a 400 m x 400 m box" in bad(tmp_path, huge)
+    assert "at most 8,000 m in a 2,500 m x 2,500 m box" in bad(tmp_path, huge)
     big = tmp_path / "big.yaml"
     big.write_text("#" * (MAX_FILE_BYTES + 1))
     with pytest.raises(FollowLineError, match=f"at most {MAX_FILE_BYTES:,} bytes"):

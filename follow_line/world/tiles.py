@@ -1,0 +1,118 @@
+"""Ground tiles: a 0.1 m grid of the ground that stores only the tiles near the road.
+
+The ground is a grid of RESOLUTION_M cells from an origin below and left of the circuit, cut
+into square tiles of TILE_CELLS. Only the tiles the road passes near are stored, each with an
+apron of its neighbours' first cells (APRON_CELLS), side by side in one atlas image; every
+other tile is wholly inside or wholly outside the loop and maps to one of two constant slots.
+A table with one entry per tile holds the offset from grid cells to atlas cells, so a map of
+points is sampled with one nearest remap of the table (which slot) and one bilinear remap of
+the atlas, exactly as from a grid of the whole box: memory grows with the length of the line,
+not with its box.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from follow_line.world.circuits.geometry import ReferenceLine
+
+RESOLUTION_M = 0.1
+TILE_CELLS = 256  # 25.6 m
+APRON_CELLS = 2  # a point of a tile may read its neighbours' first cells (bilinear, ties)
+SLOT_CELLS = TILE_CELLS + 2 * APRON_CELLS
+# Offset of points beyond the table: far off the atlas, where remap reads its border value.
+_BEYOND = float(np.array([1e6, 1e6], np.float32).view(np.float64)[0])
+
+
+@dataclass(frozen=True, eq=False)
+class Tiles:
+    """Which tiles of the grid are stored, and where in the atlas.
+
+    Slots 0..n-1 hold the stored tiles (`stored`, tile row and column); slot n is the constant
+    outside the loop, slot n + 1 the constant inside it.
+    """
+
+    origin: np.ndarray  # world (x, y) of grid cell (0, 0)
+    stored: np.ndarray  # (n, 2) tile (row, column) of each stored slot
+    table: np.ndarray  # per tile, float64 holding two float32: grid -> atlas (column, row)
+    per_row: int  # slots per atlas row
+
+    @property
+    def atlas_shape(self) -> tuple[int, int]:
+        """(rows, columns) of an atlas of every slot."""
+        rows = math.ceil((len(self.stored) + 2) / self.per_row)
+        return rows * SLOT_CELLS, self.per_row * SLOT_CELLS
+
+    def corner(self, slot: int) -> tuple[int, int]:
+        """Atlas (row, column) of a slot's first cell."""
+        return slot // self.per_row * SLOT_CELLS, slot % self.per_row * SLOT_CELLS
+
+    def first_cell(self, tile: np.ndarray) -> tuple[int, int]:
+        """Grid (row, column) of the first cell of a tile's slot (its apron's corner)."""
+        return int(tile[0]) * TILE_CELLS - APRON_CELLS, int(tile[1]) * TILE_CELLS - APRON_CELLS
+
+    def atlas(self, slot_values: Callable[[int, int], np.ndarray], outside: float,
+              inside: float) -> np.ndarray:
+        """An atlas (float32) of the stored tiles' values and the two constants.
+
+        `slot_values(row, column)` gives the SLOT_CELLS x SLOT_CELLS values of the slot whose
+        first cell is that grid cell.
+        """
+        atlas = np.full(self.atlas_shape, outside, np.float32)
+        for slot, tile in enumerate(self.stored):
+            r, c = self.corner(slot)
+            atlas[r:r + SLOT_CELLS, c:c + SLOT_CELLS] = slot_values(*self.first_cell(tile))
+        r, c = self.corner(len(self.stored) + 1)
+        atlas[r:r + SLOT_CELLS, c:c + SLOT_CELLS] = inside
+        atlas.setflags(write=False)
+        return atlas
+
+    def locate(self, points: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Grid and atlas cell coordinates (both (h, w, 2) float32) of a map of points.
+
+        `affine` (2 x 3) maps each point to grid cells (column, row). Points off the table
+        get atlas coordinates off the atlas: remap reads its border value there.
+        """
+        grid = cv2.transform(points, affine.astype(np.float32))
+        to_tile = affine / TILE_CELLS
+        to_tile[:, 2] -= 0.5  # nearest rounds: a half-tile shift makes it the tile's floor
+        tile = cv2.transform(points, to_tile.astype(np.float32))
+        offset = cv2.remap(self.table, tile, None, cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=_BEYOND)
+        return grid, cv2.add(grid, offset.view(np.float32).reshape(grid.shape))
+
+
+def near_road(line: ReferenceLine, reach: float, margin: float) -> Tiles:
+    """The tiles within `reach` metres of the line, over a grid `margin` beyond its box."""
+    origin = line.points.min(axis=0) - margin
+    cells = (line.points.max(axis=0) + margin - origin) / RESOLUTION_M
+    columns, rows = (np.ceil((np.ceil(cells) + 1) / TILE_CELLS)).astype(int)
+    ends = (np.stack([line.points, line.points + line.seg]) - origin) / RESOLUTION_M
+    pad = reach / RESOLUTION_M + APRON_CELLS
+    low = np.clip(np.floor((ends.min(axis=0) - pad) / TILE_CELLS), 0, [columns - 1, rows - 1])
+    high = np.clip(np.floor((ends.max(axis=0) + pad) / TILE_CELLS), 0, [columns - 1, rows - 1])
+    near = np.zeros((rows, columns), bool)
+    for (c0, r0), (c1, r1) in zip(low.astype(int), high.astype(int), strict=True):
+        near[r0:r1 + 1, c0:c1 + 1] = True
+    stored = np.argwhere(near)
+    per_row = math.ceil(math.sqrt(len(stored) + 2))
+    slot = np.where(near, 0, len(stored) + _inside_tiles(line, origin, (rows, columns)))
+    slot[near] = np.arange(len(stored))
+    corner = np.stack([slot // per_row, slot % per_row], axis=-1) * SLOT_CELLS + APRON_CELLS
+    tile = np.stack(np.mgrid[0:rows, 0:columns], axis=-1) * TILE_CELLS
+    offset = (corner - tile)[..., ::-1].astype(np.float32)  # (column, row)
+    table = np.ascontiguousarray(offset).view(np.float64)[..., 0]
+    return Tiles(origin=origin, stored=stored, table=table, per_row=per_row)
+
+
+def _inside_tiles(line: ReferenceLine, origin: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """1 where a tile's centre is inside the loop, else 0 (tile rows x columns)."""
+    inside = np.zeros(shape, np.uint8)
+    centres = (line.points - origin) / (RESOLUTION_M * TILE_CELLS) - 0.5
+    cv2.fillPoly(inside, [np.round(centres * 256).astype(np.int32)], 1, shift=8)
+    return inside.astype(int)
