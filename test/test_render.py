@@ -1,5 +1,6 @@
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -233,3 +234,34 @@ def test_random_appearances_are_seeded_valid_and_cover_the_ranges():
     for bad in ({"camera_pitch": 0.5}, {"texture": -0.1}, {"jpeg_quality": 101}):
         with pytest.raises(ValueError, match="appearance out of range"):
             Appearance(**bad)
+
+
+def test_tiles_hold_the_whole_box_grid_and_every_pixel_sees_the_same_distance():
+    """The tiles near the road hold what a 0.1 m grid of the whole box did (built-in simple)."""
+    from follow_line.world.circuits import load_circuit
+    from follow_line.world.render import _distance_tiles
+    from follow_line.world.tiles import RESOLUTION_M, SLOT_CELLS
+
+    circuit = load_circuit("simple")
+    tiles, atlas, max_d = _distance_tiles(circuit)
+    line = circuit.line("anticlockwise")
+    box = line.points.max(axis=0) + max_d + 1.0 - tiles.origin
+    shape = tuple(int(np.ceil(v / RESOLUTION_M)) + 1 for v in box[::-1])
+    whole = ((line.distance_field(tuple(tiles.origin), RESOLUTION_M, shape, max_d) + max_d)
+             / 0.005).astype(np.float32)
+    padded = np.zeros((shape[0] + 2 * SLOT_CELLS, shape[1] + 2 * SLOT_CELLS), np.float32)
+    padded[SLOT_CELLS:SLOT_CELLS + shape[0], SLOT_CELLS:SLOT_CELLS + shape[1]] = whole
+    for slot, tile in enumerate(tiles.stored):  # cell for cell, past the box too (grass)
+        r, c = (v + SLOT_CELLS for v in tiles.first_cell(tile))
+        row, col = tiles.corner(slot)
+        np.testing.assert_allclose(atlas[row:row + SLOT_CELLS, col:col + SLOT_CELLS],
+                                   padded[r:r + SLOT_CELLS, c:c + SLOT_CELLS], atol=1e-3)
+    renderer = Renderer(circuit)
+    for s in np.linspace(0.0, line.length, 24, endpoint=False):
+        pose = Pose(*line.pose_at(s))
+        to_grid = np.vstack([renderer._camera_to_grid(pose), [0.0, 0.0, 1.0]])
+        expected = cv2.warpPerspective(whole, to_grid @ CAM.ground_homography(), (640, 240),
+                                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        # every pixel: the same distance within 0.25 mm (a twentieth of a colour step)
+        assert np.abs(renderer._distances(pose)[2] - expected).max() < 0.05

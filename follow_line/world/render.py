@@ -86,9 +86,7 @@ class Renderer:
     def render(self, pose: Pose) -> np.ndarray:
         """The camera image (height, width, 3) uint8 RGB seen from `pose`."""
         cam = self._view
-        grid, where = self._tiles.locate(self._ground, self._camera_to_grid(pose))
-        columns = cv2.remap(self._atlas, where, None, cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=self._outside)
+        grid, where, columns = self._distances(pose)
         image = np.empty((cam.height, cam.width, 3), dtype=np.uint8)
         image[: self._top] = self._sky[: self._top]
         words = cv2.remap(self._lut_words, columns, self._lut_rows, cv2.INTER_NEAREST,
@@ -119,6 +117,13 @@ class Renderer:
         if self.appearance.jpeg_quality > 0:
             image = _jpeg(image, self.appearance.jpeg_quality)
         return image
+
+    def _distances(self, pose: Pose) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per band pixel: ground-grid cells, atlas cells and distance (colour-table column)."""
+        grid, where = self._tiles.locate(self._ground, self._camera_to_grid(pose))
+        columns = cv2.remap(self._atlas, where, None, cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=self._outside)
+        return grid, where, columns
 
     def _camera_to_grid(self, pose: Pose) -> np.ndarray:
         """2x3 affine map from (forward, left) metres off the camera to ground-grid cells."""
