@@ -5,10 +5,10 @@ stored once as a signed-distance field of its red line (0.1 m cells, exact dista
 bilinear between cells) in tiles near the road only (tiles.py); the colour of a ground point
 is a function of that distance only (red line, asphalt, white edge line, kerb, grass). A
 per-row colour table, pre-filtered with the width of one pixel on the ground at that row and
-faded to haze near the horizon, turns distances into colours. Each pixel's ground point off
-the camera is fixed, so a frame is one affine `cv2.transform` of them (pose -> grid cells),
-the tiles' two remaps (grid -> distances) and one `cv2.remap` (distances -> colours), about
-1 ms on one core for 640x480, whatever the size of the circuit's box.
+faded to haze near the horizon, turns distances into colours. The ground is seen through a
+homography, so a frame is one `cv2.warpPerspective` (pixels -> distances) of a window of
+tiles held around the camera (every ground point nearer than the haze) and one `cv2.remap`
+(distances -> colours), about 0.5 ms on one core for 640x480, whatever the circuit's box.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from follow_line.world.appearance import Appearance
 from follow_line.world.camera import CameraModel
 from follow_line.world.circuits import Circuit
 from follow_line.world.kinematics import Pose
-from follow_line.world.tiles import RESOLUTION_M, SLOT_CELLS, Tiles, near_road
+from follow_line.world.tiles import RESOLUTION_M, SLOT_CELLS, TILE_CELLS, Tiles, Window, near_road
 
 COLOUR_STEP_M = 0.005  # distance quantum of the colour tables
 FOG_START_M, FOG_END_M = 40.0, 160.0
-FAR_M = 1e6  # where a pixel that sees no ground is said to look
 
 # Cross-section of the road: white edge line this far inside the road edge, kerb outside it.
 EDGE_LINE_FROM_EDGE_M = (0.45, 0.25)
@@ -55,9 +54,8 @@ class Renderer:
         self._tiles, self._atlas, self._max_d = _distance_tiles(circuit)
         level_rows, self._top = _level_rows(self._view, look.camera_pitch, look.camera_roll)
         below = level_rows - self._view.horizon_row  # level-camera row below the horizon
-        self._ground = _band_ground(self._view.ground_homography() @ _band_to_level(
-            self._view, look.camera_pitch, look.camera_roll, self._top), self._view.width,
-            self._view.height - self._top)
+        self._ground = self._view.ground_homography() @ _band_to_level(
+            self._view, look.camera_pitch, look.camera_roll, self._top)
         band = below[self._top:]
         sky = band < 0
         self._sky_in_band = sky.astype(np.uint8) if sky.any() else None
@@ -70,6 +68,11 @@ class Renderer:
         padded = np.concatenate([lut, np.zeros((*lut.shape[:2], 1), np.uint8)], axis=2)
         self._lut_words = padded.view(np.float32)[..., 0]
         self._sky = _sky(self._view, level_rows, look)
+        self._seen = _seen_ground(self._ground, self._view, self._lut_rows)
+        size = np.minimum(_window_tiles(self._seen) + 2 * WINDOW_DRIFT_TILES,
+                          self._tiles.slot.shape)
+        self._window = Window(self._tiles, size,
+                              lambda row, col: self._tiles.core(self._atlas, row, col), 0.0)
         # Beyond the tiles is outside the loop: the column of -max distance (grass), the value
         # their edge cells hold, so bilinear sampling across the border stays grass.
         self._outside = 0.0
@@ -77,16 +80,15 @@ class Renderer:
         self._tone = _tone_table(look)
         self._shade = None
         if look.shadow_darkness > 0 or look.texture > 0:
-            shadows = _shadow_atlas(circuit, self._tiles, look) if look.shadow_darkness > 0 \
-                else None
-            texture = _texture(look.texture, look.seed) if look.texture > 0 else None
+            lightness = _lightness(circuit, self._tiles, look)
             clear = 1.0 - _fog(self._view).astype(np.float32)[np.rint(self._lut_rows).astype(int)]
-            self._shade = (shadows, texture, clear)  # they fade into the haze
+            self._shade = (Window(self._tiles, size, lightness, 1.0), clear)  # into the haze
 
     def render(self, pose: Pose) -> np.ndarray:
         """The camera image (height, width, 3) uint8 RGB seen from `pose`."""
         cam = self._view
-        grid, where, columns = self._distances(pose)
+        pixels_to_grid = self._pixels_to_grid(pose)
+        columns = self._warp(self._window, pixels_to_grid)
         image = np.empty((cam.height, cam.width, 3), dtype=np.uint8)
         image[: self._top] = self._sky[: self._top]
         words = cv2.remap(self._lut_words, columns, self._lut_rows, cv2.INTER_NEAREST,
@@ -95,14 +97,8 @@ class Renderer:
         cv2.cvtColor(words.view(np.uint8).reshape(*words.shape, 4), cv2.COLOR_RGBA2RGB,
                      dst=ground)
         if self._shade is not None:
-            shadows, texture, clear = self._shade
-            light = np.ones_like(clear)
-            if shadows is not None:
-                light = cv2.remap(shadows, where, None, cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=1.0)
-            if texture is not None:
-                light *= cv2.remap(texture, grid, None, cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_WRAP)
+            lightness, clear = self._shade
+            light = self._warp(lightness, pixels_to_grid)
             factor = cv2.merge([1.0 - clear + clear * light] * 3)
             ground[:] = cv2.multiply(ground, factor, dtype=cv2.CV_8U)
         if self._sky_in_band is not None:
@@ -118,12 +114,26 @@ class Renderer:
             image = _jpeg(image, self.appearance.jpeg_quality)
         return image
 
-    def _distances(self, pose: Pose) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per band pixel: ground-grid cells, atlas cells and distance (colour-table column)."""
-        grid, where = self._tiles.locate(self._ground, self._camera_to_grid(pose))
-        columns = cv2.remap(self._atlas, where, None, cv2.INTER_LINEAR,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=self._outside)
-        return grid, where, columns
+    def _pixels_to_grid(self, pose: Pose) -> np.ndarray:
+        """3x3 map from band pixels to the windows' cells; the windows hold what they see."""
+        to_grid = self._camera_to_grid(pose)
+        seen = self._seen @ to_grid[:, :2].T + to_grid[:, 2]  # (column, row) cells
+        low = np.floor(seen.min(axis=0) / TILE_CELLS).astype(int)[::-1] - 1
+        high = np.floor(seen.max(axis=0) / TILE_CELLS).astype(int)[::-1] + 1
+        first = self._window.hold(low, high)  # a tile around: bilinear reads a cell beyond
+        if self._shade is not None:
+            self._shade[0].hold(low, high)  # the same size: the same block
+        to_window = np.array([[1.0, 0.0, -first[1] * TILE_CELLS],
+                              [0.0, 1.0, -first[0] * TILE_CELLS], [0.0, 0.0, 1.0]])
+        return to_window @ np.vstack([to_grid, [0.0, 0.0, 1.0]]) @ self._ground
+
+    def _warp(self, window: Window, pixels_to_grid: np.ndarray) -> np.ndarray:
+        """The band's pixels sampled (bilinear) from a window of the ground grid."""
+        cam = self._view
+        return cv2.warpPerspective(window.cells, pixels_to_grid,
+                                   (cam.width, cam.height - self._top),
+                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=window.outside)
 
     def _camera_to_grid(self, pose: Pose) -> np.ndarray:
         """2x3 affine map from (forward, left) metres off the camera to ground-grid cells."""
@@ -168,18 +178,32 @@ def _distance_tiles(circuit: Circuit) -> tuple[Tiles, np.ndarray, float]:
     return tiles, tiles.atlas(columns, 0.0, 2 * max_d / COLOUR_STEP_M), max_d
 
 
-def _band_ground(homography: np.ndarray, width: int, rows: int) -> np.ndarray:
-    """(forward, left) metres off the camera of each band pixel, (rows, width, 2) float32.
+def _seen_ground(homography: np.ndarray, camera: CameraModel,
+                 lut_rows: np.ndarray) -> np.ndarray:
+    """Corners (forward, left metres off the camera) of the ground seen nearer than the haze.
 
-    Pixels that see no ground (the sky of a remounted camera) get a point far away.
+    Pixels whose colour-table row is all haze, or that see the sky, are left out.
     """
+    rows, width = lut_rows.shape
     cols, band = np.meshgrid(np.arange(width, dtype=np.float64),
                              np.arange(rows, dtype=np.float64))
     mapped = np.einsum("ij,jhw->hwi", homography, np.stack([cols, band, np.ones_like(cols)]))
-    seen = mapped[..., 2:] > 0
-    points = mapped[..., :2] / np.where(seen, mapped[..., 2:], 1.0)
-    points = np.where(seen, np.clip(points, -FAR_M, FAR_M), [FAR_M, 0.0])
-    return np.ascontiguousarray(points, dtype=np.float32)
+    fog = _fog(camera)
+    clear = (fog[np.floor(lut_rows).astype(int)] < 1) | (fog[np.ceil(lut_rows).astype(int)] < 1)
+    near = (mapped[..., 2] > 0) & clear
+    if not near.any():
+        return np.zeros((1, 2))
+    points = (mapped[..., :2] / mapped[..., 2:])[near].astype(np.float32)
+    return cv2.convexHull(points)[:, 0].astype(np.float64)
+
+
+WINDOW_DRIFT_TILES = 2  # either way: the car goes this far before the windows move
+
+
+def _window_tiles(seen: np.ndarray) -> int:
+    """Tiles a side of a window that holds the seen ground at any heading, and a tile around."""
+    diameter = np.max(np.linalg.norm(seen[:, None] - seen[None], axis=-1))
+    return int(np.ceil(diameter / (TILE_CELLS * RESOLUTION_M))) + 3
 
 
 def _rotation(camera: CameraModel, pitch: float, roll: float) -> np.ndarray:
@@ -259,6 +283,24 @@ def _fog(camera: CameraModel) -> np.ndarray:
     return np.clip((forward - FOG_START_M) / (FOG_END_M - FOG_START_M), 0.0, 1.0)
 
 
+def _lightness(circuit: Circuit, tiles: Tiles, appearance: Appearance):
+    """The ground's lightness (1 = as lit) of a grid tile (row, col): shadows times texture."""
+    shadows = _shadow_atlas(circuit, tiles, appearance) if appearance.shadow_darkness > 0 \
+        else None
+    texture = _texture(appearance.texture, appearance.seed) if appearance.texture > 0 \
+        else None
+
+    def tile(row: int, col: int) -> np.ndarray:
+        light = tiles.core(shadows, row, col) if shadows is not None \
+            else np.ones((TILE_CELLS, TILE_CELLS), np.float32)
+        if texture is not None:
+            r, c = row * TILE_CELLS % len(texture), col * TILE_CELLS % len(texture)
+            light = light * texture[r:r + TILE_CELLS, c:c + TILE_CELLS]
+        return light
+
+    return tile
+
+
 def _shadow_atlas(circuit: Circuit, tiles: Tiles, appearance: Appearance) -> np.ndarray:
     """The ground's lightness under shadows (1 = in the sun), in the tiles' atlas layout."""
     shapes = _shadows(circuit, tiles.origin, appearance.seed)
@@ -300,7 +342,7 @@ def _shadows(circuit: Circuit, origin: np.ndarray, seed: int) -> list[np.ndarray
 
 
 # Ground texture: smooth random patches of these sizes (m) and weights (worn asphalt, grass),
-# repeating every TEXTURE_PERIOD_CELLS of the ground grid both ways.
+# repeating every TEXTURE_PERIOD_CELLS (a multiple of the tile) of the ground grid both ways.
 TEXTURE_SCALES = ((0.5, 0.3), (2.0, 0.6), (8.0, 1.0))
 TEXTURE_PERIOD_CELLS = 1024  # 102.4 m
 

@@ -7,7 +7,9 @@ other tile is wholly inside or wholly outside the loop and maps to one of two co
 A table with one entry per tile holds the offset from grid cells to atlas cells, so a map of
 points is sampled with one nearest remap of the table (which slot) and one bilinear remap of
 the atlas, exactly as from a grid of the whole box: memory grows with the length of the line,
-not with its box.
+not with its box. A frame reads a `Window`: a block of tiles around the camera, copied
+from the atlas and moved as the car goes, that one `cv2.warpPerspective` samples as it
+would a grid of the whole box.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Tiles:
 
     origin: np.ndarray  # world (x, y) of grid cell (0, 0)
     stored: np.ndarray  # (n, 2) tile (row, column) of each stored slot
+    slot: np.ndarray  # (tile rows, tile columns) slot of each tile
     table: np.ndarray  # per tile, float64 holding two float32: grid -> atlas (column, row)
     per_row: int  # slots per atlas row
 
@@ -47,6 +50,12 @@ class Tiles:
         """(rows, columns) of an atlas of every slot."""
         rows = math.ceil((len(self.stored) + 2) / self.per_row)
         return rows * SLOT_CELLS, self.per_row * SLOT_CELLS
+
+    def core(self, atlas: np.ndarray, row: int, col: int) -> np.ndarray:
+        """The TILE_CELLS x TILE_CELLS values of grid tile (row, col) in an atlas (no apron)."""
+        r, c = self.corner(int(self.slot[row, col]))
+        return atlas[r + APRON_CELLS:r + APRON_CELLS + TILE_CELLS,
+                     c + APRON_CELLS:c + APRON_CELLS + TILE_CELLS]
 
     def corner(self, slot: int) -> tuple[int, int]:
         """Atlas (row, column) of a slot's first cell."""
@@ -87,6 +96,41 @@ class Tiles:
         return grid, cv2.add(grid, offset.view(np.float32).reshape(grid.shape))
 
 
+class Window:
+    """A block of tiles of the ground grid as one image, moved when the camera leaves it.
+
+    Everything off the block reads `outside`; the block holds every tile asked for (within
+    the table), so a warp of it samples as from a grid of the whole box.
+    """
+
+    def __init__(self, tiles: Tiles, size: tuple[int, int],
+                 tile: Callable[[int, int], np.ndarray], outside: float):
+        self.tiles, self.size, self.tile, self.outside = tiles, np.array(size), tile, outside
+        self.cells = np.empty((size[0] * TILE_CELLS, size[1] * TILE_CELLS), np.float32)
+        self.first = np.full(2, -2**40)  # grid tile (row, column) of the first tile: none yet
+        self.moves = 0
+
+    def hold(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Hold grid tiles (row, column) `low` to `high`; the block's first tile.
+
+        Moves the block (centred on them) only when one of them is off it.
+        """
+        table = np.array(self.tiles.slot.shape)
+        low, high = np.maximum(low, 0), np.minimum(high, table - 1)
+        if np.any(low > high) or (np.all(low >= self.first)
+                                  and np.all(high < self.first + self.size)):
+            return self.first
+        centre = np.round((low + high - self.size + 1) / 2).astype(int)
+        self.first = np.clip(centre, 0, table - self.size)
+        for i in range(self.size[0]):
+            for j in range(self.size[1]):
+                self.cells[i * TILE_CELLS:(i + 1) * TILE_CELLS,
+                           j * TILE_CELLS:(j + 1) * TILE_CELLS] = self.tile(
+                    int(self.first[0] + i), int(self.first[1] + j))
+        self.moves += 1
+        return self.first
+
+
 def near_road(line: ReferenceLine, reach: float, margin: float) -> Tiles:
     """The tiles within `reach` metres of the line, over a grid `margin` beyond its box."""
     origin = line.points.min(axis=0) - margin
@@ -107,7 +151,7 @@ def near_road(line: ReferenceLine, reach: float, margin: float) -> Tiles:
     tile = np.stack(np.mgrid[0:rows, 0:columns], axis=-1) * TILE_CELLS
     offset = (corner - tile)[..., ::-1].astype(np.float32)  # (column, row)
     table = np.ascontiguousarray(offset).view(np.float64)[..., 0]
-    return Tiles(origin=origin, stored=stored, table=table, per_row=per_row)
+    return Tiles(origin=origin, stored=stored, slot=slot, table=table, per_row=per_row)
 
 
 def _inside_tiles(line: ReferenceLine, origin: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
