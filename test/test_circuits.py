@@ -232,7 +232,7 @@ def test_a_2km_box_loads_and_its_tiles_stay_near_the_road(tmp_path):
     max_d = circuit.road_width / 2 + 3.0
     tiles = near_road(circuit.line("anticlockwise"), max_d + TILE_REACH_M, max_d + 1.0)
     tile_m = TILE_CELLS * RESOLUTION_M
-    assert tiles.table.shape == (79, 79)  # 2 km and the margins, in 25.6 m tiles
+    assert tiles.slot.shape == (79, 79)  # 2 km and the margins, in 25.6 m tiles
     # memory follows the line, not the box: ~3 tiles per tile length of line (two lines)
     assert len(tiles.stored) < 3 * circuit.length / tile_m
     assert np.prod(tiles.atlas_shape) * 4 < 80e6 < 2000**2 / RESOLUTION_M**2 * 4 / 10

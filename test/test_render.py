@@ -265,3 +265,17 @@ def test_tiles_hold_the_whole_box_grid_and_every_pixel_sees_the_same_distance():
                                        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
         columns = renderer._warp(renderer._window, renderer._pixels_to_grid(pose))
         assert np.abs(columns - expected).max() < 1e-3  # every pixel: the same distance
+
+
+@pytest.mark.slow
+def test_the_window_of_tiles_follows_the_car_and_frames_hardly_depend_on_where_it_was():
+    from follow_line.world.circuits import CIRCUIT_DIR, load_circuit
+
+    circuit = load_circuit(CIRCUIT_DIR / "reference" / "montreal.yaml")  # 617 m x 227 m
+    line = circuit.line("clockwise")
+    driven = Renderer(circuit)
+    assert driven._window.size[1] < driven._tiles.slot.shape[1]  # a window, not the box
+    for s in np.arange(0.0, line.length, 40.0):
+        pose = Pose(*line.pose_at(s))
+        differ = np.any(driven.render(pose) != Renderer(circuit).render(pose), axis=-1)
+        assert differ.mean() < 1e-4, s  # the odd pixel at a band's edge (rounding ties)

@@ -145,11 +145,11 @@ class Renderer:
 
     def distance_at(self, x: float, y: float) -> float:
         """Signed distance (m) from the red line of a world point, as the renderer sees it."""
-        col, row = (np.array([x, y]) - self._tiles.origin) / RESOLUTION_M
-        _, where = self._tiles.locate(np.zeros((1, 1, 2), np.float32),
-                                      np.array([[1.0, 0.0, col], [0.0, 1.0, row]]))
-        value = cv2.remap(self._atlas, where, None, cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=self._outside)
+        where = self._tiles.atlas_cell((np.array([x, y]) - self._tiles.origin) / RESOLUTION_M)
+        if where is None:
+            return -self._max_d  # off the tiles: outside the loop
+        value = cv2.remap(self._atlas, where.astype(np.float32).reshape(1, 1, 2), None,
+                          cv2.INTER_LINEAR)
         return float(value[0, 0]) * COLOUR_STEP_M - self._max_d
 
 

@@ -3,13 +3,10 @@
 The ground is a grid of RESOLUTION_M cells from an origin below and left of the circuit, cut
 into square tiles of TILE_CELLS. Only the tiles the road passes near are stored, each with an
 apron of its neighbours' first cells (APRON_CELLS), side by side in one atlas image; every
-other tile is wholly inside or wholly outside the loop and maps to one of two constant slots.
-A table with one entry per tile holds the offset from grid cells to atlas cells, so a map of
-points is sampled with one nearest remap of the table (which slot) and one bilinear remap of
-the atlas, exactly as from a grid of the whole box: memory grows with the length of the line,
-not with its box. A frame reads a `Window`: a block of tiles around the camera, copied
-from the atlas and moved as the car goes, that one `cv2.warpPerspective` samples as it
-would a grid of the whole box.
+other tile is wholly inside or wholly outside the loop and maps to one of two constant slots:
+memory grows with the length of the line, not with its box. A frame reads a `Window`: a
+block of tiles around the camera, copied from the atlas and moved as the car goes, that one
+`cv2.warpPerspective` samples as it would a grid of the whole box.
 """
 
 from __future__ import annotations
@@ -27,8 +24,6 @@ RESOLUTION_M = 0.1
 TILE_CELLS = 256  # 25.6 m
 APRON_CELLS = 2  # a point of a tile may read its neighbours' first cells (bilinear, ties)
 SLOT_CELLS = TILE_CELLS + 2 * APRON_CELLS
-# Offset of points beyond the table: far off the atlas, where remap reads its border value.
-_BEYOND = float(np.array([1e6, 1e6], np.float32).view(np.float64)[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,8 +36,7 @@ class Tiles:
 
     origin: np.ndarray  # world (x, y) of grid cell (0, 0)
     stored: np.ndarray  # (n, 2) tile (row, column) of each stored slot
-    slot: np.ndarray  # (tile rows, tile columns) slot of each tile
-    table: np.ndarray  # per tile, float64 holding two float32: grid -> atlas (column, row)
+    slot: np.ndarray  # the table: the slot of each tile (tile rows, tile columns)
     per_row: int  # slots per atlas row
 
     @property
@@ -81,19 +75,13 @@ class Tiles:
         atlas.setflags(write=False)
         return atlas
 
-    def locate(self, points: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Grid and atlas cell coordinates (both (h, w, 2) float32) of a map of points.
-
-        `affine` (2 x 3) maps each point to grid cells (column, row). Points off the table
-        get atlas coordinates off the atlas: remap reads its border value there.
-        """
-        grid = cv2.transform(points, affine.astype(np.float32))
-        to_tile = affine / TILE_CELLS
-        to_tile[:, 2] -= 0.5  # nearest rounds: a half-tile shift makes it the tile's floor
-        tile = cv2.transform(points, to_tile.astype(np.float32))
-        offset = cv2.remap(self.table, tile, None, cv2.INTER_NEAREST,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=_BEYOND)
-        return grid, cv2.add(grid, offset.view(np.float32).reshape(grid.shape))
+    def atlas_cell(self, cell: np.ndarray) -> np.ndarray | None:
+        """Atlas (column, row) of a grid cell (column, row); None off the table."""
+        tile = np.floor(np.asarray(cell)[::-1] / TILE_CELLS).astype(int)
+        if np.any(tile < 0) or np.any(tile >= self.slot.shape):
+            return None
+        row, col = self.corner(int(self.slot[tuple(tile)]))
+        return np.array([col, row]) + APRON_CELLS + np.asarray(cell) - tile[::-1] * TILE_CELLS
 
 
 class Window:
@@ -108,7 +96,6 @@ class Window:
         self.tiles, self.size, self.tile, self.outside = tiles, np.array(size), tile, outside
         self.cells = np.empty((size[0] * TILE_CELLS, size[1] * TILE_CELLS), np.float32)
         self.first = np.full(2, -2**40)  # grid tile (row, column) of the first tile: none yet
-        self.moves = 0
 
     def hold(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """Hold grid tiles (row, column) `low` to `high`; the block's first tile.
@@ -127,7 +114,6 @@ class Window:
                 self.cells[i * TILE_CELLS:(i + 1) * TILE_CELLS,
                            j * TILE_CELLS:(j + 1) * TILE_CELLS] = self.tile(
                     int(self.first[0] + i), int(self.first[1] + j))
-        self.moves += 1
         return self.first
 
 
@@ -147,11 +133,7 @@ def near_road(line: ReferenceLine, reach: float, margin: float) -> Tiles:
     per_row = math.ceil(math.sqrt(len(stored) + 2))
     slot = np.where(near, 0, len(stored) + _inside_tiles(line, origin, (rows, columns)))
     slot[near] = np.arange(len(stored))
-    corner = np.stack([slot // per_row, slot % per_row], axis=-1) * SLOT_CELLS + APRON_CELLS
-    tile = np.stack(np.mgrid[0:rows, 0:columns], axis=-1) * TILE_CELLS
-    offset = (corner - tile)[..., ::-1].astype(np.float32)  # (column, row)
-    table = np.ascontiguousarray(offset).view(np.float64)[..., 0]
-    return Tiles(origin=origin, stored=stored, slot=slot, table=table, per_row=per_row)
+    return Tiles(origin=origin, stored=stored, slot=slot, per_row=per_row)
 
 
 def _inside_tiles(line: ReferenceLine, origin: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
