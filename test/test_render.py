@@ -279,3 +279,23 @@ def test_the_window_of_tiles_follows_the_car_and_frames_hardly_depend_on_where_i
         pose = Pose(*line.pose_at(s))
         differ = np.any(driven.render(pose) != Renderer(circuit).render(pose), axis=-1)
         assert differ.mean() < 1e-4, s  # the odd pixel at a band's edge (rounding ties)
+
+
+def test_shadow_tiles_hold_the_whole_box_shadows():
+    from follow_line.world.circuits import load_circuit
+    from follow_line.world.render import _distance_tiles, _shadow_atlas, _shadows
+    from follow_line.world.tiles import SLOT_CELLS, TILE_CELLS
+
+    circuit, look = load_circuit("monaco"), Appearance(shadow_darkness=0.5, seed=4)
+    tiles = _distance_tiles(circuit)[0]
+    rows, cols = np.array(tiles.slot.shape) * TILE_CELLS
+    mask = np.zeros((rows + 2 * SLOT_CELLS, cols + 2 * SLOT_CELLS), np.float32)
+    cv2.fillPoly(mask, [s + SLOT_CELLS for s in _shadows(circuit, tiles.origin, look.seed)], 1.0)
+    whole = 1.0 - 0.5 * cv2.GaussianBlur(mask, (7, 7), 0)
+    atlas = _shadow_atlas(circuit, tiles, look)
+    assert atlas.min() < 0.6  # there are shadows
+    for slot, tile in enumerate(tiles.stored):
+        r, c = (v + SLOT_CELLS for v in tiles.first_cell(tile))
+        row, col = tiles.corner(slot)
+        np.testing.assert_allclose(atlas[row:row + SLOT_CELLS, col:col + SLOT_CELLS],
+                                   whole[r:r + SLOT_CELLS, c:c + SLOT_CELLS], atol=1e-6)

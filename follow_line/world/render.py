@@ -305,16 +305,20 @@ def _shadow_atlas(circuit: Circuit, tiles: Tiles, appearance: Appearance) -> np.
     """The ground's lightness under shadows (1 = in the sun), in the tiles' atlas layout."""
     shapes = _shadows(circuit, tiles.origin, appearance.seed)
     blur = int(round(0.3 / RESOLUTION_M))  # the penumbra's reach, cells
-    size = SLOT_CELLS + 2 * blur
+    # Drawn whole, never clipped by the slot's edge (clipping moves edge pixels).
+    margin = max(int(np.ptp(s, axis=0).max()) for s in shapes) + blur + 1
+    size = SLOT_CELLS + 2 * margin
+    inner = np.s_[margin - blur:margin + SLOT_CELLS + blur]
 
     def lightness(row: int, column: int) -> np.ndarray:
-        first = np.array([column - blur, row - blur])
+        first = np.array([column - margin, row - margin])
         mask = np.zeros((size, size), np.float32)
         near = [s - first for s in shapes
                 if np.all(s.min(axis=0) < first + size) and np.all(s.max(axis=0) >= first)]
-        if near:
-            cv2.fillPoly(mask, near, 1.0)
-            mask = cv2.GaussianBlur(mask, (2 * blur + 1, 2 * blur + 1), 0)
+        if not near:
+            return np.ones((SLOT_CELLS, SLOT_CELLS), np.float32)
+        cv2.fillPoly(mask, near, 1.0)
+        mask = cv2.GaussianBlur(mask[inner, inner], (2 * blur + 1, 2 * blur + 1), 0)
         return 1.0 - appearance.shadow_darkness * mask[blur:-blur, blur:-blur]
 
     return tiles.atlas(lightness, 1.0, 1.0)
