@@ -82,7 +82,8 @@ class Renderer:
         if look.shadow_darkness > 0 or look.texture > 0:
             lightness = _lightness(circuit, self._tiles, look)
             clear = 1.0 - _fog(self._view).astype(np.float32)[np.rint(self._lut_rows).astype(int)]
-            self._shade = (Window(self._tiles, size, lightness, 1.0), clear)  # into the haze
+            period = TEXTURE_PERIOD_CELLS // TILE_CELLS if look.texture > 0 else 1
+            self._shade = (Window(self._tiles, size, lightness, 1.0, period), clear)
 
     def render(self, pose: Pose) -> np.ndarray:
         """The camera image (height, width, 3) uint8 RGB seen from `pose`."""

@@ -92,15 +92,18 @@ class Window:
     """
 
     def __init__(self, tiles: Tiles, size: tuple[int, int],
-                 tile: Callable[[int, int], np.ndarray], outside: float):
+                 tile: Callable[[int, int], np.ndarray], outside: float, period: int = 1):
         self.tiles, self.size, self.tile, self.outside = tiles, np.array(size), tile, outside
+        self.period = period  # tiles: the constant slots' values repeat with this period
         self.cells = np.empty((size[0] * TILE_CELLS, size[1] * TILE_CELLS), np.float32)
         self.first = np.full(2, -2**40)  # grid tile (row, column) of the first tile: none yet
+        self._kept = np.full((*size, 3), -1)  # constant slot and phase in each place, or -1
 
     def hold(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """Hold grid tiles (row, column) `low` to `high`; the block's first tile.
 
-        Moves the block (centred on them) only when one of them is off it.
+        Moves the block (centred on them) only when one of them is off it; a place that
+        held the same constant tile keeps it.
         """
         table = np.array(self.tiles.slot.shape)
         low, high = np.maximum(low, 0), np.minimum(high, table - 1)
@@ -109,11 +112,18 @@ class Window:
             return self.first
         centre = np.round((low + high - self.size + 1) / 2).astype(int)
         self.first = np.clip(centre, 0, table - self.size)
+        stored = len(self.tiles.stored)
         for i in range(self.size[0]):
             for j in range(self.size[1]):
+                row, col = int(self.first[0] + i), int(self.first[1] + j)
+                slot = int(self.tiles.slot[row, col])
+                kept = (slot, row % self.period, col % self.period) if slot >= stored \
+                    else (-1, -1, -1)
+                if kept[0] >= 0 and tuple(self._kept[i, j]) == kept:
+                    continue
                 self.cells[i * TILE_CELLS:(i + 1) * TILE_CELLS,
-                           j * TILE_CELLS:(j + 1) * TILE_CELLS] = self.tile(
-                    int(self.first[0] + i), int(self.first[1] + j))
+                           j * TILE_CELLS:(j + 1) * TILE_CELLS] = self.tile(row, col)
+                self._kept[i, j] = kept
         return self.first
 
 
