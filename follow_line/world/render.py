@@ -118,12 +118,14 @@ class Renderer:
     def _pixels_to_grid(self, pose: Pose) -> np.ndarray:
         """3x3 map from band pixels to the windows' cells; the windows hold what they see."""
         to_grid = self._camera_to_grid(pose)
-        seen = self._seen @ to_grid[:, :2].T + to_grid[:, 2]  # (column, row) cells
-        low = np.floor(seen.min(axis=0) / TILE_CELLS).astype(int)[::-1] - 1
-        high = np.floor(seen.max(axis=0) / TILE_CELLS).astype(int)[::-1] + 1
-        first = self._window.hold(low, high)  # a tile around: bilinear reads a cell beyond
-        if self._shade is not None:
-            self._shade[0].hold(low, high)  # the same size: the same block
+        first = self._window.first
+        if not self._window.whole:
+            seen = self._seen @ to_grid[:, :2].T + to_grid[:, 2]  # (column, row) cells
+            low = np.floor(seen.min(axis=0) / TILE_CELLS).astype(int)[::-1] - 1
+            high = np.floor(seen.max(axis=0) / TILE_CELLS).astype(int)[::-1] + 1
+            first = self._window.hold(low, high)  # a tile around: bilinear reads beyond
+            if self._shade is not None:
+                self._shade[0].hold(low, high)  # the same size: the same block
         to_window = np.array([[1.0, 0.0, -first[1] * TILE_CELLS],
                               [0.0, 1.0, -first[0] * TILE_CELLS], [0.0, 0.0, 1.0]])
         return to_window @ np.vstack([to_grid, [0.0, 0.0, 1.0]]) @ self._ground

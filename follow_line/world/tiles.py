@@ -98,6 +98,9 @@ class Window:
         self.cells = np.empty((size[0] * TILE_CELLS, size[1] * TILE_CELLS), np.float32)
         self.first = np.full(2, -2**40)  # grid tile (row, column) of the first tile: none yet
         self._kept = np.full((*size, 3), -1)  # constant slot and phase in each place, or -1
+        self.whole = bool(np.all(self.size == tiles.slot.shape))  # the whole table: never moves
+        if self.whole:
+            self.hold(np.zeros(2, int), self.size - 1)
 
     def hold(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """Hold grid tiles (row, column) `low` to `high`; the block's first tile.
