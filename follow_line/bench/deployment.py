@@ -51,14 +51,17 @@ def quantization_grid(network: str, records: list[dict], inference: list[dict],
                           latency.get((path.name, "onnxruntime (1 thread)"))),
                          export["mae"]["onnx"], export["max_abs_diff"], runs, path.name,
                          network) + _perturbed(perturbed, path.name, network))
+        if export["mae"]["keras"] != keras_mae:  # checked on other frames (int8)
+            rows[-1][3] += " (Keras {v:.3f} / {w:.3f} there)".format(**export["mae"]["keras"])
     head = ["variant", "size (MB)", "latency (ms): all cores / 1 thread",
             "offline MAE v (m/s) / w (rad/s)", "largest output difference",
             "completion (runs completed)", "lap / Keras",
             "perturbed: completion (runs completed)", "perturbed lap / Keras: mean (worst)"]
     return Table(f"Quantised {network}", head, rows, "latency: median of batch-1 inferences "
                  "on a camera frame; MAE on the export's check frames (int8: the ones it was "
-                 "not calibrated on); perturbed: every perturbation of `bench --perturb all`, "
-                 "worst: the perturbation whose mean lap-time ratio is furthest from 1")
+                 "not calibrated on, with Keras' MAE there); perturbed: every perturbation "
+                 "of `bench --perturb all`, worst: the perturbation whose mean lap-time ratio "
+                 "is furthest from 1")
 
 
 def _perturbed(records: list[dict], driver: str, reference: str) -> list[str]:
