@@ -85,6 +85,7 @@ class Pilot:
                 log.info("%s streams: the front end caches %s (%s)", self.name, parts.cached,
                          self.backend)
         self.faults = 0
+        self.weights: str | None = None  # the weights file's digest, once loaded from one
 
     @property
     def streaming(self) -> bool:
