@@ -25,7 +25,8 @@ from pathlib import Path
 
 from follow_line.errors import FollowLineError, NodeFailedError
 from follow_line.files import package_folder, write_json_atomic
-from follow_line.gazebo.sdf import CAMERA_TOPIC
+from follow_line.interface import CAMERA, ODOM, qos_override, remap_arguments
+from follow_line.ros.runner import Signals
 from follow_line.ros.simulators import GRAPH_SIMULATORS
 
 LAP_MONITOR = "lap_monitor_node"  # its exit with 0 after the run ends the graph
@@ -67,46 +68,46 @@ def dds_environment(env: dict[str, str] | None = None,
     return env
 
 
-def camera_reliability_parameter(image_topic: str = CAMERA_TOPIC) -> str:
-    """The drive node's QoS override parameter for its camera subscription's reliability."""
-    return f"qos_overrides.{image_topic}.subscription.reliability"
+def qos_overrides(spec: GraphSpec) -> dict[str, dict[str, str]]:
+    """The QoS override parameters of each node, as drive.launch.py sets them.
 
-
-def lockstep_camera_qos(image_topic: str = CAMERA_TOPIC) -> dict[str, str]:
-    """The drive node's QoS override for lockstep: a reliable camera subscription.
-
-    In lockstep one frame is in flight at a time, so reliability costs no latency, and a
-    frame that Fast DDS's defaults send as UDP fragments (it does not fit their shared-memory
-    segment) is repaired when a fragment is lost instead of waiting for a re-send.
+    Lockstep: the drive node's camera subscription reliable. One frame is in flight at a
+    time, so reliability costs no latency, and a frame that Fast DDS's defaults send as UDP
+    fragments (it does not fit their shared-memory segment) is repaired when a fragment is
+    lost instead of waiting for a re-send. The built-in sim: the lap monitor's odometry
+    reliable (the sim publishes it reliably), so that the start pose is not lost.
     """
-    return {camera_reliability_parameter(image_topic): "reliable"}
+    camera = qos_override(CAMERA.graph, "reliability")
+    odom = qos_override(ODOM.graph, "reliability")
+    return {"drive_node": {camera: "reliable"} if spec.lockstep else {},
+            LAP_MONITOR: {odom: "reliable" if spec.sim == "builtin" else "best_effort"}}
 
 
 def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
-    """The command line of each node: `python -m`, its params file and the overrides.
+    """The command line of each node: `python -m`, the remappings, params file, overrides.
 
-    The sim node for the built-in simulator (TwistStamped commands, reliable odometry); with
-    Gazebo, the drive and lap-monitor nodes only, as drive.launch.py's sim:=gz gives them.
+    The sim node for the built-in simulator (TwistStamped commands); with Gazebo, the drive
+    and lap-monitor nodes only, as drive.launch.py's sim:=gz gives them.
     """
     config = package_folder("config")
     builtin = spec.sim == "builtin"
     common = {"use_sim_time": True, "stamped": builtin}
+    qos = qos_overrides(spec)
     sim = {"sim_node": ("sim", {"circuit": spec.circuit, "direction": spec.direction,
                                 "lockstep": spec.lockstep, "stamped": True,
                                 "real_time_factor": float(spec.real_time_factor)})}
     params = {
         **(sim if builtin else {}),
         "drive_node": ("drive", {**common, "model": spec.model, "device": spec.device,
-                                 "backend": spec.backend,
-                                 **(lockstep_camera_qos() if spec.lockstep else {})}),
+                                 "backend": spec.backend, **qos["drive_node"]}),
         LAP_MONITOR: ("lap_monitor", {
             **common, "circuit": spec.circuit, "direction": spec.direction,
             "laps": spec.laps, "driver_name": spec.model, "record_path": str(record_path),
             "end": "shutdown", "timeout_seconds": float(spec.timeout_seconds),
-            "odom_reliability": "reliable" if builtin else "best_effort"}),
+            **qos[LAP_MONITOR]}),
     }
     return {node: [sys.executable, "-m", f"follow_line.ros.{node}", "--ros-args",
-                   "--params-file", str(config / f"{config_name}.yaml"),
+                   *remap_arguments(), "--params-file", str(config / f"{config_name}.yaml"),
                    *[arg for k, v in values.items() for arg in ("-p", f"{k}:={_ros(v)}")]]
             for node, (config_name, values) in params.items()}
 
@@ -206,30 +207,23 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
         commands, one_shot = graph_processes(spec, Path(tmp))
         logs = {name: Path(tmp) / f"{name}.log" for name in commands}
         children: dict[str, subprocess.Popen] = {}
-        interrupted = {"signal": None}
-
-        def on_signal(signum, _frame):
-            interrupted["signal"] = signal.Signals(signum).name
-
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            for name, command in commands.items():
-                out = logs[name].open("w") if quiet else None  # noqa: SIM115 (the child's)
-                children[name] = subprocess.Popen(
-                    command, env=dds_environment(env, shipped_profile), stdout=out,
-                    stderr=subprocess.STDOUT if quiet else _terminal())
-                if out is not None:
-                    out.close()
-            failed = _wait(children, interrupted, one_shot)
-        finally:
-            codes = _stop(children)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        with Signals() as signals:
+            try:
+                for name, command in commands.items():
+                    out = logs[name].open("w") if quiet else None  # noqa: SIM115 (the child's)
+                    children[name] = subprocess.Popen(
+                        command, env=dds_environment(env, shipped_profile), stdout=out,
+                        stderr=subprocess.STDOUT if quiet else _terminal())
+                    if out is not None:
+                        out.close()
+                failed = _wait(children, signals, one_shot)
+            finally:
+                codes = _stop(children)
         if failed:
             reason = (_failure_line(logs[failed]) or "it logged no error") if quiet else None
             raise NodeFailedError(node_exit_message(failed, codes[failed], reason))
         record = json.loads(path.read_text()) if path.exists() else {}
-        if interrupted["signal"] or not record:
+        if signals.received or not record:
             record = {**record, "stop_reason": "interrupted"}
         record["node_exit_codes"] = codes
         record.setdefault("weights", driver_weights(spec.model))  # as drive and bench record
@@ -268,14 +262,14 @@ def domain_id(env: dict[str, str] | None = None) -> int:
     return int(text)
 
 
-def _wait(children: dict[str, subprocess.Popen], interrupted: dict,
+def _wait(children: dict[str, subprocess.Popen], signals: Signals,
           one_shot: tuple[str, ...]) -> str | None:
     """Wait for the lap monitor to finish, a process to end, or a signal; the one that failed.
 
     Any process that ends, except the lap monitor after its run and a `one_shot` process
     (both with exit code 0), ends the graph as a failure.
     """
-    while interrupted["signal"] is None:
+    while signals.received is None:
         for name, child in children.items():
             code = child.poll()
             if code is None or (code == 0 and name in one_shot):
