@@ -24,9 +24,14 @@ def distinct_labels(records: list[dict]) -> list[dict]:
     """
     out = [dict(r) for r in records]
     for field, identity in (("driver", _driver_identity), ("circuit", _circuit_identity)):
-        labels = _labels({(r[field], identity(r)) for r in out if field in r})
+        known = {(r[field], identity(r)) for r in out if field in r and identity(r)}
+        labels = _labels(known)
+        alone = {}  # a record that does not say which (a failed run's): the name's only one
+        for name, key in known:
+            alone[name] = None if name in alone else key
         for r in out:
-            label = labels.get((r.get(field), identity(r)))
+            key = identity(r) or alone.get(r.get(field))
+            label = labels.get((r.get(field), key))
             if label and label != r[field]:
                 r[f"{field}_name"], r[field] = r[field], label
     return out
@@ -37,9 +42,14 @@ def _driver_identity(record: dict) -> str:
     return record.get("driver_file") or f"{record.get('driver')}|{record.get('weights')}"
 
 
-def _circuit_identity(record: dict) -> str:
-    """The circuit file's path; the built-in circuits' files are one, wherever installed."""
-    path = record.get("circuit_file") or BUILTIN
+def _circuit_identity(record: dict) -> str | None:
+    """The circuit file's path (the built-in circuits' are one, wherever installed).
+
+    None for a record that names none (a failed run's).
+    """
+    path = record.get("circuit_file")
+    if not path:
+        return None
     return BUILTIN if PurePath(path).parts[-4:-1] == _BUILTIN_FOLDER else path
 
 
