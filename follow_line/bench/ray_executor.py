@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from follow_line.bench.runner import BenchRun, drive_record, failed_record
 from follow_line.driving.drivers import DRIVERS
@@ -56,7 +57,7 @@ def check_reachable(address: str, timeout: float = CONNECT_S) -> None:
 
 def payloads(runs: list[BenchRun]) -> tuple[dict, dict]:
     """The files each driver and circuit of `runs` needs: {name: {file name: bytes}}."""
-    drivers = {}
+    drivers: dict[str, dict[str, bytes]] = {}
     for name in {r.driver for r in runs}:
         if name in DRIVERS or not has_weights(name):
             drivers[name] = {}  # the explicit driver, or an untrained registry network
@@ -111,7 +112,7 @@ def run_on_ray(todo: list[BenchRun], write: Callable[[BenchRun, dict], None],
         raise FollowLineError(f"--executor ray needs Ray: {INSTALL}") from None
     if not todo:
         return
-    options = {"include_dashboard": False, "log_to_driver": False,
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                "logging_level": logging.ERROR}
     if address is None:
         options["num_cpus"] = jobs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,10 +16,13 @@ from follow_line.driving.onnx_runtime import onnx_predictor
 from follow_line.errors import FollowLineError
 from follow_line.world.kinematics import V_LIMITS, W_LIMITS
 
+if TYPE_CHECKING:
+    import keras
+
 log = logging.getLogger(__name__)
 
 
-def check_model_matches_card(model, card: ModelCard) -> None:
+def check_model_matches_card(model: keras.Model, card: ModelCard) -> None:
     """Refuse weights whose input shape or outputs differ from what the card says."""
     shape = tuple(model.inputs[0].shape[1:])
     expected = card.expected_input_shape()
@@ -43,8 +47,8 @@ def check_model_matches_card(model, card: ModelCard) -> None:
 class Pilot:
     """A network that drives: preprocessing, frame buffer, compiled predictor, decoding."""
 
-    def __init__(self, card: ModelCard, model, backend: str = "auto", device: str = "auto",
-                 threads: int | None = None):
+    def __init__(self, card: ModelCard, model: keras.Model | Path | str, backend: str = "auto",
+                 device: str = "auto", threads: int | None = None):
         """`model`: a Keras model, or the path of an ONNX model (run by ONNX Runtime)."""
         self.card = card
         self.name = card.name

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from follow_line.driving.card import ModelCard
 from follow_line.driving.frames import FrameBuffer
 from follow_line.driving.onnx_runtime import INSTALL, OPSET, keras_to_onnx, onnx_predictor
 from follow_line.driving.pilot import Pilot
@@ -95,7 +96,7 @@ def check_replaceable(target: Path) -> None:
                               "replaced; choose another --out folder")
 
 
-def sample_inputs(data: Path, card, progress: bool = True
+def sample_inputs(data: Path, card: ModelCard, progress: bool = True
                   ) -> tuple[np.ndarray, np.ndarray]:
     """About CHECK_FRAMES network inputs of a dataset and their (v, w) labels.
 
@@ -149,10 +150,10 @@ def _to_int8(onnx_model: bytes, inputs: np.ndarray) -> bytes:
     feed = onnx.load_from_string(onnx_model).graph.input[0].name
 
     class Frames(CalibrationDataReader):
-        def __init__(self):
+        def __init__(self) -> None:
             self.batches = iter(inputs[:, None])
 
-        def get_next(self):
+        def get_next(self) -> dict[str, np.ndarray] | None:
             batch = next(self.batches, None)
             return None if batch is None else {feed: batch}
 

@@ -84,7 +84,7 @@ class Renderer:
         columns = cv2.warpPerspective(self._field, pixels_to_grid, size,
                                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                       borderMode=cv2.BORDER_CONSTANT, borderValue=self._outside)
-        image = np.empty((cam.height, cam.width, 3), dtype=np.uint8)
+        image: np.ndarray = np.empty((cam.height, cam.width, 3), dtype=np.uint8)
         image[: self._top] = self._sky[: self._top]
         words = cv2.remap(self._lut_words, columns, self._lut_rows, cv2.INTER_NEAREST,
                           borderMode=cv2.BORDER_REPLICATE)
@@ -286,4 +286,6 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """The RGB image after JPEG compression at `quality`."""
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     _, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    assert decoded is not None  # an image cv2 itself just encoded
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)

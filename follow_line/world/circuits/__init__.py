@@ -98,7 +98,8 @@ def _marked_held_out(path: Path, mtime_ns: int) -> bool:
 
 def _builtin_groups() -> tuple[list[str], list[str]]:
     """(training, held out) names of the built-in circuits."""
-    training, held_out = [], []
+    training: list[str] = []
+    held_out: list[str] = []
     for name, path in _builtin_files().items():
         group = held_out if _marked_held_out(path, path.stat().st_mtime_ns) else training
         group.append(name)
@@ -181,14 +182,14 @@ class _Seq(list):
     item_lines: list
 
 
-def _construct_map(loader, node):
+def _construct_map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Map:
     out = _Map(loader.construct_mapping(node, deep=True))
     out.line = node.start_mark.line + 1
     out.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
     return out
 
 
-def _construct_seq(loader, node):
+def _construct_seq(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _Seq:
     out = _Seq(loader.construct_sequence(node, deep=True))
     out.line = node.start_mark.line + 1
     out.item_lines = [item.start_mark.line + 1 for item in node.value]
@@ -285,9 +286,9 @@ def _positive(doc: _Map, key: str, fail: _Fail) -> float:
 
 def _point(value: object, line: int, what: str, fail: _Fail) -> tuple[float, float]:
     """A pair of finite numbers [x, y] in metres."""
-    ok = (isinstance(value, list) and len(value) == 2
-          and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value))
-    if not ok or not all(np.isfinite(value)):
+    if not (isinstance(value, list) and len(value) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            and all(np.isfinite(value))):
         raise fail(line, f"{what} must be a pair of numbers [x, y] in metres, got {value!r}")
     return float(value[0]), float(value[1])
 
