@@ -12,13 +12,16 @@ SEED_NETWORKS = pilotnet,tinypilotnet,pilotnet_stacked,pilotnet_stacked_diff,lst
   classification_7w_4v_balanced,classification_7w_4v_imbalanced
 SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
 
-.PHONY: demo test test-all perf ros-perf readme docs-networks deploy models clean
+.PHONY: help demo test test-all perf ros-perf readme docs-networks deploy models clean
 
 $(STAMP): requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+help:  ## this list of targets
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 EXTRAS = requirements-ros.txt requirements-onnx.txt requirements-ray.txt requirements-test.txt
 
@@ -33,7 +36,7 @@ test: $(ROS_STAMP)  ## fast test suite (slow tests: make test-all)
 	$(PY) -m ruff check follow_line test setup.py $(wildcard launch)
 	$(PY) -m pytest -q -m "not slow"
 
-test-all: $(ROS_STAMP)
+test-all: $(ROS_STAMP)  ## every test, the slow ones too
 	$(PY) -m pytest -q
 
 perf: $(STAMP)  ## performance figures (make readme writes them into docs/results.md)
@@ -44,7 +47,7 @@ ros-perf: $(ROS_STAMP)  ## latency, frames lost, lockstep speed through the ROS 
 	$(VENV)/bin/follow-line ros-perf --json results/ros_perf.json > results/ros_perf.md
 	$(PY) -m follow_line.bench.readme docs/ros.md ros_perf=results/ros_perf.md
 
-clean:
+clean:  ## remove .venv/ and the build folders
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
 # The test dataset as config/zoo.yaml records it.

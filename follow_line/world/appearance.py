@@ -10,7 +10,6 @@ from __future__ import annotations
 import colorsys
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
 
 import numpy as np
 
@@ -28,7 +27,7 @@ SKY_TOP = (86, 136, 206)
 RGB = tuple[int, int, int]
 
 
-def plain_fields(instance: Any) -> dict:
+def plain_fields(instance) -> dict:
     """A dataclass's fields with tuples as lists, ready for JSON and YAML (safe_dump)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(instance).items()}
 
@@ -45,13 +44,44 @@ class Palette:
     haze: RGB = HAZE
     sky_top: RGB = SKY_TOP
 
-    def __post_init__(self) -> None:
+    def __post_init__(self):
         for f in fields(self):
             colour = getattr(self, f.name)
             if len(colour) != 3 or not all(isinstance(c, int | float) and 0 <= c <= 255
                                            for c in colour):
                 raise ValueError(f"palette colour {f.name} must be three values 0-255, "
                                  f"got {colour!r}")
+
+
+#: The allowed range (inclusive) of each number of `Appearance` (`--look KEY=VALUE`, the
+#: benchmark's perturbations, `collect --randomise`) and its unit; a `colour_cast` range is
+#: each gain's. Wide enough for any camera and light, narrow enough that a frame renders in
+#: milliseconds (a blur of 10 px takes ~50 ms a frame, 50 px 1.6 s).
+RANGES: dict[str, tuple[float, float, str]] = {
+    "brightness": (0.0, 3.0, ""), "noise_std": (0.0, 100.0, "grey levels"),
+    "shadow_darkness": (0.0, 1.0, ""), "seed": (0, 2**32 - 1, ""), "gamma": (0.1, 10.0, ""),
+    "colour_cast": (0.0, 3.0, ""), "blur_sigma": (0.0, 10.0, "px"), "texture": (0.0, 0.5, ""),
+    "jpeg_quality": (0, 100, ""), "camera_pitch": (-0.2, 0.2, "rad"),
+    "camera_roll": (-0.2, 0.2, "rad"), "camera_height": (-0.3, 0.3, "m"),
+}
+INTEGERS = ("seed", "jpeg_quality")  # whole numbers only
+
+
+def in_range(name: str, value: object) -> bool:
+    """Whether `value` is a finite number in the range of the appearance field `name`."""
+    low, high, _ = RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return False
+    return low <= value <= high and (name not in INTEGERS or value == int(value))
+
+
+def allowed(name: str) -> str:
+    """The range of the appearance field `name` in words, e.g. "0-10 px", "within +-0.2 rad"."""
+    low, high, unit = RANGES[name]
+    words = f"within +-{high:g}" if low == -high else f"{low:g}-{high:g}"
+    if name in INTEGERS:
+        words = f"an integer {low:d}-{high:d}"
+    return f"{words} {unit}".strip()
 
 
 @dataclass(frozen=True)
@@ -72,29 +102,16 @@ class Appearance:
     camera_roll: float = 0.0  # rad, right side down
     camera_height: float = 0.0  # m added to the mounting height
 
-    def __post_init__(self) -> None:
-        rules = {  # field: (allowed, in words)
-            "brightness": (lambda v: v >= 0, ">= 0"), "noise_std": (lambda v: v >= 0, ">= 0"),
-            "shadow_darkness": (lambda v: 0 <= v <= 1, "0-1"),
-            "gamma": (lambda v: v > 0, "> 0"), "blur_sigma": (lambda v: v >= 0, ">= 0"),
-            "texture": (lambda v: 0 <= v <= 0.5, "0-0.5"),
-            "jpeg_quality": (lambda v: 0 <= v <= 100 and v == int(v), "an integer 0-100"),
-            "camera_pitch": (lambda v: abs(v) <= 0.2, "within +-0.2 rad"),
-            "camera_roll": (lambda v: abs(v) <= 0.2, "within +-0.2 rad"),
-            "camera_height": (lambda v: abs(v) <= 0.3, "within +-0.3 m"),
-            "seed": (lambda v: v == int(v), "an integer"),
-        }
-        for name, (ok, allowed) in rules.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) \
-                    or not math.isfinite(value) or not ok(value):
+    def __post_init__(self):
+        for name, value in [(f.name, getattr(self, f.name)) for f in fields(self)
+                            if f.name not in ("palette", "colour_cast")]:
+            if not in_range(name, value):
                 raise ValueError(f"appearance out of range: {name}={value!r} (allowed: "
-                                 f"{allowed})")
+                                 f"{allowed(name)})")
         cast = self.colour_cast
-        if len(cast) != 3 or not all(isinstance(g, int | float) and math.isfinite(g) and g >= 0
-                                     for g in cast):
+        if len(cast) != 3 or not all(in_range("colour_cast", g) for g in cast):
             raise ValueError(f"appearance out of range: colour_cast={cast!r} (allowed: three "
-                             "gains >= 0 for R, G, B)")
+                             f"gains {allowed('colour_cast')} for R, G, B)")
 
     def to_dict(self) -> dict:
         """JSON-ready fields (for run records and dataset metadata)."""
@@ -142,8 +159,7 @@ class Randomisation:
             h = (h + rng.uniform(-self.hue_shift, self.hue_shift)) % 1.0
             s = min(1.0, s * rng.uniform(*self.saturation))
             v = min(1.0, v * rng.uniform(*self.value))
-            r, g, b = colorsys.hsv_to_rgb(h, s, v)
-            return int(round(r * 255)), int(round(g * 255)), int(round(b * 255))
+            return tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(h, s, v))
 
         nominal = Palette()
         palette = Palette(**{f.name: colour(getattr(nominal, f.name)) for f in fields(nominal)})
@@ -156,17 +172,13 @@ class Randomisation:
         def either_way(limit: float) -> float:
             return float(rng.uniform(-limit, limit))
 
-        def gains() -> tuple[float, float, float]:
-            r, g, b = rng.uniform(1 - self.cast, 1 + self.cast, 3)
-            return float(r), float(g), float(b)
-
         return Appearance(
             brightness=float(rng.uniform(*self.brightness)),
             noise_std=float(rng.uniform(0.0, self.noise_std)),
             shadow_darkness=shadow,
             seed=int(rng.integers(0, 2**31)),
             gamma=float(np.exp(rng.uniform(low, high))),
-            colour_cast=gains(),
+            colour_cast=tuple(float(g) for g in rng.uniform(1 - self.cast, 1 + self.cast, 3)),
             blur_sigma=float(rng.uniform(0.0, self.blur_sigma)),
             palette=palette,
             texture=float(rng.uniform(0.0, self.texture)),
