@@ -26,7 +26,7 @@ def distinct_labels(records: list[dict]) -> list[dict]:
     for field, identity in (("driver", _driver_identity), ("circuit", _circuit_identity)):
         labels = _labels({(r[field], identity(r)) for r in out if field in r})
         for r in out:
-            label = labels.get((r.get(field), identity(r)))
+            label = labels.get((r[field], identity(r))) if field in r else None
             if label and label != r[field]:
                 r[f"{field}_name"], r[field] = r[field], label
     return out

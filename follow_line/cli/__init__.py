@@ -11,6 +11,7 @@ import functools
 import re
 import signal
 import sys
+from typing import Any
 
 from follow_line import __version__
 from follow_line.cli import bench, circuits, data, deploy, drive, options, ros
@@ -29,7 +30,7 @@ class Parser(argparse.ArgumentParser):
     an option to it ("--at: expected one argument"). Sub-parsers are of this class too.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = NEGATIVE_NUMBER
 

@@ -14,11 +14,14 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from follow_line.driving.inference import BACKENDS, DEVICES
 from follow_line.errors import FollowLineError
 from follow_line.world.circuits import DIRECTIONS
+
+if TYPE_CHECKING:
+    from follow_line.world.simulator import Appearance, StartOffset
 
 #: `sub.add_parser` with the common options: how a command group adds its commands.
 AddCommand = Callable[..., argparse.ArgumentParser]
@@ -171,7 +174,7 @@ def add(parser: argparse.ArgumentParser | argparse._ActionsContainer, *names: st
         parser.add_argument(f"--{name.replace('_', '-')}", **{**SHARED[name], **changes})
 
 
-def conditions(args: argparse.Namespace):
+def conditions(args: argparse.Namespace) -> tuple[Appearance, StartOffset]:
     """Appearance and start of a named perturbation (--perturb) with --look changes."""
     from follow_line.bench.perturb import run_conditions
     from follow_line.world.appearance import changed
