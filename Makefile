@@ -21,7 +21,7 @@ $(STAMP): requirements.txt setup.py
 	touch $(STAMP)
 
 help:  ## this list of targets
-	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 EXTRAS = requirements-ros.txt requirements-onnx.txt requirements-ray.txt requirements-test.txt
 
