@@ -16,6 +16,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,32 +83,56 @@ def plan_episodes(circuits: list[str], directions: list[str], laps: int,
 LOOK_EVERY_S = 4.0
 
 
-def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
-                   disturbances: Disturbances = Disturbances(), bar: tqdm | None = None,
-                   randomisation: Randomisation | None = None,
-                   storage: str = DEFAULT_STORAGE) -> dict:
-    """Drive one episode with the expert, writing every frame to a rosbag2 folder."""
-    circuit = load_circuit(plan.circuit)
-    start = StartOffset()
-    if plan.kind == "recovery":
-        start = StartOffset(along=float(rng.uniform(0, 20)),
-                            lateral=float(rng.uniform(-1, 1) * disturbances.start_lateral),
-                            heading=float(rng.uniform(-1, 1) * disturbances.start_heading))
-    sim = Simulator(circuit, plan.direction, start=start)
-    monitor = LapMonitor(sim.line, circuit.road_width, LapRules(laps=1))
-    expert = ExpertDriver(sim.camera)
-    monitor.update(sim.time, sim.pose)
-    next_kick = float(rng.uniform(*disturbances.every_s))
-    kick_until, kick = -1.0, 0.0
-    frames, looks, next_look, camera = 0, 0, 0.0, sim.renderer
-    with EpisodeWriter(folder, storage=storage) as writer:
+@dataclass(frozen=True)
+class Sample:
+    """One labelled frame of an episode: what the camera saw and what the expert said."""
+
+    t: float  # simulated seconds since the episode's start
+    image: np.ndarray  # the recorded camera's (480, 640, 3) uint8 RGB frame
+    v: float  # the expert's command: the label
+    w: float
+    pose: tuple[float, float, float]  # x, y, heading of the car at the frame
+    executed: tuple[float, float]  # the command the car executed (a disturbance added)
+
+
+class ExpertEpisode:
+    """The expert drives one planned episode in memory; iterating yields every Sample once.
+
+    `summary()` afterwards is the episode's entry of the dataset index (its bag named after
+    the plan). `collect` writes the samples to a rosbag2 folder; `export` checks an ONNX
+    model on them without writing anything.
+    """
+
+    def __init__(self, plan: EpisodePlan, rng: np.random.Generator,
+                 disturbances: Disturbances = Disturbances(),
+                 randomisation: Randomisation | None = None):
+        self.plan, self.rng, self.disturbances = plan, rng, disturbances
+        self.randomisation = randomisation
+        self.circuit = load_circuit(plan.circuit)
+        self.start = StartOffset()
+        if plan.kind == "recovery":
+            self.start = StartOffset(
+                along=float(rng.uniform(0, 20)),
+                lateral=float(rng.uniform(-1, 1) * disturbances.start_lateral),
+                heading=float(rng.uniform(-1, 1) * disturbances.start_heading))
+        self.frames = self.looks = 0
+        self.monitor: LapMonitor | None = None
+
+    def __iter__(self) -> Iterator[Sample]:
+        plan, rng, disturbances = self.plan, self.rng, self.disturbances
+        sim = Simulator(self.circuit, plan.direction, start=self.start)
+        monitor = self.monitor = LapMonitor(sim.line, self.circuit.road_width, LapRules(laps=1))
+        expert = ExpertDriver(sim.camera)
+        monitor.update(sim.time, sim.pose)
+        next_kick = float(rng.uniform(*disturbances.every_s))
+        kick_until, kick, next_look, camera = -1.0, 0.0, 0.0, sim.renderer
         while monitor.stop_reason is None:
             image = sim.frame()
             v, w = expert(image, sim.time)
-            if randomisation is not None:
+            if self.randomisation is not None:
                 if sim.time >= next_look:
-                    camera = Renderer(circuit, sim.camera, randomisation.sample(rng))
-                    looks, next_look = looks + 1, sim.time + LOOK_EVERY_S
+                    camera = Renderer(self.circuit, sim.camera, self.randomisation.sample(rng))
+                    self.looks, next_look = self.looks + 1, sim.time + LOOK_EVERY_S
                 image = camera.render(sim.pose)
             executed_w = w
             if plan.kind == "recovery":
@@ -120,17 +145,35 @@ def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
                 if sim.time < kick_until and near_line:
                     executed_w = min(max(w + kick, W_LIMITS[0]), W_LIMITS[1])
             pose = sim.pose
-            writer.write(sim.time, image, v, w, (pose.x, pose.y, pose.theta), (v, executed_w))
-            frames += 1
+            yield Sample(sim.time, image, v, w, (pose.x, pose.y, pose.theta), (v, executed_w))
+            self.frames += 1
             sim.step(v, executed_w)
             monitor.update(sim.time, sim.pose, sim.command)
+
+    def summary(self) -> dict:
+        """The episode's dataset-index entry (after iterating)."""
+        if self.monitor is None:
+            raise RuntimeError("summary() of an episode not driven yet")
+        summary = self.monitor.summary()
+        return {"name": self.plan.name, "bag": self.plan.name, "circuit": self.circuit.name,
+                "direction": self.plan.direction, "kind": self.plan.kind,
+                "frames": self.frames, "stop_reason": summary["stop_reason"],
+                "completion_pct": summary["completion_pct"], "start_offset": vars(self.start),
+                "looks": self.looks}
+
+
+def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
+                   disturbances: Disturbances = Disturbances(), bar: tqdm | None = None,
+                   randomisation: Randomisation | None = None,
+                   storage: str = DEFAULT_STORAGE) -> dict:
+    """Drive one episode with the expert, writing every frame to a rosbag2 folder."""
+    episode = ExpertEpisode(plan, rng, disturbances, randomisation)
+    with EpisodeWriter(folder, storage=storage) as writer:
+        for s in episode:
+            writer.write(s.t, s.image, s.v, s.w, s.pose, s.executed)
             if bar is not None:
                 bar.update(1)
-    summary = monitor.summary()
-    return {"name": plan.name, "bag": plan.name, "circuit": circuit.name,
-            "direction": plan.direction, "kind": plan.kind, "frames": frames,
-            "stop_reason": summary["stop_reason"], "completion_pct": summary["completion_pct"],
-            "start_offset": vars(start), "looks": looks}
+    return episode.summary()
 
 
 def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1,
@@ -150,7 +193,7 @@ def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1
     replaced = check_collect_out(out, overwrite)
     plans = plan_episodes(circuits, directions, laps, recovery)
     rng = np.random.default_rng(seed)
-    estimate = sum(_frames_estimate(p) for p in plans)
+    estimate = sum(frames_estimate(p) for p in plans)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.collecting-"))
     try:
@@ -212,6 +255,6 @@ def _move_into_place(staging: Path, out: Path, replaced: bool) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _frames_estimate(plan: EpisodePlan) -> int:
+def frames_estimate(plan: EpisodePlan) -> int:
     """A lap at ~12 m/s, 20 frames a second (for the progress bar only)."""
     return int(math.ceil(load_circuit(plan.circuit).length / 12.0 * 20))
