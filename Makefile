@@ -34,6 +34,7 @@ demo: $(STAMP)  ## the expert and every shipped network on every circuit and dir
 
 test: $(ROS_STAMP)  ## fast test suite (slow tests: make test-all)
 	$(PY) -m ruff check follow_line test setup.py $(wildcard launch)
+	$(PY) -m mypy
 	$(PY) -m pytest -q -m "not slow"
 
 test-all: $(ROS_STAMP)  ## every test, the slow ones too

@@ -154,7 +154,7 @@ def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
     return rows
 
 
-def _frames(pilot: Pilot):
+def _frames(pilot: Pilot) -> Callable[[np.ndarray], list[np.ndarray]]:
     """What `pilot` does with a preprocessed frame, the frames one period (1/20 s) apart."""
     clock = itertools.count()
     return lambda x: pilot.infer(x, next(clock) / 20)

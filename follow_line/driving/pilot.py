@@ -12,7 +12,7 @@ import numpy as np
 
 from follow_line.driving.card import ModelCard
 from follow_line.driving.frames import FrameBuffer
-from follow_line.driving.inference import make_predictor
+from follow_line.driving.inference import Predictor, make_predictor
 from follow_line.driving.onnx_runtime import onnx_predictor
 from follow_line.errors import FollowLineError
 from follow_line.world.kinematics import V_LIMITS, W_LIMITS
@@ -97,7 +97,7 @@ class Pilot:
         return self.features is not None
 
     @functools.cached_property
-    def predict(self):
+    def predict(self) -> Predictor:
         """The whole-window predictor (built on first use where the network streams)."""
         return self._whole()[0]
 

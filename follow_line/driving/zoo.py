@@ -186,13 +186,13 @@ def builder_options(card: ModelCard) -> dict:
     return options
 
 
-def layer_signature(model) -> list[tuple[str, tuple]]:
+def layer_signature(model: keras.Model) -> list[tuple[str, tuple]]:
     """Each layer's class and weight shapes: what makes a network that network."""
     return [(type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights))
             for layer in model.layers]
 
 
-def check_network_matches_card(model, card: ModelCard, source) -> None:
+def check_network_matches_card(model: keras.Model, card: ModelCard, source: object) -> None:
     """Refuse weights of another network than the card's `network` (layer by layer).
 
     Compared with the registry's network built as the card says (frame shape, builder

@@ -27,7 +27,12 @@ from follow_line.driving.pilot import Pilot
 from follow_line.driving.zoo import load_model, weights_digest
 from follow_line.errors import FollowLineError
 from follow_line.files import write_text_atomic
-from follow_line.learning.collect import ExpertEpisode, frames_estimate, plan_episodes
+from follow_line.learning.collect import (
+    EpisodePlan,
+    ExpertEpisode,
+    frames_estimate,
+    plan_episodes,
+)
 from follow_line.learning.data import load_episodes
 from follow_line.logs import native_stderr_silenced
 from follow_line.world.circuits import DIRECTIONS, builtin_circuits
@@ -119,7 +124,7 @@ def sample_inputs(data: Path, card: ModelCard, progress: bool = True
                            sum(len(e) for e in episodes), card, str(data), progress)
 
 
-def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def simulator_inputs(card: ModelCard, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """About CHECK_FRAMES network inputs along the training circuits, and their labels.
 
     The explicit driver drives one clean lap of every training circuit each way, as
@@ -127,7 +132,7 @@ def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarra
     """
     plans = plan_episodes(builtin_circuits(), list(DIRECTIONS), laps=1, recovery=0)
 
-    def frames(plan) -> Iterator[tuple[np.ndarray, float, float, float]]:
+    def frames(plan: EpisodePlan) -> Iterator[tuple[np.ndarray, float, float, float]]:
         for s in ExpertEpisode(plan, np.random.default_rng(0)):
             yield card.preprocessing.apply(s.image), s.t, s.v, s.w
 
@@ -135,7 +140,7 @@ def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarra
                            card, "the simulator", progress)
 
 
-def every_nth_input(episodes: Iterable[Frames], total: int, card, source: str,
+def every_nth_input(episodes: Iterable[Frames], total: int, card: ModelCard, source: str,
                     progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The network inputs of about CHECK_FRAMES of `total` frames (of `source`), evenly spread.
 
