@@ -1,5 +1,7 @@
-"""Streaming inference: every sequence network of the registry streams, and a streamed
-frame gives the whole window's outputs (within 1e-5) on Keras and on the converted backends.
+"""Streaming inference: every sequence network of the registry streams.
+
+A streamed frame gives the whole window's outputs (within 1e-5) on Keras and on the
+converted backends.
 """
 
 import numpy as np
@@ -118,8 +120,8 @@ def test_perf_times_a_sequence_network_streamed_and_whole_window():
     rows = time_inference(["deepest_lstm_tinypilotnet"], backends=("keras",), repeats=5)
     labels = [r["backend"] for r in rows if r["network"] == "deepest_lstm_tinypilotnet"]
     assert labels[:2] == ["keras", "keras, streamed"]
-    table = perf_markdown({"machine": "m", "render": {"render_ms_median": 1.0,
-                                                     "render_ms_p99": 2.0},
+    render = {"render_ms_median": 1.0, "render_ms_p99": 2.0}
+    table = perf_markdown({"machine": "m", "render": render,
                            "closed_loop_expert": [], "inference": rows})
     assert "| deepest_lstm_tinypilotnet | keras, streamed |" in table
 

@@ -88,8 +88,8 @@ def split(model: keras.Model) -> StreamSplit | None:
             return None
         front = _front(model, chain, recurrent)
         temporal = _temporal(model, after, tensor, recurrent, front.outputs[0].shape[1:])
-    except (ValueError, AttributeError, KeyError) as exc:  # multiple nodes, odd wiring
-        log.info("%s does not stream: %s", model.name, exc)
+    except Exception as exc:  # noqa: BLE001 (shared layers, odd wiring, layers clone refuses)
+        log.info("%s does not stream (it runs whole-window): %s", model.name, exc)
         return None
     cached = (f"the input term of {recurrent.name}" if recurrent
               else f"the features {tuple(tensor.shape[2:])}")

@@ -61,7 +61,7 @@ class Tiles:
 
     def atlas(self, slot_values: Callable[[int, int], np.ndarray], outside: float,
               inside: float) -> np.ndarray:
-        """An atlas (float32) of the stored tiles' values and the two constants.
+        """Build the float32 atlas of the stored tiles' values and the two constants.
 
         `slot_values(row, column)` gives the SLOT_CELLS x SLOT_CELLS values of the slot whose
         first cell is that grid cell.
