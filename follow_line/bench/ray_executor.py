@@ -127,7 +127,7 @@ def run_on_ray(todo: list[BenchRun], write: Callable[[BenchRun, dict], None],
 def _connect(ray: ModuleType, address: str | None, jobs: int | None) -> None:
     """`ray.init`: a new local instance of `jobs` CPUs (address None) or a cluster's."""
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-               "logging_level": logging.ERROR}
+                               "logging_level": logging.ERROR}
     if address is None:
         options["num_cpus"] = jobs
     else:

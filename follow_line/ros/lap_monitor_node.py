@@ -149,9 +149,9 @@ class LapMonitorNode(Node):
         self.cmd_sub = self.create_subscription(
             TwistStamped if self.stamped else Twist, CMD_VEL.name, self._on_cmd_vel,
             CMD_VEL_DEPTH)
-        self.driver_client: Client | None = (self.create_client(ChangeState,
-                                                 f"{self.driver_node}/change_state")
-                              if self.driver_node else None)
+        self.driver_client: Client | None = (
+            self.create_client(ChangeState, f"{self.driver_node}/change_state")
+            if self.driver_node else None)
         # (future, steady-clock deadline) while the car is being stopped
         self._deactivating: tuple[Future, float] | None = None
 
