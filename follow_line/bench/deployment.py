@@ -27,14 +27,14 @@ from follow_line.driving.zoo import network_files
 
 
 def quantization_grid(network: str, records: list[dict], inference: list[dict],
-                      onnx_files: list[Path], perturbed: list[dict] = ()) -> Table:
+                      onnx_files: list[Path], perturbed: list[dict] | None = None) -> Table:
     """The table of `network` (a shipped name) and its exported `onnx_files`.
 
     `perturbed`: the records of a `bench --perturb all` of some variants (the perturbed
     columns show "-" for the others).
     """
     runs = [r for r in lockstep(records) if perturbation_of(r) == "clean"]
-    perturbed = [r for r in lockstep(perturbed) if perturbation_of(r) != "clean"]
+    perturbed = [r for r in lockstep(perturbed or []) if perturbation_of(r) != "clean"]
     latency = {(row["network"], row["backend"]): row["median_ms"] for row in inference}
     weights, _ = network_files(network, None)
     export_of = {path: json.loads(path.with_suffix(".json").read_text())["training"]["export"]
@@ -67,12 +67,13 @@ def quantization_grid(network: str, records: list[dict], inference: list[dict],
 def _perturbed(records: list[dict], driver: str, reference: str) -> list[str]:
     """Completion of `driver` under the perturbations, its mean and worst lap ratio."""
     mine = [r for r in records if r["driver"] == driver]
+
+    def laps(who: str, name: str) -> dict[tuple[str, str], float]:
+        return mean_laps(records, lambda r: (r["driver"], perturbation_of(r)) == (who, name))
+
     ratios = [ratio for name in dict.fromkeys(map(perturbation_of, mine))
-              if (ratio := lap_time_ratio(
-                  mean_laps(records, lambda r, n=name: (r["driver"], perturbation_of(r))
-                            == (driver, n)),
-                  mean_laps(records, lambda r, n=name: (r["driver"], perturbation_of(r))
-                            == (reference, n)))) is not None]
+              if (ratio := lap_time_ratio(laps(driver, name), laps(reference, name)))
+              is not None]
     if not ratios:
         return [completion_cell(mine) or "-", "-"]
     worst = max(ratios, key=lambda ratio: abs(ratio - 1))

@@ -24,14 +24,20 @@ def distinct_labels(records: list[dict]) -> list[dict]:
     """
     out = [dict(r) for r in records]
     for field, identity in (("driver", _driver_identity), ("circuit", _circuit_identity)):
-        known = {(r[field], identity(r)) for r in out if field in r and identity(r)}
-        labels = _labels(known)
-        alone = {}  # a record that does not say which (a failed run's): the name's only one
-        for name, key in known:
-            alone[name] = None if name in alone else key
+        known: set[tuple[str, str]] = set()
         for r in out:
-            key = identity(r) or alone.get(r.get(field))
-            label = labels.get((r.get(field), key))
+            if field in r and (found := identity(r)):
+                known.add((r[field], found))
+        labels = _labels(known)
+        # a record that does not say which (a failed run's): the name's only identity, if one
+        alone: dict[str, str | None] = {}
+        for name, found in known:
+            alone[name] = None if name in alone else found
+        for r in out:
+            if field not in r:
+                continue
+            key = identity(r) or alone.get(r[field])
+            label = labels.get((r[field], key)) if key else None
             if label and label != r[field]:
                 r[f"{field}_name"], r[field] = r[field], label
     return out

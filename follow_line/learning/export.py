@@ -29,6 +29,7 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
+from follow_line.driving.card import ModelCard
 from follow_line.driving.frames import FrameBuffer
 from follow_line.driving.onnx_runtime import (
     INSTALL,
@@ -41,7 +42,12 @@ from follow_line.driving.pilot import Pilot
 from follow_line.driving.zoo import load_model, weights_digest
 from follow_line.errors import FollowLineError
 from follow_line.files import write_text_atomic
-from follow_line.learning.collect import ExpertEpisode, frames_estimate, plan_episodes
+from follow_line.learning.collect import (
+    EpisodePlan,
+    ExpertEpisode,
+    frames_estimate,
+    plan_episodes,
+)
 from follow_line.learning.data import load_episodes
 from follow_line.logs import native_stderr_silenced
 from follow_line.world.circuits import DIRECTIONS, builtin_circuits
@@ -136,7 +142,7 @@ def check_replaceable(target: Path) -> None:
                               "replaced; choose another --out folder")
 
 
-def sample_inputs(data: Path, card, progress: bool = True
+def sample_inputs(data: Path, card: ModelCard, progress: bool = True
                   ) -> tuple[np.ndarray, np.ndarray]:
     """About CHECK_FRAMES network inputs of a dataset and their (v, w) labels."""
     episodes = load_episodes(data, card.preprocessing, progress=progress)
@@ -144,7 +150,7 @@ def sample_inputs(data: Path, card, progress: bool = True
                            sum(len(e) for e in episodes), card, str(data), progress)
 
 
-def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def simulator_inputs(card: ModelCard, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """About CHECK_FRAMES network inputs along the training circuits, and their labels.
 
     The explicit driver drives one clean lap of every training circuit each way, as
@@ -152,7 +158,7 @@ def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarra
     """
     plans = plan_episodes(builtin_circuits(), list(DIRECTIONS), laps=1, recovery=0)
 
-    def frames(plan) -> Iterator[tuple[np.ndarray, float, float, float]]:
+    def frames(plan: EpisodePlan) -> Iterator[tuple[np.ndarray, float, float, float]]:
         for s in ExpertEpisode(plan, np.random.default_rng(0)):
             yield card.preprocessing.apply(s.image), s.t, s.v, s.w
 
@@ -160,7 +166,7 @@ def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarra
                            card, "the simulator", progress)
 
 
-def every_nth_input(episodes: Iterable[Frames], total: int, card, source: str,
+def every_nth_input(episodes: Iterable[Frames], total: int, card: ModelCard, source: str,
                     progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The network inputs of about CHECK_FRAMES of `total` frames (of `source`), evenly spread.
 
@@ -204,11 +210,11 @@ def _to_fp16(onnx_model: bytes) -> bytes:
 class _Folded(keras.layers.Layer):
     """Where a folded BatchNormalization was: passes its input through."""
 
-    def call(self, inputs, mask=None, training=None):
+    def call(self, inputs: object, mask: object = None, training: object = None) -> object:
         return inputs
 
 
-def _input_norms(model) -> dict[str, str]:
+def _input_norms(model: keras.Model) -> dict[str, str]:
     """BatchNormalization layers on a model input read only by a "valid" Conv2D: BN -> conv.
 
     Only there is folding exact (a "same" convolution would pad the normalised image with
@@ -226,7 +232,7 @@ def _input_norms(model) -> dict[str, str]:
     return pairs
 
 
-def fold_input_normalisation(model):
+def fold_input_normalisation(model: keras.Model) -> keras.Model:
     """`model` with each BatchNormalization on its input folded into the Conv2D after it.
 
     The same function (to float rounding): conv(a * x + b) = conv'(x) with the kernel
@@ -279,10 +285,10 @@ def quantize_int8(onnx_model: bytes, calibration: np.ndarray) -> bytes:
     feed = graph.graph.input[0].name
 
     class Frames(CalibrationDataReader):
-        def __init__(self):
+        def __init__(self) -> None:
             self.batches = iter(np.asarray(calibration, dtype=np.float32)[:, None])
 
-        def get_next(self):
+        def get_next(self) -> dict[str, np.ndarray] | None:
             batch = next(self.batches, None)
             return None if batch is None else {feed: batch}
 

@@ -72,7 +72,8 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
             raise FollowLineError(f"not in {spec_path}: {', '.join(missing)}")
         entries = [e for e in entries if e["name"] in only]
     datasets = record_datasets(data_dir, spec_path=spec_path, progress=progress)
-    trained, cache = [], {}
+    trained: list = []
+    cache: dict = {}
     for entry in entries:
         config = TrainConfig(network=entry["network"], name=entry["name"],
                              image_mode=entry["image"], constant_v=entry.get("constant_v"),

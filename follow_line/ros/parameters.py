@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from follow_line.errors import FollowLineError
 
+if TYPE_CHECKING:
+    from rclpy.node import Node
 
-def declare(node, name: str, default, description: str, constraints: str = ""):
+    from follow_line.world.circuits import Circuit
+
+
+def declare(node: Node, name: str, default: Any, description: str,
+            constraints: str = "") -> Any:
     """Declare a read-only parameter with its description; returns its start-up value.
 
     Read-only because the nodes read their parameters once, at start-up: ROS refuses a later
@@ -33,7 +40,7 @@ def declare(node, name: str, default, description: str, constraints: str = ""):
     return float(value)
 
 
-def parameter_error(name: str, value, allowed: str) -> FollowLineError:
+def parameter_error(name: str, value: object, allowed: str) -> FollowLineError:
     """The start-up error for a parameter value, naming the parameter and what is allowed."""
     return FollowLineError(f"parameter '{name}' is {value!r}; allowed: {allowed}")
 
@@ -59,7 +66,7 @@ def check_range(name: str, value: float, low: float | None = None, high: float |
     return value
 
 
-def declare_circuit(node):
+def declare_circuit(node: Node) -> tuple[Circuit, str]:
     """Declare and check the `circuit` and `direction` parameters; (Circuit, direction)."""
     from follow_line.world.circuits import DIRECTIONS, builtin_circuits, load_circuit
 
