@@ -24,7 +24,6 @@ import os
 import re
 
 from follow_line.errors import FollowLineError, unknown_name
-from follow_line.world.circuits import load_circuit
 
 LOCKSTEP, FREE_RUNNING, GAZEBO = "ros-lockstep", "ros-free-running", "ros-gazebo-sim"
 #: How a run is driven -> its latency label.
@@ -76,7 +75,7 @@ def graph_spec(run):
 
     return GraphSpec(model=run.driver, circuit=run.circuit, direction=run.direction,
                      laps=run.laps, lockstep=run.via == LOCKSTEP,
-                     sim="gz" if run.via == GAZEBO else "builtin")
+                     sim="gz" if run.via == GAZEBO else "builtin", world=run.world)
 
 
 def caller_domain() -> int:
@@ -121,6 +120,6 @@ def drive_through_ros(run, slot: int) -> dict:
     record = run_graph(graph_spec(run), quiet=True, env=env)
     if record["stop_reason"] == "interrupted":
         raise KeyboardInterrupt
-    record["circuit_file"] = load_circuit(run.circuit).source
+    record["circuit_file"] = run.load_circuit().source
     record["ros_domain_id"] = int(env[DOMAIN_ENV])
     return record

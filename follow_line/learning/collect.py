@@ -32,11 +32,12 @@ from follow_line.learning.data import (
     write_dataset_index,
 )
 from follow_line.world.appearance import Randomisation
-from follow_line.world.circuits import DIRECTIONS, check_training_circuit, load_circuit
+from follow_line.world.circuits import DIRECTIONS
 from follow_line.world.kinematics import W_LIMITS
 from follow_line.world.lap import LapMonitor, LapRules
 from follow_line.world.render import Renderer
 from follow_line.world.simulator import Simulator, StartOffset
+from follow_line.world.worlds import World, get_world
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,15 @@ class Disturbances:
     start_lateral: float = 1.0  # m, recovery laps start up to this far off the line
     start_heading: float = 0.15  # rad
     max_cte: float = 2.0  # m: no disturbance while this far off the line (stay on the road)
+
+    def for_road(self, road_width: float) -> Disturbances:
+        """The offsets scaled from the 8 m road they were chosen for to `road_width`."""
+        scale = road_width / WIDE_ROAD_M
+        return Disturbances(self.every_s, self.hold_s, self.w_offset,
+                            self.start_lateral * scale, self.start_heading, self.max_cte * scale)
+
+
+WIDE_ROAD_M = 8.0  # the road of the wide world's circuits, which Disturbances' offsets suit
 
 
 @dataclass(frozen=True)
@@ -67,10 +77,10 @@ class EpisodePlan:
 
 
 def plan_episodes(circuits: list[str], directions: list[str], laps: int,
-                  recovery: int) -> list[EpisodePlan]:
-    """Every episode to record, validating names first."""
+                  recovery: int, world: World | str | None = None) -> list[EpisodePlan]:
+    """Every episode to record, validating names (circuits of `world`) first."""
     for circuit in circuits:
-        check_training_circuit(load_circuit(circuit))
+        get_world(world).check_training(circuit)
     for direction in directions:
         if direction not in DIRECTIONS:
             raise unknown_name("direction", direction, DIRECTIONS)
@@ -85,17 +95,22 @@ LOOK_EVERY_S = 4.0
 def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
                    disturbances: Disturbances = Disturbances(), bar: tqdm | None = None,
                    randomisation: Randomisation | None = None,
-                   storage: str = DEFAULT_STORAGE) -> dict:
-    """Drive one episode with the expert, writing every frame to a rosbag2 folder."""
-    circuit = load_circuit(plan.circuit)
+                   storage: str = DEFAULT_STORAGE, world: World | str | None = None) -> dict:
+    """Drive one episode with the expert of `world`, writing every frame to a rosbag2 folder.
+
+    The disturbances' offsets are scaled to the circuit's road (`Disturbances.for_road`).
+    """
+    world = get_world(world)
+    circuit = world.load(plan.circuit)
+    disturbances = disturbances.for_road(circuit.road_width)
     start = StartOffset()
     if plan.kind == "recovery":
         start = StartOffset(along=float(rng.uniform(0, 20)),
                             lateral=float(rng.uniform(-1, 1) * disturbances.start_lateral),
                             heading=float(rng.uniform(-1, 1) * disturbances.start_heading))
-    sim = Simulator(circuit, plan.direction, start=start)
+    sim = Simulator(circuit, plan.direction, camera=world.camera, start=start)
     monitor = LapMonitor(sim.line, circuit.road_width, LapRules(laps=1))
-    expert = ExpertDriver(sim.camera)
+    expert = ExpertDriver.for_world(world)
     monitor.update(sim.time, sim.pose)
     next_kick = float(rng.uniform(*disturbances.every_s))
     kick_until, kick = -1.0, 0.0
@@ -136,10 +151,11 @@ def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
 def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1,
             recovery: int = 1, seed: int = 0, overwrite: bool = False,
             progress: bool = True, randomisation: Randomisation | None = None,
-            storage: str = DEFAULT_STORAGE) -> list[dict]:
+            storage: str = DEFAULT_STORAGE, world: World | str | None = None) -> list[dict]:
     """Record a dataset folder (dataset.yaml + one rosbag2 folder per episode).
 
-    `storage` is the bags' rosbag2 storage: "mcap" (the default) or "sqlite3".
+    `storage` is the bags' rosbag2 storage: "mcap" (the default) or "sqlite3"; `world` the
+    world whose circuits, camera and explicit driver record it (world/worlds.py).
 
     `out` must be new, empty, or (with `overwrite`) a dataset this command wrote and nothing
     else: collect never deletes what it did not write. The dataset is recorded in a hidden
@@ -148,9 +164,10 @@ def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1
     """
     out = Path(out)
     replaced = check_collect_out(out, overwrite)
-    plans = plan_episodes(circuits, directions, laps, recovery)
+    world = get_world(world)
+    plans = plan_episodes(circuits, directions, laps, recovery, world)
     rng = np.random.default_rng(seed)
-    estimate = sum(_frames_estimate(p) for p in plans)
+    estimate = sum(_frames_estimate(p, world) for p in plans)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.collecting-"))
     try:
@@ -159,12 +176,13 @@ def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1
             for plan in plans:
                 bar.set_postfix_str(plan.name)
                 metas.append(record_episode(plan, staging / plan.name, rng, bar=bar,
-                                            randomisation=randomisation, storage=storage))
+                                            randomisation=randomisation, storage=storage,
+                                            world=world))
             bar.total = bar.n
             bar.refresh()
         look = {"nominal": True} if randomisation is None else {
             "randomised": randomisation.to_dict(), "change_every_s": LOOK_EVERY_S}
-        write_dataset_index(staging, metas, appearance=look)
+        write_dataset_index(staging, metas, appearance=look, world=world.name)
         _move_into_place(staging, out, replaced)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -212,6 +230,6 @@ def _move_into_place(staging: Path, out: Path, replaced: bool) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _frames_estimate(plan: EpisodePlan) -> int:
+def _frames_estimate(plan: EpisodePlan, world: World) -> int:
     """A lap at ~12 m/s, 20 frames a second (for the progress bar only)."""
-    return int(math.ceil(load_circuit(plan.circuit).length / 12.0 * 20))
+    return int(math.ceil(world.load(plan.circuit).length / 12.0 * 20))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from follow_line.driving.card import W_CLASS_VALUES, ModelCard
+from follow_line.driving.card import CARD_WORLD, W_CLASS_VALUES, ModelCard
 from follow_line.errors import FollowLineError
 from follow_line.files import shown_path
 from follow_line.learning.augment import Photometric, augment_frames, check_preprocessing
@@ -253,6 +253,7 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     keras.utils.set_random_seed(config.seed)
     card = card or default_card(config.network, config.name, config.image_mode,
                                 config.constant_v)
+    check_dataset_world(dataset, card.world)
     card.architecture = dict(config.options)
     options = dict(config.options)
     if card.task == "regression" and card.constant_v is not None:
@@ -328,6 +329,21 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     }
     save_model(best, card, out)
     return card
+
+
+def check_dataset_world(dataset: str | Path | None, world: str) -> None:
+    """Refuse to train a network for `world` on a dataset recorded in another world.
+
+    A dataset's index names its world (a dataset without one was recorded in the wide world,
+    `card.CARD_WORLD`); a data.csv folder has no index and is taken as it is.
+    """
+    if dataset is None or not (Path(dataset) / INDEX_FILE).is_file():
+        return
+    recorded = read_dataset_index(Path(dataset)).get("world", CARD_WORLD)
+    if recorded != world:
+        raise FollowLineError(f"dataset {shown_path(dataset)} was recorded in the {recorded} "
+                              f"world; a network for the {world} world trains on that world's "
+                              f"data: pass --world {recorded} or another dataset")
 
 
 def _dataset_appearance(dataset: str | None) -> dict | None:

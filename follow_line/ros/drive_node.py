@@ -42,6 +42,7 @@ from follow_line.ros import (
     check_range,
     check_topics,
     declare,
+    declare_world,
     exit_process,
     run_node,
     stamp_to_seconds,
@@ -85,6 +86,7 @@ class DriveNode(LifecycleNode):
             self, "model", "pilotnet",
             "Driver: a shipped network, a NAME.keras or NAME.json path, a registry network "
             "(built untrained) or 'expert' (the explicit driver)")
+        self.world = declare_world(self).name
         self.image_topic = declare(
             self, "image_topic", CAMERA_TOPIC,
             f"Camera topic (sensor_msgs/Image 640x480, {', '.join(SUPPORTED_ENCODINGS)})")
@@ -134,7 +136,7 @@ class DriveNode(LifecycleNode):
         check_range("watchdog_timeout", self.watchdog_timeout, 0.0, low_open=True)
         check_range("control_rate_limit", self.control_rate_limit, 0.0)
         try:
-            check_driver_name(self.model)
+            check_driver_name(self.model, self.world)
         except FollowLineError as exc:
             raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
 
@@ -153,7 +155,8 @@ class DriveNode(LifecycleNode):
         quiet_python_libraries()
         with native_stderr_silenced():  # TensorFlow's and LiteRT's start-up lines
             try:
-                self.driver = make_driver(self.model, self.backend, self.device)
+                self.driver = make_driver(self.model, self.backend, self.device,
+                                          world=self.world)
             except Exception as exc:  # noqa: BLE001 (an unusable model stays unconfigured)
                 self._configure_error = FollowLineError(
                     f"parameter 'model' is {self.model!r}: {exc}")

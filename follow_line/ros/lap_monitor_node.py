@@ -39,6 +39,7 @@ from follow_line.ros import (
     check_topics,
     declare,
     declare_circuit,
+    declare_world,
     exit_process,
     parameter_error,
     run_node,
@@ -73,7 +74,7 @@ class LapMonitorNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
-        self.circuit, self.direction = declare_circuit(self)
+        self.circuit, self.direction = declare_circuit(self, declare_world(self))
         self.laps = declare(self, "laps", 1, "Laps to drive before the run ends", ">= 1")
         self.odom_topic = declare(self, "odom_topic", ODOM_TOPIC,
                                   "Odometry topic (nav_msgs/Odometry, circuit coordinates)")

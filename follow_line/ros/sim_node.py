@@ -21,6 +21,7 @@ before the reader has discovered its writer) still gets the start pose.
 from __future__ import annotations
 
 import array
+import dataclasses
 import math
 import time
 
@@ -48,6 +49,7 @@ from follow_line.ros import (
     check_topics,
     declare,
     declare_circuit,
+    declare_world,
     exit_process,
     parameter_error,
     quaternion_from_yaw,
@@ -79,7 +81,8 @@ class SimNode(Node):
 
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
-        circuit, self.direction = declare_circuit(self)
+        world = declare_world(self)
+        circuit, self.direction = declare_circuit(self, world)
         self.image_topic = declare(self, "image_topic", CAMERA_TOPIC,
                                    "Camera topic (sensor_msgs/Image, rgb8, 640x480)")
         self.cmd_vel_topic = declare(self, "cmd_vel_topic", CMD_VEL_TOPIC,
@@ -107,7 +110,8 @@ class SimNode(Node):
         if self.lockstep and not self.stamped:
             raise parameter_error("stamped", self.stamped, "true when lockstep is true "
                                   "(commands are matched to frames by stamp)")
-        self.sim = Simulator(circuit, self.direction, camera=CameraModel(rate_hz=self.rate))
+        self.sim = Simulator(circuit, self.direction,
+                             camera=dataclasses.replace(world.camera, rate_hz=self.rate))
         self.dt = 1.0 / self.rate
         self.command: tuple[float, float] = (0.0, 0.0)
         self.command_t: float | None = None  # stamp of the last command (TwistStamped)
