@@ -16,13 +16,16 @@ REFERENCE_SHIPPED = $(shell ls models/reference/*.keras 2>/dev/null | xargs -n1 
   sed 's/\.keras$$//' | paste -sd, -)
 REFERENCE_CIRCUITS = simple,monaco,nurburgring,montmelo,montreal,lakeside,canyon
 
-.PHONY: demo test test-all perf ros-perf readme reference deploy models models-reference clean
+.PHONY: help demo test test-all perf ros-perf readme reference docs-networks deploy models models-reference clean
 
 $(STAMP): requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+help:  ## this list of targets
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 EXTRAS = requirements-ros.txt requirements-onnx.txt requirements-ray.txt requirements-test.txt
 
@@ -37,7 +40,7 @@ test: $(ROS_STAMP)  ## fast test suite (slow tests: make test-all)
 	$(PY) -m ruff check follow_line test setup.py $(wildcard launch)
 	$(PY) -m pytest -q -m "not slow"
 
-test-all: $(ROS_STAMP)
+test-all: $(ROS_STAMP)  ## every test, the slow ones too
 	$(PY) -m pytest -q
 
 perf: $(STAMP)  ## performance figures (make readme writes them into docs/results.md)
@@ -48,14 +51,19 @@ ros-perf: $(ROS_STAMP)  ## latency, frames lost, lockstep speed through the ROS 
 	$(VENV)/bin/follow-line ros-perf --json results/ros_perf.json > results/ros_perf.md
 	$(PY) -m follow_line.bench.readme docs/ros.md ros_perf=results/ros_perf.md
 
-clean:
+clean:  ## remove .venv/ and the build folders
 	rm -rf $(VENV) build *.egg-info .pytest_cache
 
 # The test dataset as config/zoo.yaml records it.
 data/test/dataset.yaml: | $(STAMP)
 	$(VENV)/bin/follow-line zoo --data data --datasets test --quiet
 
-readme: $(STAMP)  ## regenerate the tables, plots and figures of README.md and docs/results.md
+docs-networks: $(STAMP)  ## the registry table of docs/networks.md, from driving/nets/registry.py
+	mkdir -p results
+	$(PY) -m follow_line.driving.nets.table > results/registry.md
+	$(PY) -m follow_line.bench.readme docs/networks.md registry=results/registry.md
+
+readme: docs-networks  ## regenerate the tables, plots and figures of README.md and docs/results.md
 	rm -rf results/readme results/readme-robustness results/readme-latency
 	$(VENV)/bin/follow-line bench --models expert,$(SHIPPED) --out results/readme --quiet \
 	  --circuits simple,monaco,nurburgring,montreal,hungaroring > /dev/null

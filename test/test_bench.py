@@ -133,6 +133,33 @@ def test_same_file_names_are_different_runs_and_an_empty_record_is_run_again(
     assert [r["circuit"] for r in records] == ["simple", "oval"]
 
 
+@pytest.mark.slow  # 80 s on a loaded 2-core machine; test_labels.py is the quick check
+def test_two_drivers_or_circuits_of_one_name_get_two_rows(tmp_path, oval_file):
+    folders = [tmp_path / "a", tmp_path / "b"]
+    models = []
+    for folder in folders:  # two different networks, each saved as tinypilotnet.keras
+        model, card = build_untrained("tinypilotnet")
+        models.append(save_model(model, card, folder))
+    assert models[0].name == models[1].name == "tinypilotnet.keras"
+    mine = tmp_path / "mine" / "simple.yaml"  # a user's circuit whose name is simple
+    mine.parent.mkdir()
+    mine.write_text(oval_file.read_text().replace("name: oval", "name: simple"))
+    runs = plan([str(m) for m in models] + ["expert"], [str(mine)], ["clockwise"])
+    runs += plan(["expert"], ["simple"], ["clockwise"])
+    run_bench(runs, tmp_path / "out", jobs=1, progress=False)
+    md = (tmp_path / "out" / "results.md").read_text()
+    rows = [line.split(" | ")[0] for line in md.splitlines() if line.startswith("| ")]
+    assert rows[1:] == ["| Manual", "| tinypilotnet.keras (a/)", "| tinypilotnet.keras (b/)"]
+    assert "| Driver | Simple (mine/) cw | Simple (built-in) cw |" in md
+    csv = (tmp_path / "out" / "results.csv").read_text()
+    assert csv.count("tinypilotnet.keras (a/)") == csv.count("tinypilotnet.keras (b/)") == 1
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "tinypilotnet.keras (a/)" in page and "simple (built-in)" in page
+    plots = {p.name for p in (tmp_path / "out" / "plots").iterdir()}
+    assert {"cte_simple_built-in.png", "cte_simple_mine.png",
+            "trajectory_tinypilotnet.keras_a.png"} <= plots, plots
+
+
 # --- the process lifecycle, with real processes and signals -------------------------------
 
 BENCH_ARGS = ["--models", "expert", "--circuits", "simple", "--repeat", "5", "--laps", "3",

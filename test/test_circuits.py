@@ -164,7 +164,7 @@ def test_malformed_files_name_the_field_and_line(tmp_path):
     msg = bad(tmp_path, "name: x\nroad_width: 8\nline_width: 0.4\ncolour: red\n" + POINTS)
     assert "bad.yaml:4:" in msg and "unknown field 'colour'" in msg and "allowed:" in msg
     msg = bad(tmp_path, "name: x\nroad_width: 8\nline_width: 9\n" + POINTS)
-    assert "bad.yaml:3:" in msg and "smaller than 'road_width'" in msg
+    assert "bad.yaml:3:" in msg and "from 0.05 to 4 (at most half of road_width 8)" in msg
     msg = bad(tmp_path, "name: x\nroad_width: 8\nline_width: 0.4\ninterpolation: bezier\n"
               + POINTS)
     assert "allowed: spline, polyline" in msg
@@ -186,7 +186,8 @@ def test_self_crossing_line_is_refused(tmp_path):
     assert "bad.yaml:5:" in msg and "crosses itself" in msg
 
 
-@pytest.mark.parametrize("east, north", [(0.0, 0.0), (500_000.0, 4_649_776.0), (1e9, -1e9)])
+@pytest.mark.parametrize("east, north", [(0.0, 0.0), (500_000.0, 4_649_776.0),
+                                         (9.9e7, -9.9e7)])
 def test_geometry_is_exact_at_any_coordinates(tmp_path, oval_file, east, north):
     import yaml
 
@@ -236,3 +237,56 @@ def test_the_circuits_command_lists_and_draws_the_held_out_circuits(tmp_path, ca
     for name in ("hungaroring", "montreal"):
         assert " 8.0  held out " in rows[name]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+SQUARE = "  - [0, 0]\n  - [50, 0]\n  - [50, 50]\n  - [0, 50]\n"
+
+
+@pytest.mark.parametrize("road, line, points, start, field, allowed", [
+    (".nan", "0.4", SQUARE, None, "road_width", "from 2 to 30"),
+    (".inf", "0.4", SQUARE, None, "road_width", "from 2 to 30"),
+    ("1e9", "0.4", SQUARE, None, "road_width", "from 2 to 30"),
+    ("300", "0.4", SQUARE, None, "road_width", "from 2 to 30"),
+    ("0.5", "0.1", SQUARE, None, "road_width", "from 2 to 30"),
+    ("8", ".nan", SQUARE, None, "line_width", "from 0.05 to 4"),
+    ("8", "-.inf", SQUARE, None, "line_width", "from 0.05 to 4"),
+    ("8", "0.001", SQUARE, None, "line_width", "from 0.05 to 4"),
+    ("8", "0.4", SQUARE.replace("[50, 50]", "[50, .nan]"), None, "centre_line point 2",
+     "each from -1e+08 to 1e+08"),
+    ("8", "0.4", SQUARE.replace("[50, 50]", "[1e300, 50]"), None, "centre_line point 2",
+     "each from -1e+08 to 1e+08"),
+    ("8", "0.4", SQUARE, "[.nan, 0]", "field 'start'", "pair of numbers"),
+    ("8", "0.4", SQUARE, "[1400, 0]", "field 'start' is 1,350.0 m from the red line",
+     "at most 4 m (half of road_width) from the line"),
+    ("8", "0.4", "  - [0, 0]\n  - [1, 0]\n  - [1, 1]\n  - [0, 1]\n", None, "4.0 m long",
+     "at least 80 m long (10 road widths) in a box at least 8 m on each side"),
+    ("8", "0.4", "  - [0, 0]\n  - [200, 0]\n  - [200, 5]\n  - [0, 5]\n", None, "5.0 m box",
+     "in a box at least 8 m on each side"),
+])
+def test_every_number_is_checked_against_its_documented_range(tmp_path, road, line, points,
+                                                              start, field, allowed):
+    text = (f"name: x\nroad_width: {road}\nline_width: {line}\n"
+            + (f"start: {start}\n" if start else "") + "interpolation: polyline\n"
+            + "centre_line:\n" + points)
+    msg = bad(tmp_path, text)
+    assert "\n" not in msg and field in msg and allowed in msg, msg
+
+
+def test_the_widest_road_on_the_smallest_loop_loads_quickly(tmp_path):
+    import time
+
+    path = tmp_path / "wide.yaml"
+    path.write_text("name: wide\nroad_width: 30\nline_width: 15\ninterpolation: polyline\n"
+                    "centre_line:\n  - [0, 0]\n  - [90, 0]\n  - [90, 60]\n  - [0, 60]\n")
+    began = time.monotonic()
+    circuit = load_circuit(path)
+    assert circuit.road_width == 30.0 and time.monotonic() - began < 5.0
+
+
+def test_a_folder_named_like_a_circuit_file_is_reported_as_a_folder(tmp_path):
+    folder = tmp_path / "x.yaml"
+    folder.mkdir()
+    with pytest.raises(FollowLineError, match="x.yaml is a folder, not a circuit file"):
+        load_circuit(folder)
+    with pytest.raises(FollowLineError, match="circuit file .*gone.yaml does not exist"):
+        load_circuit(tmp_path / "gone.yaml")

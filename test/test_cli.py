@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from follow_line.cli import main
 
@@ -46,15 +47,24 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
     assert main(["drive", "--circuit", "monza"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("follow-line: error: unknown circuit 'monza'") and "nurburgring" in err
-    assert main(["drive", "--circuit", "simple", "--direction", "left"]) == 2
-    assert "clockwise" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse: the choices are the circuits module's
+        main(["drive", "--circuit", "simple", "--direction", "left"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--direction: invalid choice: 'left'" in err and "anticlockwise" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "--directions", "clockwise,left", "--out", str(tmp_path / "b")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--directions: invalid choice: 'left' (choose from clockwise, anticlockwise)" in err
     assert main(["drive", "--driver", "nobody"]) == 2
     assert "known: expert" in capsys.readouterr().err
     bad = tmp_path / "c.yaml"
     bad.write_text("name: c\nroad_width: -1\nline_width: 0.4\n"
                    "centre_line: [[0, 0], [50, 0], [50, 50], [0, 50]]\n")
     assert main(["drive", "--circuit", str(bad)]) == 2
-    assert "c.yaml:2: field 'road_width' must be a positive number" in capsys.readouterr().err
+    assert ("c.yaml:2: field 'road_width' must be a number of metres from 2 to 30"
+            in capsys.readouterr().err)
     assert main(["bench", "--perturb", "fog", "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert "unknown perturbation 'fog'; known: blur, bright, cast, clean, colours" in err
@@ -208,3 +218,100 @@ def test_our_own_errors_still_reach_the_terminal_when_quiet():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.startswith("follow-line: error: unknown driver 'nope'")
+
+
+def test_look_values_are_numbers_in_their_documented_range(tmp_path, capsys):
+    from pathlib import Path
+
+    from follow_line.world.appearance import RANGES, allowed
+
+    out = str(tmp_path / "x.png")
+    for look, text in [("blur_sigma=1e6", "blur_sigma=1000000.0 (allowed: 0-10 px)"),
+                       ("blur_sigma=300", "blur_sigma=300 (allowed: 0-10 px)"),
+                       ("blur_sigma=fast", "blur_sigma='fast' (allowed: 0-10 px)"),
+                       ("seed=-1", "seed=-1 (allowed: an integer 0-4294967295)"),
+                       ("gamma=0", "gamma=0 (allowed: 0.1-10)"),
+                       ("colour_cast=[1,1,9]", "three gains 0-3 for R, G, B")]:
+        assert main(["frame", "--out", out, "--look", look]) == 2, look
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and text in err, (look, err)
+    assert main(["frame", "--out", out, "--look", "blur_sigma=2.5e0"]) == 0  # any spelling
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "guide.md").read_text()
+    guide = " ".join(guide.split())  # lines wrapped anywhere
+    for key in RANGES:
+        assert f"`{key}` {allowed(key)}" in guide, key
+
+
+def test_frame_reads_any_number_after_at_and_refuses_one_off_the_lap(tmp_path, capsys):
+    out = str(tmp_path / "x.png")
+    assert main(["frame", "--at", "-1e300", "--out", out]) == 2
+    err = capsys.readouterr().err
+    assert err == ("follow-line: error: --at -1e+300: not on the lap (allowed: within "
+                   "+-457.1 m, the length of simple)\n")
+    for value in ("-inf", "-nan"):
+        with pytest.raises(SystemExit) as exc:
+            main(["frame", "--at", value, "--out", out])
+        assert exc.value.code == 2
+        assert f"--at: must be a finite number, got {value}" in capsys.readouterr().err
+    assert main(["frame", "--at", "-3e1", "--out", out]) == 0
+    assert "simple clockwise at -30.0 m" in capsys.readouterr().out
+
+
+def test_one_bad_shipped_network_is_marked_and_the_rest_listed(tmp_path, monkeypatch, capsys):
+    import shutil
+    from pathlib import Path
+
+    models = Path(__file__).resolve().parents[1] / "models"
+    for name in ("tinypilotnet", "broken"):
+        shutil.copy(models / "tinypilotnet.json", tmp_path / f"{name}.json")
+    shutil.copy(models / "tinypilotnet.keras", tmp_path / "tinypilotnet.keras")
+    (tmp_path / "broken.keras").write_bytes(b"not a zip")
+    (tmp_path / "zcard.keras").write_bytes((models / "tinypilotnet.keras").read_bytes())
+    (tmp_path / "zcard.json").write_text("{")
+    monkeypatch.setenv("FOLLOW_LINE_MODELS", str(tmp_path))
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.split(f"Shipped networks in {tmp_path}:\n")[1].splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("  broken ") and "UNREADABLE:" in lines[0]
+    assert "is not a .keras file" in lines[0]
+    assert lines[1].split()[:2] == ["tinypilotnet", "tinypilotnet"]
+    assert lines[2].startswith("  zcard ") and "UNREADABLE:" in lines[2]
+
+
+def test_an_output_that_cannot_be_written_is_exit_2_before_driving_as_documented(tmp_path,
+                                                                                 capsys):
+    from pathlib import Path
+
+    reliability = (Path(__file__).resolve().parents[1] / "docs" / "reliability.md").read_text()
+    codes = " ".join(reliability.split("## Exit codes")[1].split("##")[0].split())
+    assert "2 bad input" in codes and "an output file that cannot be written" in codes
+    assert "3 an I/O failure during the work" in codes
+    blocker = tmp_path / "afile"
+    blocker.write_text("mine")
+    for option in ("--json", "--video"):
+        for path in (blocker / "run.out", tmp_path, Path("/proc/version/run.out")):
+            assert main(["drive", option, str(path), "--quiet"]) == 2, (option, path)
+            captured = capsys.readouterr()
+            assert captured.out == "" and captured.err.count("\n") == 1, (option, path)
+    assert blocker.read_text() == "mine"
+
+
+@pytest.mark.parametrize("command", [["drive", "--circuit"], ["frame", "--out", "f.png",
+                                                              "--circuit"],
+                                     ["bench", "--out", "b", "--models", "expert", "--circuits"],
+                                     ["ros", "--circuit"]])
+def test_a_nan_line_width_is_one_line_and_exit_2_before_anything_runs(tmp_path, capsys,
+                                                                      monkeypatch, command):
+    import importlib.util
+
+    if command[0] == "ros" and importlib.util.find_spec("rclpy") is None:
+        pytest.skip("ROS 2 (rclpy) is not installed")
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "nan.yaml"
+    bad.write_text("name: nan\nroad_width: 8\nline_width: .nan\n"
+                   "centre_line: [[0, 0], [50, 0], [50, 50], [0, 50]]\n")
+    assert main([*command, str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nan.yaml:3: field 'line_width'" in err
+    assert "from 0.05 to 4" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nan.yaml"]  # nothing written

@@ -115,3 +115,18 @@ def test_no_generated_section_is_left_that_nothing_writes():
     for page in PAGES:
         for name in re.findall(r"^<!-- BEGIN (\S+) -->$", page.read_text(), re.MULTILINE):
             assert (page, name) in written, f"{page.name}: nothing writes section {name}"
+
+
+def test_make_help_lists_every_target():
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    text = (ROOT / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY:(.*)$", text, re.MULTILINE).group(1).split()
+    listed = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    shown = {line.split()[1]: line for line in listed.splitlines()}
+    assert sorted(shown) == sorted(phony), listed
+    assert all(len(line.split()) > 2 for line in shown.values()), "a target without words"

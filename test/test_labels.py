@@ -1,30 +1,55 @@
-import numpy as np
+"""Two different drivers or circuits with the same name get rows of their own."""
 
-from follow_line.driving.card import V_CLASS_VALUES, W_CLASS_VALUES
-from follow_line.driving.zoo import default_card
-from follow_line.learning.labels import mirror_w_class, targets, v_class, w_class
+from follow_line.bench.labels import distinct_labels
+from follow_line.bench.report import driving_table
+from follow_line.world.circuits import load_circuit
 
-
-def test_seed_w_classes():
-    w = np.array([-1.2, -1.0, -0.6, -0.2, 0.0, 0.05, 0.3, 0.5, 0.7, 2.0])
-    assert list(np.asarray(W_CLASS_VALUES)[w_class(w)]) == \
-        [-1.9, -1.9, -0.75, -0.25, 0.0, 0.0, 0.25, 0.75, 0.75, 1.9]
+BUILTIN = load_circuit("simple").source
 
 
-def test_seed_v_classes():
-    v = np.array([4.0, 7.0, 7.5, 9.0, 9.5, 11.0, 11.5])
-    assert list(np.asarray(V_CLASS_VALUES)[v_class(v)]) == [5.0, 5.0, 8.0, 8.0, 10.0, 10.0, 13.0]
+def record(driver, circuit="simple", lap=50.0, **fields):
+    return {"driver": driver, "circuit": circuit, "direction": "clockwise",
+            "completion_pct": 100.0, "lap_times_s": [lap], "stop_reason": "lap_completed",
+            "circuit_file": BUILTIN, **fields}
 
 
-def test_flip_mirrors_w_classes():
-    w = np.array([-1.5, -0.3, 0.0, 0.7])
-    assert np.array_equal(mirror_w_class(w_class(w)), w_class(-w))
+def test_two_model_files_of_one_name_are_two_rows_named_by_their_folders():
+    records = [record("tinypilotnet.keras", lap=52.3, driver_file="/home/u/a/tinypilotnet.keras"),
+               record("tinypilotnet.keras", lap=43.0, driver_file="/home/u/b/tinypilotnet.keras"),
+               record("expert", lap=40.0)]
+    shown = distinct_labels(records)
+    assert [r["driver"] for r in shown] == ["tinypilotnet.keras (a/)",
+                                            "tinypilotnet.keras (b/)", "expert"]
+    assert shown[0]["driver_name"] == "tinypilotnet.keras" and "driver_name" not in shown[2]
+    assert records[0]["driver"] == "tinypilotnet.keras"  # the records themselves unchanged
+    table = driving_table(shown)
+    assert "| tinypilotnet.keras (a/) | 100 % 0:52 |" in table
+    assert "| tinypilotnet.keras (b/) | 100 % 0:43 |" in table  # no mean of the two
+    assert distinct_labels(shown) == shown  # labelling twice changes nothing
 
 
-def test_regression_targets_are_normalised_by_the_card():
-    card = default_card("pilotnet")
-    t = targets(card, np.array([13.0, 6.5]), np.array([-3.0, 1.5]))
-    assert t["v"].shape == (2, 1)
-    assert np.allclose(t["v"][:, 0], [1.0, 0.5]) and np.allclose(t["w"][:, 0], [-1.0, 0.5])
-    c = targets(default_card("classification_7w_4v"), np.array([12.0]), np.array([-0.6]))
-    assert c["w_class"].tolist() == [1] and c["v_class"].tolist() == [3]
+def test_the_shortest_distinguishing_folders_and_older_records():
+    records = [record("m.keras", driver_file="/x/run1/models/m.keras"),
+               record("m.keras", driver_file="/x/run2/models/m.keras"),
+               record("n.keras", weights="aaaabbbbcccc"), record("n.keras", weights="ddddeeee")]
+    assert [r["driver"] for r in distinct_labels(records)] == [
+        "m.keras (run1/models/)", "m.keras (run2/models/)",
+        "n.keras (weights aaaabbbb)", "n.keras (weights ddddeeee)"]
+
+
+def test_the_built_in_circuit_and_a_user_file_of_its_name_are_two_rows(tmp_path):
+    mine = str(tmp_path / "mine" / "simple.yaml")
+    moved = "/old/site-packages/follow_line/world/circuits/simple.yaml"  # still the built-in
+    records = [record("expert"), record("expert", circuit_file=moved),
+               record("expert", circuit_file=mine, lap=30.0)]
+    shown = distinct_labels(records)
+    assert [r["circuit"] for r in shown] == ["simple (built-in)", "simple (built-in)",
+                                             "simple (mine/)"]
+    assert shown[2]["circuit_name"] == "simple"
+    table = driving_table(shown)
+    assert "Simple (built-in) cw" in table and "Simple (mine/) cw" in table
+
+
+def test_names_that_are_not_shared_are_kept():
+    records = [record("expert"), record("pilotnet", circuit="monaco")]
+    assert distinct_labels(records) == records

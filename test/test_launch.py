@@ -115,7 +115,7 @@ def test_launch_description_builds_with_real_launch_ros():
 def declared_defaults(node: str) -> dict[str, str]:
     """The parameters node `node` declares, each with its default's source text."""
     source = (ROOT / "follow_line" / "ros" / f"{node}.py").read_text()
-    if "declare_circuit(self" in source:  # circuit, direction and world: by the helpers
+    if "declare_circuit(self" in source or "declare_world(self" in source:  # by the helpers
         source += (ROOT / "follow_line" / "ros" / "__init__.py").read_text()
     return dict(re.findall(r'declare\(\s*(?:self|node),\s*"(\w+)",\s*([^,]+),', source))
 

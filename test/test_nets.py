@@ -21,11 +21,10 @@ from follow_line.driving.nets import (  # noqa: E402
     network_info,
 )
 
-NAMES = [
-    "pilotnet", "tinypilotnet", "pilotnet_stacked", "pilotnet_stacked_diff",
-    "lstm_tinypilotnet", "deepest_lstm_tinypilotnet", "classification_7w_1v",
-    "classification_7w_4v", "cnn_lstm", "lrcn", "convlstm",
-]
+# Every test enumerates the registry: a new network is its module plus one registry entry.
+NAMES = known_networks()
+NETS_DIR = Path(nets.__file__).parent
+NOT_BUILDERS = {"__init__", "registry", "table", "common"}  # the registry's own modules
 
 # Seed 000, "Basic CNN+LSTM" summary at 39x53x3: params of every layer, in order.
 CNN_LSTM_SEED_PARAMS = [
@@ -62,10 +61,27 @@ def seed_lrcn():
 
 # --- registry -------------------------------------------------------------------------
 
-def test_registry_names_exact():
-    assert known_networks() == NAMES
-    assert list(NETWORKS) == NAMES
+def test_the_registry_names_each_network_once_by_its_own_name():
+    assert list(NETWORKS) == NAMES and len(set(NAMES)) == len(NAMES)
     assert all(NETWORKS[name].name == name for name in NAMES)
+    assert {"pilotnet", "tinypilotnet", "classification_7w_4v"} <= set(NAMES)  # the seed's
+
+
+def test_every_builder_module_has_a_registry_entry():
+    modules = {p.stem for p in NETS_DIR.glob("*.py")} - NOT_BUILDERS
+    used = {getattr(info.build, "func", info.build).__module__.rpartition(".")[2]
+            for info in NETWORKS.values()}
+    assert modules == used
+
+
+def test_the_docs_registry_table_is_the_registry():
+    from follow_line.driving.nets.table import registry_table
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "networks.md").read_text()
+    section = re.search(r"<!-- BEGIN registry -->\n(.*?)<!-- END registry -->", page, re.DOTALL)
+    assert section, "docs/networks.md has no registry section"
+    assert section.group(1) == registry_table(), "docs/networks.md: run make docs-networks"
+    assert all(f"| `{name}` |" in section.group(1) for name in NAMES)
 
 
 def test_unknown_name_lists_all_known():
@@ -101,7 +117,7 @@ def test_frame_modes_of_the_zoo():
     frames = {name: network_info(name).frames for name in NAMES}
     assert frames["pilotnet_stacked"] == "stack"
     assert frames["pilotnet_stacked_diff"] == "stack_diff"
-    assert {n for n, f in frames.items() if f == "sequence"} == {
+    assert {n for n, f in frames.items() if f == "sequence"} >= {
         "lstm_tinypilotnet", "deepest_lstm_tinypilotnet", "lrcn", "convlstm"}
     assert frames["cnn_lstm"] == "single"  # its LSTM reads the dense features, not frames
 

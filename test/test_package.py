@@ -69,7 +69,8 @@ def test_setup_installs_every_generated_gazebo_file(monkeypatch):
 #: Subpackage -> the subpackages it may import (besides the top-level helper modules).
 LAYERS = {"world": set(), "driving": {"world"}, "gazebo": {"world"},
           "learning": {"world", "driving"}, "ros": {"world", "driving", "gazebo"},
-          "bench": {"world", "driving", "ros"}}
+          "bench": {"world", "driving", "ros"},
+          "cli": {"world", "driving", "gazebo", "learning", "ros", "bench"}}
 
 
 def _imported_subpackages(path: Path) -> set[str]:

@@ -87,3 +87,32 @@ def test_an_address_where_nothing_listens_is_one_line_and_exit_2(tmp_path):
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert f"cannot reach Ray at 127.0.0.1:{port}: nothing accepted a connection" in line
+
+
+@pytest.mark.slow
+def test_a_kill_9_of_the_bench_ends_the_local_ray_it_started(tmp_path):
+    import contextlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_ray_local import gone_within, marked_by
+
+    command = [sys.executable, "-m", "follow_line", "bench", "--models", "expert",
+               "--circuits", "simple", "--repeat", "4", "--jobs", "2", "--executor", "ray",
+               "--quiet", "--out", str(tmp_path / "bench")]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pid, deadline = str(proc.pid), time.monotonic() + 240
+    names = set()
+    while not ({"raylet", "ray::DashboardAgent"} <= names and "ray::remote_drive" in names):
+        assert proc.poll() is None and time.monotonic() < deadline
+        names = set()
+        for p in marked_by(pid):  # a driving worker: every kind of Ray process is up
+            with contextlib.suppress(OSError):
+                command = open(f"/proc/{p}/cmdline", "rb").read().split(b"\0")[0].decode()
+                names.add(command.split("/")[-1])
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert gone_within(pid, 10.0), marked_by(pid)

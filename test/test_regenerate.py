@@ -1,15 +1,21 @@
+from pathlib import Path
+
 import pytest
 
 from follow_line.driving.nets import known_networks
+from follow_line.driving.zoo import shipped_models
 from follow_line.errors import FollowLineError
 from follow_line.learning.regenerate import read_spec, record_datasets
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
 
 
 def test_the_zoo_specification_names_every_network():
     spec = read_spec()
     entries = spec["networks"]
     assert {e["network"] for e in entries} == set(known_networks())
-    assert len({e["name"] for e in entries}) == len(entries) == 15
+    assert len({e["name"] for e in entries}) == len(entries)
+    assert {e["name"] for e in entries} == set(shipped_models(MODELS))  # what models/ ships
     assert {"epochs", "stride", "patience"} <= set(spec["defaults"])
 
 

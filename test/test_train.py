@@ -3,23 +3,15 @@ import pytest
 
 from follow_line.driving.expert import ExpertDriver
 from follow_line.driving.frames import FrameBuffer
-from follow_line.driving.nets import known_networks
+from follow_line.driving.nets import FRAME_MODES, NETWORKS, known_networks
 from follow_line.driving.zoo import default_card, load_model
 from follow_line.errors import FollowLineError
+from follow_line.learning.balance import balanced_items, class_weighting, class_weights
+from follow_line.learning.batches import EpisodeBatches, compose_inputs, flip_inputs, flip_targets
 from follow_line.learning.data import Episode
 from follow_line.learning.labels import w_class
 from follow_line.learning.metrics import classification_metrics, evaluate, metrics_tables
-from follow_line.learning.train import (
-    TrainConfig,
-    _keras_dataset_class,
-    balanced_items,
-    class_weights,
-    compose_inputs,
-    flip_inputs,
-    flip_targets,
-    split_episodes,
-    train_network,
-)
+from follow_line.learning.train import TrainConfig, split_episodes, train_network
 from follow_line.world.simulator import Simulator, StartOffset
 
 
@@ -52,8 +44,8 @@ def preprocess(episodes, card):
             for e in episodes]
 
 
-@pytest.mark.parametrize("network", ["pilotnet", "pilotnet_stacked", "pilotnet_stacked_diff",
-                                     "deepest_lstm_tinypilotnet"])
+@pytest.mark.parametrize("network", [next(n for n, info in NETWORKS.items() if info.frames == mode)
+                                     for mode in FRAME_MODES])
 def test_training_inputs_equal_what_the_frame_buffer_serves_when_driving(raw_episodes, network):
     card = default_card(network)
     ep = preprocess(raw_episodes[:1], card)[0]
@@ -104,18 +96,15 @@ def test_classification_metrics():
     assert m["recall"] == pytest.approx((1 + 0.5 + 1) / 3)
 
 
-FAMILIES = [("pilotnet", {}), ("tinypilotnet", {"constant_v": 6.0}),
-            ("pilotnet_stacked_diff", {}), ("lstm_tinypilotnet", {}),
-            ("deepest_lstm_tinypilotnet", {}), ("classification_7w_4v", {"balance": "biased"}),
-            ("classification_7w_4v", {"balance": "balanced"}),
-            ("classification_7w_1v", {"balance": "imbalanced", "constant_v": 7.0}),
-            pytest.param("cnn_lstm", {}, marks=pytest.mark.slow),  # its LSTM walks 1024 steps
-            ("lrcn", {"balance": "tempered"}), ("convlstm", {})]
-
-
-def test_every_family_is_covered():
-    names = {f.values[0] if hasattr(f, "values") else f[0] for f in FAMILIES}
-    assert names | {"pilotnet_stacked"} == set(known_networks())
+# Training options of a network's step test (default: none) and the extra variants tried.
+TRAIN_OPTIONS = {"tinypilotnet": {"constant_v": 6.0},
+                 "classification_7w_4v": {"balance": "biased"},
+                 "classification_7w_1v": {"balance": "imbalanced", "constant_v": 7.0},
+                 "lrcn": {"balance": "tempered"}}
+SLOW = {"cnn_lstm"}  # its LSTM walks 1024 steps
+FAMILIES = [pytest.param(name, TRAIN_OPTIONS.get(name, {}), id=name,
+                         marks=[pytest.mark.slow] if name in SLOW else [])
+            for name in known_networks()] + [("classification_7w_4v", {"balance": "balanced"})]
 
 
 @pytest.mark.parametrize("network,options", FAMILIES)
@@ -157,8 +146,8 @@ def test_resampled_epochs_are_fresh_fractions_that_see_every_frame(raw_episodes)
     card = default_card("tinypilotnet", None, "cropped", None)
     episodes = preprocess(raw_episodes, card)
     items = np.array([(e, k) for e in range(len(episodes)) for k in range(len(episodes[e]))])
-    batches = _keras_dataset_class()(episodes, card, items, 4, False, True, 0, ["v", "w"],
-                                     per_epoch=12)
+    batches = EpisodeBatches(episodes, card, items, batch_size=4, output_names=["v", "w"],
+                             shuffle=True, per_epoch=12)
     assert len(batches) == 3
     seen = []
     for _ in range(4):
@@ -173,20 +162,17 @@ def test_resampled_epochs_are_fresh_fractions_that_see_every_frame(raw_episodes)
 
 
 def test_a_resampled_training_fits_a_fresh_share_each_epoch(tmp_path, raw_episodes, monkeypatch):
-    from follow_line.learning import train
+    from follow_line.learning import batches
 
     fitted = []  # the training items of each batch Keras asked for
-    plain = train._keras_dataset_class
 
-    def recording():
-        class Recorded(plain()):
-            def __getitem__(self, i):
-                if self.shuffle:
-                    fitted.append({tuple(item) for item in self._epoch_items(i)})
-                return super().__getitem__(i)
-        return Recorded
+    class Recorded(EpisodeBatches):
+        def __getitem__(self, i):
+            if self.shuffle:
+                fitted.append({tuple(item) for item in self._epoch_items(i)})
+            return super().__getitem__(i)
 
-    monkeypatch.setattr(train, "_keras_dataset_class", recording)
+    monkeypatch.setattr(batches, "EpisodeBatches", Recorded)
     config = TrainConfig(network="tinypilotnet", epochs=4, batch_size=8, val_fraction=0.34,
                          stride=4, resample=True, patience=10)
     card = default_card("tinypilotnet", None, config.image_mode, None)
@@ -215,7 +201,6 @@ def test_appearance_augmentation_changes_each_sample_alike_across_its_frames():
     from follow_line.driving.vision import Preprocessing
     from follow_line.driving.zoo import default_card
     from follow_line.learning.augment import Photometric, augment_frames, check_preprocessing
-    from follow_line.learning.train import compose_inputs
 
     rng = np.random.default_rng(0)
     pre = Preprocessing()
@@ -263,12 +248,11 @@ def _turning_episode() -> Episode:
 
 def test_biased_regression_weighs_each_frame_by_its_w_class():
     from follow_line.driving.zoo import default_card
-    from follow_line.learning.train import _class_weighting
 
     episode = _turning_episode()
     card = default_card("tinypilotnet")
     items = np.array([(0, k) for k in range(len(episode))])
-    weigh = _class_weighting(card, items, [episode])
+    weigh = class_weighting(card, items, [episode])
     scale = card.outputs["w"]["scale"]
     y = {"v": np.full((4, 1), 10.0 / 13.0, np.float32),
          "w": np.array([[0.0], [0.3], [1.5], [-1.5]], np.float32) / scale}
@@ -280,12 +264,11 @@ def test_biased_regression_weighs_each_frame_by_its_w_class():
 
 def test_tempered_weights_are_the_square_root_of_biased_ones_with_mean_one():
     from follow_line.driving.zoo import default_card
-    from follow_line.learning.train import _class_weighting
 
     episode = _turning_episode()
     card = default_card("tinypilotnet")
     items = np.array([(0, k) for k in range(len(episode))])
-    weigh = _class_weighting(card, items, [episode], power=0.5)
+    weigh = class_weighting(card, items, [episode], power=0.5)
     scale = card.outputs["w"]["scale"]
     weights = weigh({"v": episode.v[:, None] / 13.0, "w": episode.w[:, None] / scale})
     assert weights["w"].mean() == pytest.approx(1.0)  # the loss keeps its scale
@@ -296,12 +279,67 @@ def test_tempered_weights_are_the_square_root_of_biased_ones_with_mean_one():
 
 def test_biased_classifier_weighs_both_outputs_by_the_frames_w_class():
     from follow_line.driving.zoo import default_card
-    from follow_line.learning.train import _class_weighting
 
     episode = _turning_episode()
     card = default_card("classification_7w_4v")
-    weigh = _class_weighting(card, np.array([(0, k) for k in range(len(episode))]), [episode])
+    weigh = class_weighting(card, np.array([(0, k) for k in range(len(episode))]), [episode])
     # w classes 3 (straight), 4, 6 and 0; v classes deliberately all the rare slowest one
     weights = weigh({"w_class": np.array([3, 4, 6, 0]), "v_class": np.array([0, 0, 0, 0])})
     np.testing.assert_allclose(weights["w_class"], [16 / 32, 16 / 16, 16 / 8, 16 / 8])
     np.testing.assert_array_equal(weights["v_class"], weights["w_class"])
+
+
+# Tiny trainings as computed on main before train_network was split into steps (commit
+# 1bf36c6, 2-core AMD EPYC, Keras 3 on TensorFlow-cpu): the batch sequences exactly (values
+# rounded to 1e-4), the best validation loss and the trained weights' absolute sum to 1e-4.
+BEFORE_THE_SPLIT = [
+    ("tinypilotnet", {"balance": "biased", "stride": 2},
+     "0e834d06c524540c", "033c8276adb5a356", 0.03109024092555046, 876.188232421875),
+    ("tinypilotnet", {"balance": "tempered", "augment": True},
+     "2ca51e3d7d164f87", "4759daca42199894", 0.03736095502972603, 876.2548828125),
+    ("classification_7w_4v", {"balance": "balanced", "resample": True, "stride": 2},
+     "8255959b2f51a0fa", "eb870ca23311a264", 3.1193594932556152, 58023.03125),
+]
+
+
+def _batches_digest(batches, epochs):
+    """Digest of the batches a copy of `batches` serves over `epochs` epochs."""
+    import copy
+    import hashlib
+
+    batches = copy.deepcopy(batches)
+    digest = hashlib.sha256()
+    for _ in range(epochs):
+        for i in range(len(batches)):
+            for part in batches[i]:
+                for a in (part if isinstance(part, tuple) else (part,)):
+                    digest.update(np.round(np.asarray(a, np.float64), 4).tobytes())
+        batches.on_epoch_end()
+    return digest.hexdigest()[:16]
+
+
+@pytest.mark.parametrize("network,options,train_digest,val_digest,loss,weights",
+                         BEFORE_THE_SPLIT)
+def test_a_tiny_training_is_what_it_was_before_the_steps_were_split(
+        tmp_path, raw_episodes, monkeypatch, network, options, train_digest, val_digest, loss,
+        weights):
+    import keras
+
+    served = {}
+    fit = keras.Model.fit
+
+    def recording_fit(model, x, validation_data=None, epochs=1, **kwargs):
+        served["train"] = _batches_digest(x, epochs)
+        served["val"] = _batches_digest(validation_data, 1)
+        return fit(model, x, validation_data=validation_data, epochs=epochs, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", recording_fit)
+    config = TrainConfig(network=network, epochs=2, batch_size=8, val_fraction=0.34, **options)
+    card = default_card(network, None, config.image_mode, config.constant_v)
+    card = train_network(config, preprocess(raw_episodes, card), tmp_path, card=card,
+                         verbose=0)
+    model, _ = load_model(card.name, tmp_path)
+    assert (served["train"], served["val"]) == (train_digest, val_digest)
+    assert card.training["best_val_loss"] == pytest.approx(loss, rel=1e-4)
+    assert sum(float(np.abs(w).sum()) for w in model.get_weights()) == pytest.approx(
+        weights, rel=1e-4)

@@ -17,6 +17,7 @@ from follow_line.learning.collect import Disturbances, plan_episodes
 from follow_line.learning.data import write_dataset_index
 from follow_line.learning.regenerate import data_folder, read_spec
 from follow_line.learning.train import check_dataset_world
+from follow_line.world import circuits
 from follow_line.world.camera import REFERENCE_CAMERA, CameraModel
 from follow_line.world.circuits import CIRCUIT_DIR, DIRECTIONS
 from follow_line.world.lap import LapRules
@@ -170,6 +171,36 @@ def test_every_node_of_a_ros_graph_gets_the_world(tmp_path):
                              tmp_path / "run.json")
     assert set(commands) == {"sim_node", "drive_node", "lap_monitor_node"}
     for command in commands.values():
-        assert "world:=reference" in command
+        assert 'world:="reference"' in command
     default = node_commands(GraphSpec(model="expert"), tmp_path / "run.json")
-    assert all(f"world:={DEFAULT_WORLD}" in command for command in default.values())
+    assert all(f'world:="{DEFAULT_WORLD}"' in command for command in default.values())
+
+
+@pytest.mark.skipif(circuits.MAX_EXTENT_M < 617, reason="the reference Montreal (617 m x 227 m)"
+                    " waits for the loader's larger box")
+def test_the_cli_lists_the_world_s_circuits(capsys):
+    from follow_line.cli import main
+
+    assert main(["circuits", "--world", "reference"]) == 0
+    listed = capsys.readouterr().out
+    assert "montmelo" in listed and "lakeside" in listed and "hungaroring" not in listed
+
+
+def test_the_cli_takes_world_and_refuses_another_world_s_network(capsys, tmp_path):
+    from follow_line.cli import main
+
+    frame = tmp_path / "view.png"
+    assert main(["frame", "--world", "reference", "--circuit", "montmelo", "--at", "30",
+                 "--out", str(frame)]) == 0
+    import cv2
+
+    image = cv2.imread(str(frame))[..., ::-1]
+    assert len(make_driver("expert", world="reference").line_points(image)) >= 10
+    capsys.readouterr()
+    wide_card = str(models_dir() / "pilotnet.json")
+    assert main(["drive", "--world", "reference", "--model", wide_card, "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "trained for the wide world" in error
+    with pytest.raises(SystemExit):
+        main(["bench", "--world", "narrow", "--out", str(tmp_path)])
+    assert "invalid choice: 'narrow' (choose from 'wide', 'reference')" in capsys.readouterr().err

@@ -38,7 +38,8 @@ def _circuit_of(record: dict) -> Circuit:
     A record can outlive the package's location (moved, reinstalled elsewhere).
     """
     path = record.get("circuit_file")
-    return load_circuit(path if path and Path(path).is_file() else record["circuit"])
+    return load_circuit(path if path and Path(path).is_file()
+                        else record.get("circuit_name", record["circuit"]))
 
 
 def draw_circuit(ax, circuit: Circuit, direction: str = "anticlockwise") -> None:
@@ -111,7 +112,7 @@ def _colours(names: list[str]) -> dict[str, tuple]:
 
 def _slug(name: str) -> str:
     """A file-name-safe version of a driver or circuit name."""
-    return re.sub(r"[^\w.-]+", "_", name)
+    return re.sub(r"[^\w.-]+", "_", name).strip("_")
 
 
 def _save(fig, path: Path) -> None:

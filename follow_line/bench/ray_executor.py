@@ -11,6 +11,7 @@ Ray is optional (requirements-ray.txt).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import tempfile
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from follow_line.bench.ray_local import bound_to_this_process
 from follow_line.bench.runner import BenchRun, drive_record, failed_record
 from follow_line.driving.drivers import DRIVERS
 from follow_line.driving.zoo import has_weights, models_dir, network_files
@@ -100,16 +102,27 @@ def run_on_ray(todo: list[BenchRun], write: Callable[[BenchRun, dict], None],
                address: str | None = None, jobs: int | None = None) -> None:
     """Run `todo` as Ray tasks and `write(run, record)` each as it comes back.
 
-    `address` None starts a local Ray instance (`jobs` CPUs) and stops it after; "auto" or
+    `address` None starts a local Ray instance (`jobs` CPUs), ended with this process
+    however it ends (`ray_local`); "auto" or
     "ray://host:port" joins an existing cluster, whose workers get this package's code.
     """
     try:
         import ray
-        from ray.exceptions import RayError
     except ImportError:
         raise FollowLineError(f"--executor ray needs Ray: {INSTALL}") from None
     if not todo:
         return
+    with contextlib.ExitStack() as stack:
+        if address is None:  # a local instance, ended with this process however it ends
+            stack.enter_context(bound_to_this_process(lambda: _connect(ray, None, jobs)))
+        else:
+            _connect(ray, address, jobs)
+        stack.callback(ray.shutdown)
+        _run_tasks(ray, todo, write)
+
+
+def _connect(ray, address: str | None, jobs: int | None) -> None:
+    """`ray.init`: a new local instance of `jobs` CPUs (address None) or a cluster's."""
     options = {"include_dashboard": False, "log_to_driver": False,
                "logging_level": logging.ERROR}
     if address is None:
@@ -124,26 +137,30 @@ def run_on_ray(todo: list[BenchRun], write: Callable[[BenchRun, dict], None],
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise FollowLineError(f"cannot reach Ray at {address or 'a new local instance'}: "
                               f"{exc}") from None
+
+
+def _run_tasks(ray, todo: list[BenchRun],
+               write: Callable[[BenchRun, dict], None]) -> None:
+    """One task per run, `write` each record as it comes; Ctrl-C cancels what is left."""
+    from ray.exceptions import RayError
+
+    drivers, circuits = payloads(todo)
+    driver_refs = {name: ray.put(files) for name, files in drivers.items()}
+    circuit_refs = {name: ray.put(files) for name, files in circuits.items()}
+    task = ray.remote(num_cpus=1, max_retries=0)(remote_drive)
+    pending = {task.remote(run, driver_refs[run.driver], circuit_refs[run.circuit]): run
+               for run in todo}
     try:
-        drivers, circuits = payloads(todo)
-        driver_refs = {name: ray.put(files) for name, files in drivers.items()}
-        circuit_refs = {name: ray.put(files) for name, files in circuits.items()}
-        task = ray.remote(num_cpus=1, max_retries=0)(remote_drive)
-        pending = {task.remote(run, driver_refs[run.driver], circuit_refs[run.circuit]): run
-                   for run in todo}
-        try:
-            while pending:
-                [ready], _ = ray.wait(list(pending), num_returns=1)
-                run = pending.pop(ready)
-                try:
-                    record = ray.get(ready)
-                except RayError as exc:  # the task raised, its worker died, it was lost
-                    record = failed_record(run, f"ray: {type(exc).__name__}: "
-                                                f"{str(exc).strip().splitlines()[-1]}")
-                write(run, record)
-        except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            raise
-    finally:
-        ray.shutdown()
+        while pending:
+            [ready], _ = ray.wait(list(pending), num_returns=1)
+            run = pending.pop(ready)
+            try:
+                record = ray.get(ready)
+            except RayError as exc:  # the task raised, its worker died, it was lost
+                record = failed_record(run, f"ray: {type(exc).__name__}: "
+                                            f"{str(exc).strip().splitlines()[-1]}")
+            write(run, record)
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise

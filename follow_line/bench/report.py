@@ -326,7 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drivers", help="comma-separated (default: all)")
     parser.add_argument("--circuits", help="comma-separated (default: all)")
     args = parser.parse_args(argv)
-    records = json.loads(args.results.read_text())["runs"]
+    from follow_line.bench.labels import distinct_labels
+
+    records = distinct_labels(json.loads(args.results.read_text())["runs"])
     for field, chosen in (("driver", args.drivers), ("circuit", args.circuits)):
         if chosen:
             names = chosen.split(",")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from follow_line.bench.labels import distinct_labels
 from follow_line.bench.perturb import perturbation, run_conditions
 from follow_line.bench.plots import write_bench_plots
 from follow_line.bench.record_check import record_problem
@@ -59,7 +60,7 @@ ORPHAN_CHECK_S = 0.5  # how often a worker checks that the main process is still
 ORPHAN_GRACE_S = 10.0  # an orphaned worker's SIGTERM handler (a ROS graph's) has this long
 EXIT_INTERRUPTED = 130  # a worker whose ROS graph a signal stopped (as the CLI's)
 IN_PROCESS = "in-process"  # a run's `via` here; through ROS: `ros_runs.VIAS`
-REPORT_FORMAT = 3  # bumped when the reports change: a bench then rewrites them
+REPORT_FORMAT = 4  # bumped when the reports change: a bench then rewrites them
 
 
 @dataclass(frozen=True)
@@ -179,14 +180,20 @@ def drive_record(run: BenchRun, threads: int = 1) -> dict:
 
 
 def failed_record(run: BenchRun, error: str, trace: str = "") -> dict:
-    """The record of a run that did not finish (retried on the next invocation)."""
-    return {"circuit": Path(run.circuit).stem, "direction": run.direction, "error": error,
-            "traceback": trace}
+    """The record of a run that did not finish (retried on the next invocation).
+
+    It names the circuit's file like a finished run's, so that the reports put it in the
+    same column (`bench.labels`).
+    """
+    return {"circuit": Path(run.circuit).stem, "circuit_file": run.load_circuit().source,
+            "direction": run.direction, "error": error, "traceback": trace}
 
 
 def finish_record(run: BenchRun, record: dict, weights: str | None) -> dict:
     """`record` with the run's identity: driver label, repeat, conditions, weights."""
     record["driver"] = driver_label(run.driver)
+    if Path(run.driver).suffix:  # a model file: two in different folders may share a name
+        record["driver_file"] = str(Path(run.driver).resolve())
     record["repeat"] = run.repeat
     record["perturbation"] = run.perturbation
     record["latency"] = run.latency
@@ -372,6 +379,7 @@ def write_reports(records: list[dict], out: Path, keys: list[str]) -> None:
     Plots, results.csv, results.md, results_seed.md, robustness.md if perturbed,
     latency.md if several latencies were driven, and report.html.
     """
+    raw, records = records, distinct_labels(records)  # same-named drivers, circuits apart
     plots = write_bench_plots(records, out)
     write_text_atomic(out / "results.csv", results_csv(records))
     write_text_atomic(out / "results.md", results_markdown(records))
@@ -383,7 +391,7 @@ def write_reports(records: list[dict], out: Path, keys: list[str]) -> None:
         write_text_atomic(out / "latency.md", latency_grid(records).markdown())
     write_text_atomic(out / "report.html", report_html(records, keys, plots))
     summaries = [{k: v for k, v in r.items() if k != "trajectory"} for r in records]
-    write_json_atomic(out / "results.json", {"keys": keys, "state": _state(records, keys),
+    write_json_atomic(out / "results.json", {"keys": keys, "state": _state(raw, keys),
                                              "runs": summaries})
 
 

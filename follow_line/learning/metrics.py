@@ -10,8 +10,8 @@ import numpy as np
 
 from follow_line.driving.card import ModelCard
 from follow_line.errors import FollowLineError
+from follow_line.learning.batches import compose_inputs
 from follow_line.learning.labels import v_class, w_class
-from follow_line.learning.train import compose_inputs
 
 
 def predict_episodes(model, card: ModelCard, episodes: list,

@@ -5,30 +5,41 @@ differences, sequences within an episode, padded with the episode's first frame 
 frame buffer's warm-up), half of each batch flipped left-right with w negated. The
 validation episodes are whole episodes never seen in training (split by episode, or by
 circuit with `val_circuits`), so nothing leaks between the two.
+
+`train_network` runs the steps in order: check the configuration, select the items (strided,
+resampled or class-balanced frames of the split's episodes, `select_items`), weigh them
+(`frame_weights`, balance.py), compose the batches (`batch_sequences`, batches.py), build the
+losses (`losses_and_metrics`), fit keeping the best model (`fit_best`) and record the
+training in the card (`training_record`).
 """
 
 from __future__ import annotations
 
-import logging
-import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from follow_line.driving.card import CARD_WORLD, W_CLASS_VALUES, ModelCard
+from follow_line.driving.card import CARD_WORLD, ModelCard
 from follow_line.errors import FollowLineError
 from follow_line.files import shown_path
-from follow_line.learning.augment import Photometric, augment_frames, check_preprocessing
-from follow_line.learning.data import INDEX_FILE, read_dataset_index
-from follow_line.learning.labels import mirror_w_class, targets, w_class
+from follow_line.learning.augment import Photometric, check_preprocessing
+from follow_line.learning.balance import (
+    BALANCES,
+    CLASS_WEIGHT_POWERS,
+    Weigh,
+    balanced_items,
+    class_weighting,
+)
+from follow_line.learning.data import INDEX_FILE, Episode, read_dataset_index
 
-log = logging.getLogger(__name__)
-# The seed's raw, class-weighted and resampled training, and weights between raw and biased.
-BALANCES = ("imbalanced", "biased", "balanced", "tempered")
-# Power of the class weights of each weighted balance (tempered: their square root).
-CLASS_WEIGHT_POWERS = {"biased": 1.0, "tempered": 0.5}
+if TYPE_CHECKING:
+    import keras
+
+    from follow_line.learning.batches import EpisodeBatches
 
 
 @dataclass
@@ -54,44 +65,6 @@ class TrainConfig:
     options: dict = field(default_factory=dict)
 
 
-def compose_inputs(frames: np.ndarray, index: np.ndarray, card: ModelCard,
-                   change=None) -> np.ndarray:
-    """Network inputs for frames `index` of one episode (warm-up pads with its first frame).
-
-    `change(images, frame_number)`, if given, alters each gathered frame of the samples
-    before they are composed (train-time augmentation).
-    """
-    mode, offsets = card.frames.mode, card.frames.offsets
-
-    def gather(rows: np.ndarray, number: int) -> np.ndarray:
-        return frames[rows] if change is None else change(frames[rows], number)
-
-    now = gather(index, 0)
-    if mode == "single":
-        return now
-    if mode in ("stack", "stack_diff"):
-        before = gather(np.maximum(index + offsets[1], 0), 1)
-        return np.concatenate([now, before if mode == "stack" else now - before], axis=-1)
-    return np.stack([gather(np.maximum(index + o, 0), k)
-                     for k, o in reversed(list(enumerate(offsets)))], axis=1)
-
-
-def flip_inputs(x: np.ndarray) -> np.ndarray:
-    """Left-right mirror of images (..., height, width, channels)."""
-    return x[..., ::-1, :]
-
-
-def flip_targets(y: dict[str, np.ndarray], card: ModelCard) -> dict[str, np.ndarray]:
-    """Targets of mirrored images: w negated (regression around its offset), classes mirrored."""
-    out = dict(y)
-    if "w" in y:
-        offset = card.outputs["w"].get("offset", 0.0) / card.outputs["w"]["scale"]
-        out["w"] = 2 * offset - y["w"]
-    if "w_class" in y:
-        out["w_class"] = mirror_w_class(y["w_class"])
-    return out
-
-
 def split_episodes(episodes: list, val_fraction: float, val_circuits: tuple[str, ...],
                    seed: int) -> tuple[list[int], list[int]]:
     """Indices of training and validation episodes (whole episodes: no leak)."""
@@ -112,131 +85,165 @@ def split_episodes(episodes: list, val_fraction: float, val_circuits: tuple[str,
     return train, val
 
 
-def _keras_dataset_class():
+def check_config(config: TrainConfig) -> None:
+    """Refuse a balance or stride a training cannot have, naming the allowed values."""
+    if config.balance not in BALANCES:
+        raise FollowLineError(f"balance {config.balance!r} is not one of {', '.join(BALANCES)}")
+    if config.stride < 1:
+        raise FollowLineError(f"stride must be >= 1, got {config.stride}")
+
+
+def network_card(config: TrainConfig, card: ModelCard | None) -> tuple[ModelCard, dict]:
+    """The card to train (given, or the network's default) and the builder's options.
+
+    A regression network with a constant v loses its v head.
+    """
+    from follow_line.driving.zoo import default_card
+
+    card = card or default_card(config.network, config.name, config.image_mode,
+                                config.constant_v)
+    card.architecture = dict(config.options)
+    options = dict(config.options)
+    if card.task == "regression" and card.constant_v is not None:
+        card.outputs.pop("v", None)
+        options["outputs"] = ("w",)
+    return card, options
+
+
+@dataclass(frozen=True)
+class ItemSelection:
+    """The (episode, frame) items a training fits and validates on."""
+
+    train_ids: list[int]  # training episodes
+    val_ids: list[int]  # validation episodes
+    train: np.ndarray  # (N, 2) training items
+    val: np.ndarray  # (M, 2) validation items
+    per_epoch: int | None  # training items drawn each epoch (None: all of `train`)
+
+
+def select_items(config: TrainConfig, episodes: Sequence[Episode]) -> ItemSelection:
+    """Every stride-th frame of the split's episodes; resampled or class-balanced if asked.
+
+    With `resample` the training draws a fresh 1/stride of all its frames each epoch; with
+    the "balanced" balance the training items are resampled to equal w class frequencies.
+    """
+    train_ids, val_ids = split_episodes(episodes, config.val_fraction, config.val_circuits,
+                                        config.seed)
+
+    def frame_items(ids: list[int], stride: int) -> np.ndarray:
+        return np.array([(e, k) for e in ids for k in range(0, len(episodes[e]), stride)])
+
+    train = frame_items(train_ids, config.stride)
+    per_epoch = None  # all training items every epoch
+    if config.resample:
+        per_epoch = len(train)
+        train = frame_items(train_ids, 1)
+    if config.balance == "balanced":
+        train = balanced_items(train, episodes, config.seed)
+        if config.resample:
+            per_epoch = len(train) // config.stride
+    return ItemSelection(train_ids, val_ids, train, frame_items(val_ids, config.stride),
+                         per_epoch)
+
+
+def frame_weights(config: TrainConfig, card: ModelCard, selection: ItemSelection,
+                  episodes: Sequence[Episode]) -> Weigh | None:
+    """The sample weights of a class-weighted balance ("biased", "tempered"), else None."""
+    if config.balance not in CLASS_WEIGHT_POWERS:
+        return None
+    return class_weighting(card, selection.train, episodes,
+                           CLASS_WEIGHT_POWERS[config.balance])
+
+
+def batch_sequences(config: TrainConfig, card: ModelCard, episodes: Sequence[Episode],
+                    selection: ItemSelection,
+                    output_names: Sequence[str]) -> tuple[EpisodeBatches, EpisodeBatches]:
+    """Training batches (shuffled, flipped, weighed, augmented as configured) and validation ones.
+
+    Validation batches are the recorded frames: not shuffled, flipped or changed.
+    """
+    from follow_line.learning.batches import EpisodeBatches
+
+    weights = frame_weights(config, card, selection, episodes)
+    photometric = None
+    if config.augment:
+        check_preprocessing(card.preprocessing)
+        photometric = Photometric()
+    train = EpisodeBatches(episodes, card, selection.train, batch_size=config.batch_size,
+                           output_names=output_names, flip=config.flip, shuffle=True,
+                           seed=config.seed, weights=weights, photometric=photometric,
+                           per_epoch=selection.per_epoch)
+    val = EpisodeBatches(episodes, card, selection.val, batch_size=config.batch_size,
+                         output_names=output_names, seed=config.seed)
+    return train, val
+
+
+def losses_and_metrics(output_names: Sequence[str]) -> tuple[dict[str, str],
+                                                             dict[str, list[str]]]:
+    """Keras losses and metrics by output name.
+
+    Mean squared error for v and w, cross-entropy for the classes.
+    """
+    losses, metrics = {}, {}
+    for name in output_names:
+        if name in ("v", "w"):
+            losses[name], metrics[name] = "mse", ["mae"]
+        else:
+            losses[name] = "sparse_categorical_crossentropy"
+            metrics[name] = ["sparse_categorical_accuracy"]
+    return losses, metrics
+
+
+def fit_best(model: keras.Model, train: EpisodeBatches, val: EpisodeBatches,
+             config: TrainConfig, checkpoint: Path,
+             verbose: int | str) -> tuple[keras.Model, dict[str, list[float]], float]:
+    """Fit until the validation loss stops improving: the best model, history and seconds.
+
+    The best model (by validation loss) is kept in `checkpoint` while fitting.
+    """
     import keras
 
-    class EpisodeBatches(keras.utils.PyDataset):
-        """Batches composed on the fly from preprocessed episodes."""
-
-        def __init__(self, episodes, card, items, batch_size, flip, shuffle, seed,
-                     output_names, weights=None, photometric=None, per_epoch=None):
-            """`per_epoch` items (default: all), drawn afresh from `items` each epoch."""
-            super().__init__()
-            self.photometric = photometric
-            self.output_names = list(output_names)
-            self.episodes, self.card, self.items = episodes, card, items
-            self.batch_size, self.flip, self.shuffle = batch_size, flip, shuffle
-            self.rng = np.random.default_rng(seed)
-            self.weights = weights
-            self.per_epoch = len(items) if per_epoch is None else per_epoch
-            self.order = np.arange(len(items))
-            self.start = len(items)  # where this epoch's items begin in `order`
-            self.on_epoch_end()
-
-        def __len__(self) -> int:
-            return math.ceil(self.per_epoch / self.batch_size)
-
-        def _change(self, n: int):
-            if self.photometric is None:
-                return None
-            params = self.photometric.sample(self.rng, n)
-            return lambda images, number: augment_frames(images, params,
-                                                         self.card.preprocessing, number)
-
-        def on_epoch_end(self) -> None:
-            """Next epoch: the next `per_epoch` of the order; reshuffled once all are used."""
-            self.start += self.per_epoch
-            if self.start + self.per_epoch > len(self.items):
-                self.start = 0
-                if self.shuffle:
-                    self.rng.shuffle(self.order)
-
-        def _epoch_items(self, i: int) -> np.ndarray:
-            begin = self.start + i * self.batch_size
-            end = self.start + min((i + 1) * self.batch_size, self.per_epoch)
-            return self.items[self.order[begin:end]]
-
-        def __getitem__(self, i):
-            chosen = self._epoch_items(i)
-            xs, ys = [], []
-            for e in np.unique(chosen[:, 0]):
-                rows = chosen[chosen[:, 0] == e, 1]
-                ep = self.episodes[e]
-                xs.append(compose_inputs(ep.frames, rows, self.card, self._change(len(rows))))
-                ys.append(targets(self.card, ep.v[rows], ep.w[rows]))
-            x = np.concatenate(xs).astype(np.float32)
-            y = {k: np.concatenate([t[k] for t in ys]) for k in ys[0]}
-            if self.flip:
-                mask = self.rng.random(len(x)) < 0.5
-                x[mask] = flip_inputs(x[mask])
-                flipped = flip_targets({k: v[mask] for k, v in y.items()}, self.card)
-                for k in y:
-                    y[k][mask] = flipped[k]
-            # Keras matches targets and weights to the outputs by position: lists in output
-            # order (tuples), bare arrays for a single output.
-            ys = tuple(y[k] for k in self.output_names)
-            ws = None
-            if self.weights is not None:
-                weights = self.weights(y)
-                ws = tuple(weights[k] for k in self.output_names)
-            if len(ys) == 1:
-                return (x, ys[0]) if ws is None else (x, ys[0], ws[0])
-            return (x, ys) if ws is None else (x, ys, ws)
-
-    return EpisodeBatches
+    losses, metrics = losses_and_metrics(model.output_names)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses,
+                  metrics=metrics)
+    started = time.perf_counter()
+    history = model.fit(
+        train, validation_data=val, epochs=config.epochs, verbose=verbose,
+        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience,
+                                                 restore_best_weights=True),
+                   keras.callbacks.ModelCheckpoint(checkpoint, save_best_only=True)])
+    seconds = time.perf_counter() - started
+    best = keras.saving.load_model(checkpoint, compile=False, safe_mode=True)
+    checkpoint.unlink()
+    return best, history.history, seconds
 
 
-def class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
-    """Weights total / (classes present * count), the seed's "biased" training; absent: 0."""
-    counts = np.bincount(labels, minlength=classes).astype(np.float64)
-    present = counts > 0
-    weights = np.zeros(classes)
-    weights[present] = counts.sum() / (present.sum() * counts[present])
-    return weights
+def training_record(config: TrainConfig, episodes: Sequence[Episode],
+                    selection: ItemSelection, train: EpisodeBatches,
+                    history: dict[str, list[float]], seconds: float,
+                    dataset: str | None) -> dict:
+    """The card's `training` section: data, split, settings and outcome."""
+    import keras
+
+    photometric = train.photometric
+    return {
+        "dataset": dataset and shown_path(dataset),
+        "dataset_appearance": _dataset_appearance(dataset),
+        "episodes": [episodes[i].name for i in selection.train_ids],
+        "validation_episodes": [episodes[i].name for i in selection.val_ids],
+        "frames": int(train.per_epoch), "validation_frames": int(len(selection.val)),
+        "epochs_run": len(history["loss"]), "seconds": round(seconds, 1),
+        "best_val_loss": float(min(history["val_loss"])), "balance": config.balance,
+        "flip": config.flip, "batch_size": config.batch_size, "stride": config.stride,
+        "resample": config.resample,
+        "augmentation": photometric.to_dict() if photometric else None,
+        "patience": config.patience,
+        "learning_rate": config.learning_rate, "seed": config.seed,
+        "keras_backend": keras.backend.backend(),
+    }
 
 
-def _class_weighting(card: ModelCard, items: np.ndarray, episodes: list, power: float = 1.0):
-    """Sample weights of the seed's "biased" training: frames of rare w classes weigh more.
-
-    Every output of a frame (w, v, w_class, v_class) is weighed by the frame's w class, so
-    rare sharp turns count as much as the straights. Weighing a v classifier by its own
-    class made it favour the rare slow classes (laps 56 % slower than the explicit driver's).
-    `power` < 1 tempers the weights (``tempered``: their square root, rescaled so the
-    training frames' mean weight stays 1). Returns a function of a batch's targets ->
-    weights per output.
-    """
-    labels = w_class(item_labels(items, episodes, "w"))
-    table = class_weights(labels, len(W_CLASS_VALUES)) ** power
-    table /= table[labels].mean()
-
-    def frame_classes(y: dict) -> np.ndarray:
-        if "w_class" in y:
-            return np.asarray(y["w_class"]).reshape(-1)
-        return w_class(card.unscale("w", y["w"][:, 0]))
-
-    def weigh(y: dict) -> dict:
-        weights = table[frame_classes(y)].astype(np.float32)
-        return {name: weights for name in y}
-
-    return weigh
-
-
-def item_labels(items: np.ndarray, episodes: list, field: str) -> np.ndarray:
-    """The `field` ("v" or "w") label of each (episode, frame) item."""
-    return np.array([getattr(episodes[e], field)[k] for e, k in items])
-
-
-def balanced_items(items: np.ndarray, episodes: list, seed: int) -> np.ndarray:
-    """Resample (with replacement) so every present w class is equally frequent."""
-    labels = w_class(item_labels(items, episodes, "w"))
-    rng = np.random.default_rng(seed)
-    present = np.unique(labels)
-    per_class = int(np.bincount(labels).max())
-    picks = [rng.choice(np.flatnonzero(labels == c), per_class, replace=True) for c in present]
-    return items[np.concatenate(picks)]
-
-
-def train_network(config: TrainConfig, episodes: list, out: Path,
+def train_network(config: TrainConfig, episodes: Sequence[Episode], out: Path | str,
                   card: ModelCard | None = None, verbose: int | str = "auto",
                   dataset: str | None = None) -> ModelCard:
     """Train on preprocessed `episodes`; writes out/NAME.keras + NAME.json, returns the card.
@@ -246,87 +253,21 @@ def train_network(config: TrainConfig, episodes: list, out: Path,
     import keras
 
     from follow_line.driving.nets import build_network
-    from follow_line.driving.zoo import default_card, save_model
+    from follow_line.driving.zoo import save_model
 
-    if config.balance not in BALANCES:
-        raise FollowLineError(f"balance {config.balance!r} is not one of {', '.join(BALANCES)}")
+    check_config(config)
     keras.utils.set_random_seed(config.seed)
-    card = card or default_card(config.network, config.name, config.image_mode,
-                                config.constant_v)
+    card, options = network_card(config, card)
     check_dataset_world(dataset, card.world)
-    card.architecture = dict(config.options)
-    options = dict(config.options)
-    if card.task == "regression" and card.constant_v is not None:
-        card.outputs.pop("v", None)
-        options["outputs"] = ("w",)
     model = build_network(config.network, card.preprocessing.frame_shape, **options)
-    train_ids, val_ids = split_episodes(episodes, config.val_fraction, config.val_circuits,
-                                        config.seed)
-    if config.stride < 1:
-        raise FollowLineError(f"stride must be >= 1, got {config.stride}")
-
-    def frame_items(ids: list[int], stride: int) -> np.ndarray:
-        return np.array([(e, k) for e in ids for k in range(0, len(episodes[e]), stride)])
-
-    items = {"train": frame_items(train_ids, config.stride),
-             "val": frame_items(val_ids, config.stride)}
-    per_epoch = None  # all training items every epoch
-    if config.resample:
-        per_epoch = len(items["train"])
-        items["train"] = frame_items(train_ids, 1)
-    weights = None
-    if config.balance == "balanced":
-        items["train"] = balanced_items(items["train"], episodes, config.seed)
-        if config.resample:
-            per_epoch = len(items["train"]) // config.stride
-    elif config.balance in CLASS_WEIGHT_POWERS:
-        weights = _class_weighting(card, items["train"], episodes,
-                                   CLASS_WEIGHT_POWERS[config.balance])
-    batches = _keras_dataset_class()
-    photometric = None
-    if config.augment:
-        check_preprocessing(card.preprocessing)
-        photometric = Photometric()
-    train_ds = batches(episodes, card, items["train"], config.batch_size, config.flip, True,
-                       config.seed, model.output_names, weights, photometric, per_epoch)
-    val_ds = batches(episodes, card, items["val"], config.batch_size, False, False, config.seed,
-                     model.output_names)
-    losses, metrics = {}, {}
-    for name in model.output_names:
-        if name in ("v", "w"):
-            losses[name], metrics[name] = "mse", ["mae"]
-        else:
-            losses[name] = "sparse_categorical_crossentropy"
-            metrics[name] = ["sparse_categorical_accuracy"]
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss=losses,
-                  metrics=metrics)
+    selection = select_items(config, episodes)
+    train, val = batch_sequences(config, card, episodes, selection, model.output_names)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    checkpoint = out / f".{card.name}.best.keras"
-    started = time.perf_counter()
-    history = model.fit(
-        train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose,
-        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience,
-                                                 restore_best_weights=True),
-                   keras.callbacks.ModelCheckpoint(checkpoint, save_best_only=True)])
-    seconds = time.perf_counter() - started
-    best = keras.saving.load_model(checkpoint, compile=False, safe_mode=True)
-    checkpoint.unlink()
-    card.training = {
-        "dataset": dataset and shown_path(dataset),
-        "dataset_appearance": _dataset_appearance(dataset),
-        "episodes": [episodes[i].name for i in train_ids],
-        "validation_episodes": [episodes[i].name for i in val_ids],
-        "frames": int(train_ds.per_epoch), "validation_frames": int(len(items["val"])),
-        "epochs_run": len(history.history["loss"]), "seconds": round(seconds, 1),
-        "best_val_loss": float(min(history.history["val_loss"])), "balance": config.balance,
-        "flip": config.flip, "batch_size": config.batch_size, "stride": config.stride,
-        "resample": config.resample,
-        "augmentation": photometric.to_dict() if photometric else None,
-        "patience": config.patience,
-        "learning_rate": config.learning_rate, "seed": config.seed,
-        "keras_backend": keras.backend.backend(),
-    }
+    best, history, seconds = fit_best(model, train, val, config,
+                                      out / f".{card.name}.best.keras", verbose)
+    card.training = training_record(config, episodes, selection, train, history, seconds,
+                                    dataset)
     save_model(best, card, out)
     return card
 

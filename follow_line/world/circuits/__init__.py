@@ -9,6 +9,7 @@ hyper-parameters, so that every network can be judged on tracks it never saw.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +34,12 @@ MAX_FILE_BYTES = 1_000_000
 MAX_CONTROL_POINTS = 5_000
 MAX_LENGTH_M = 5_000.0  # of the control polygon: 10,000 line points at LINE_SPACING_M
 MAX_EXTENT_M = 400.0  # each side of the box around the line: the renderer keeps a 0.1 m grid
+MAX_COORDINATE_M = 1e8  # of a point: map eastings and northings fit (the Earth is 4e7 m round)
+# The numbers of a circuit file (docs/guide.md "Circuits"); NaN and infinity are refused:
+ROAD_WIDTH_RANGE_M = (2.0, 30.0)  # the reference worlds' 2.4-3.3 m to a wide F1 track
+MIN_LINE_WIDTH_M = 0.05  # at most half the road, so that the edge lines stay visible
+MIN_LENGTH_ROAD_WIDTHS = 10  # the red line is at least this many road widths long
+MIN_BOX_ROAD_WIDTHS = 1  # each side of the box around the line: else the road overlaps
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,8 @@ def load_circuit(name_or_path: str | Path, folder: Path = CIRCUIT_DIR) -> Circui
                               f"{', '.join(builtin_circuits(folder))} (training), "
                               f"{', '.join(held_out_circuits(folder))} (held out for testing)"
                               ", or the path of a circuit .yaml file")
+    if path.is_dir():
+        raise FollowLineError(f"{path} is a folder, not a circuit file (a .yaml file)")
     if not path.is_file():
         raise FollowLineError(f"circuit file {path} does not exist")
     stat = path.stat()
@@ -206,10 +215,42 @@ REQUIRED = ("name", "road_width", "line_width", "centre_line")
 OPTIONAL = ("start", "interpolation", "description", "held_out")
 
 
+#: An error at a line of the circuit file being read: fail(line, message).
+_Fail = Callable[[int, str], FollowLineError]
+
+
 def _load_file(path: Path) -> Circuit:
+    """Parse and check a circuit file: one FollowLineError naming its line and field."""
     def fail(line: int, message: str) -> FollowLineError:
         return FollowLineError(f"{path}:{line}: {message}")
 
+    doc = _read_document(path, fail)
+    road_width, line_width = _widths(doc, fail)
+    control = _control_points(doc, fail)
+    interpolation = doc.get("interpolation", "spline")
+    if interpolation not in INTERPOLATIONS:
+        raise fail(doc.key_lines["interpolation"], f"field 'interpolation' is {interpolation!r};"
+                                                   f" allowed: {', '.join(INTERPOLATIONS)}")
+    held_out = doc.get("held_out", False)
+    if not isinstance(held_out, bool):
+        raise fail(doc.key_lines["held_out"], "field 'held_out' must be true or false (true: "
+                                              f"for testing only), got {held_out!r}")
+    start = control[0]
+    if "start" in doc:
+        start = _point(doc["start"], doc.key_lines["start"], "field 'start'", fail)
+    circuit = Circuit(
+        name=str(doc["name"]), road_width=road_width, line_width=line_width,
+        control_points=tuple(map(tuple, control.tolist())),
+        start=(float(start[0]), float(start[1])),
+        interpolation=interpolation, description=str(doc.get("description", "")),
+        source=str(path), held_out=held_out,
+    )
+    _check_loop(circuit, doc, fail)
+    return circuit
+
+
+def _read_document(path: Path, fail) -> _Map:
+    """The file's YAML mapping, its size, syntax and fields checked."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise fail(1, f"the file is {size:,} bytes; a circuit file is at most "
@@ -233,31 +274,47 @@ def _load_file(path: Path) -> Circuit:
         if key not in REQUIRED + OPTIONAL:
             raise fail(doc.key_lines[key], f"unknown field '{key}' "
                                            f"(allowed: {', '.join(REQUIRED + OPTIONAL)})")
+    return doc
 
-    def positive(key: str) -> float:
-        value = doc[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise fail(doc.key_lines[key], f"field '{key}' must be a positive number of metres,"
-                                           f" got {value!r}")
-        return float(value)
 
-    def point(value, line: int, what: str) -> tuple[float, float]:
-        ok = (isinstance(value, list) and len(value) == 2
-              and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value))
-        if not ok or not all(np.isfinite(value)):
-            raise fail(line, f"{what} must be a pair of numbers [x, y] in metres, got {value!r}")
-        return float(value[0]), float(value[1])
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
-    road_width, line_width = positive("road_width"), positive("line_width")
-    if line_width >= road_width:
-        raise fail(doc.key_lines["line_width"], "field 'line_width' must be smaller than "
-                                                f"'road_width' ({road_width})")
+
+def _metres(doc: _Map, key: str, low: float, high: float, fail, why: str = "") -> float:
+    """Field `key`: a finite number of metres in [low, high], else one line saying so."""
+    value = doc[key]
+    if not (_is_number(value) and low <= value <= high):  # NaN compares False: refused
+        raise fail(doc.key_lines[key], f"field '{key}' must be a number of metres from "
+                                       f"{low:g} to {high:g}{why}, got {value!r}")
+    return float(value)
+
+
+def _widths(doc: _Map, fail) -> tuple[float, float]:
+    """(road_width, line_width), each in its documented range."""
+    road_width = _metres(doc, "road_width", *ROAD_WIDTH_RANGE_M, fail)
+    line_width = _metres(doc, "line_width", MIN_LINE_WIDTH_M, road_width / 2, fail,
+                         f" (at most half of road_width {road_width:g})")
+    return road_width, line_width
+
+
+def _point(value, line: int, what: str, fail) -> tuple[float, float]:
+    """A pair [x, y] of finite numbers of metres, each at most MAX_COORDINATE_M in size."""
+    ok = isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))
+    if not ok or not all(abs(v) <= MAX_COORDINATE_M for v in value):  # NaN: refused
+        raise fail(line, f"{what} must be a pair of numbers [x, y] in metres, each from "
+                         f"{-MAX_COORDINATE_M:g} to {MAX_COORDINATE_M:g}, got {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def _control_points(doc: _Map, fail) -> np.ndarray:
+    """The centre_line's points, checked against the limits of a circuit's size."""
     raw = doc["centre_line"]
     if not isinstance(raw, _Seq) or not 4 <= len(raw) <= MAX_CONTROL_POINTS:
         raise fail(doc.key_lines["centre_line"],
                    f"field 'centre_line' must be a list of 4 to {MAX_CONTROL_POINTS:,} points"
                    f" [x, y]" + (f", got {len(raw):,}" if isinstance(raw, list) else ""))
-    control = np.array([point(p, line, f"centre_line point {i}")
+    control = np.array([_point(p, line, f"centre_line point {i}", fail)
                         for i, (p, line) in enumerate(zip(raw, raw.item_lines, strict=True))])
     if np.all(np.abs(control[0] - control[-1]) < 1e-6):  # metres, at any coordinates
         control = control[:-1]  # the loop closes itself; a repeated first point is redundant
@@ -272,25 +329,24 @@ def _load_file(path: Path) -> Circuit:
     if np.any(steps < 1e-6):
         i = int(np.argmin(steps))
         raise fail(raw.item_lines[i], f"centre_line point {i} repeats the next point")
-    interpolation = doc.get("interpolation", "spline")
-    if interpolation not in INTERPOLATIONS:
-        raise fail(doc.key_lines["interpolation"], f"field 'interpolation' is {interpolation!r};"
-                                                   f" allowed: {', '.join(INTERPOLATIONS)}")
-    held_out = doc.get("held_out", False)
-    if not isinstance(held_out, bool):
-        raise fail(doc.key_lines["held_out"], "field 'held_out' must be true or false (true: "
-                                              f"for testing only), got {held_out!r}")
-    start = control[0]
-    if "start" in doc:
-        start = point(doc["start"], doc.key_lines["start"], "field 'start'")
-    circuit = Circuit(
-        name=str(doc["name"]), road_width=road_width, line_width=line_width,
-        control_points=tuple(map(tuple, control.tolist())),
-        start=(float(start[0]), float(start[1])),
-        interpolation=interpolation, description=str(doc.get("description", "")),
-        source=str(path), held_out=held_out,
-    )
+    return control
+
+
+def _check_loop(circuit: Circuit, doc: _Map, fail) -> None:
+    """The red line against the road: long and wide enough, not crossing, the gate on it."""
     line = circuit.line("anticlockwise")
+    width = circuit.road_width
+    extent = line.points.max(axis=0) - line.points.min(axis=0)
+    if line.length < MIN_LENGTH_ROAD_WIDTHS * width or extent.min() < MIN_BOX_ROAD_WIDTHS * width:
+        raise fail(doc.key_lines["centre_line"],
+                   f"the red line is {line.length:,.1f} m long in a {extent[0]:,.1f} m x "
+                   f"{extent[1]:,.1f} m box; with road_width {width:g} m it must be at least "
+                   f"{MIN_LENGTH_ROAD_WIDTHS * width:g} m long ({MIN_LENGTH_ROAD_WIDTHS} road "
+                   f"widths) in a box at least {MIN_BOX_ROAD_WIDTHS * width:g} m on each side")
     if line.self_intersects():
         raise fail(doc.key_lines["centre_line"], "centre_line crosses itself")
-    return circuit
+    off = abs(line.project(*circuit.start).cte)
+    if off > width / 2:
+        raise fail(doc.key_lines.get("start", doc.key_lines["centre_line"]),
+                   f"field 'start' is {off:,.1f} m from the red line; the start gate must be "
+                   f"on the road: at most {width / 2:g} m (half of road_width) from the line")
