@@ -41,9 +41,9 @@ setup(
     entry_points={
         "console_scripts": [
             "follow-line = follow_line.cli:main",
-            "drive_node = follow_line.ros:drive_main",
-            "lap_monitor_node = follow_line.ros:lap_monitor_main",
-            "sim_node = follow_line.ros:sim_main",
+            "drive_node = follow_line.ros.runner:drive_main",
+            "lap_monitor_node = follow_line.ros.runner:lap_monitor_main",
+            "sim_node = follow_line.ros.runner:sim_main",
         ],
     },
 )

@@ -6,6 +6,7 @@ in a source checkout or a ROS install.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -14,8 +15,14 @@ from pathlib import Path
 
 
 def write_text_atomic(path: Path, text: str | bytes) -> None:
-    """Write `text` (or bytes) to `path` through a temporary file and a rename."""
+    """Write `text` (or bytes) to `path` through a temporary file and a rename.
+
+    An error names `path`, never the temporary file (e.g. `path` is a folder).
+    """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file: move it away or "
+                                "write elsewhere", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -26,7 +33,10 @@ def write_text_atomic(path: Path, text: str | bytes) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files: give the usual mode
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # it names the temporary file first: name the user's
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -25,6 +25,10 @@ world:=reference takes the reference world's circuit, Gazebo world (worlds/gz/re
 worlds/reference/), car (models/reference/f1_car*) and networks (models/reference/); every
 node gets the world (its default: follow_line's default world, world/worlds.py).
 
+The nodes' relative topics (camera/image_raw, cmd_vel, odom) are remapped to the car's
+(`interface.remappings`: /cam_f1_left/image_raw, /cmd_vel, /odom), and their QoS overrides
+are set by topic (`interface.qos_override`): lockstep's reliable camera subscription, the
+built-in sim's reliable odometry.
 Every node gets the shipped Fast DDS transport profile (config/fastdds.xml: a shared-memory
 segment large enough for 640x480 frames) unless FASTDDS_DEFAULT_PROFILES_FILE is already set.
 With sim:=builtin lockstep:=true, commands are TwistStamped and the simulator steps only when
@@ -53,8 +57,6 @@ from launch.substitutions import (
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
-
-DRIVE_NODE = "follow_line_drive"  # the managed drive node the sim and the lap monitor follow
 
 ARGUMENTS = [  # name, default, description, choices (a literal: tests read it)
     ("model", "pilotnet", "trained network in share/follow_line/models (or 'expert', or a "
@@ -203,7 +205,15 @@ def _gazebo(context):
 
 def generate_launch_description():
     """The launch description: arguments, simulator, drive node, lap monitor node."""
-    from follow_line.ros.bringup import camera_reliability_parameter
+    from follow_line.interface import (
+        CAMERA,
+        DRIVE_NODE,
+        LAP_MONITOR_NODE,
+        ODOM,
+        SIM_NODE,
+        qos_override,
+        remappings,
+    )
     from follow_line.world.worlds import DEFAULT_WORLD
 
     share = FindPackageShare("follow_line")
@@ -222,25 +232,25 @@ def generate_launch_description():
               "world": LaunchConfiguration("world")}
     profile = EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", default_value=[
         PathJoinSubstitution([share, "config", "fastdds.xml"])])
-    sim = Node(package="follow_line", executable="sim_node", name="follow_line_sim",
-               output="screen", condition=IfCondition(is_builtin),
+    sim = Node(package="follow_line", executable="sim_node", name=SIM_NODE,
+               output="screen", condition=IfCondition(is_builtin), remappings=remappings(),
                parameters=[PathJoinSubstitution([share, "config", "sim.yaml"]), common,
                            {"circuit": LaunchConfiguration("circuit"),
                             "direction": LaunchConfiguration("direction"),
                             "lockstep": stamped, "driver_node": DRIVE_NODE}])
     drive = Node(package="follow_line", executable="drive_node", name=DRIVE_NODE,
-                 output="screen",
+                 output="screen", remappings=remappings(),
                  parameters=[PathJoinSubstitution([share, "config", "drive.yaml"]), common,
                              {"model": LaunchConfiguration("model"), "autostart": True,
                               "verbose": PythonExpression(["'", LaunchConfiguration("verbose"),
                                                            "' == 'true'"]),
                               # lockstep: a reliable camera, so that no frame waits for a
                               # re-send, whatever the DDS settings
-                              camera_reliability_parameter(): PythonExpression([
+                              qos_override(CAMERA.graph, "reliability"): PythonExpression([
                                   "'reliable' if ", stamped, " else 'best_effort'"])}])
     lap_monitor = Node(
-        package="follow_line", executable="lap_monitor_node", name="follow_line_lap_monitor",
-        output="screen",
+        package="follow_line", executable="lap_monitor_node", name=LAP_MONITOR_NODE,
+        output="screen", remappings=remappings(),
         parameters=[PathJoinSubstitution([share, "config", "lap_monitor.yaml"]), common,
                     {"circuit": LaunchConfiguration("circuit"),
                      "direction": LaunchConfiguration("direction"),
@@ -253,7 +263,8 @@ def generate_launch_description():
                                                    value_type=str),
                      "end": LaunchConfiguration("end"),
                      "driver_node": DRIVE_NODE,
-                     "odom_reliability": PythonExpression([
+                     # the built-in sim's odometry is reliable: none of it lost at the start
+                     qos_override(ODOM.graph, "reliability"): PythonExpression([
                          "'reliable' if '", LaunchConfiguration("sim"),
                          "' == 'builtin' else 'best_effort'"])}])
     return LaunchDescription([
@@ -264,6 +275,5 @@ def generate_launch_description():
         OpaqueFunction(function=_gazebo, condition=IfCondition(is_gazebo)),
         sim, drive, lap_monitor,
         *(_shut_down_on_exit(node, name) for node, name in (
-            (sim, "follow_line_sim"), (drive, DRIVE_NODE),
-            (lap_monitor, "follow_line_lap_monitor"))),
+            (sim, SIM_NODE), (drive, DRIVE_NODE), (lap_monitor, LAP_MONITOR_NODE))),
     ])

@@ -210,11 +210,63 @@ def test_documented_limits_are_checked_before_anything_large_is_built(tmp_path):
                      for k in range(MAX_CONTROL_POINTS + 1))
     assert f"4 to {MAX_CONTROL_POINTS:,} points" in bad(tmp_path, head + "centre_line:\n" + many)
     huge = head + "centre_line:\n  - [0, 0]\n  - [6366, 0]\n  - [6366, 6366]\n  - [0, 6366]\n"
-    assert "at most 5,000 m in a 400 m x 400 m box" in bad(tmp_path, huge)
+    assert "at most 8,000 m in a 2,500 m x 2,500 m box" in bad(tmp_path, huge)
     big = tmp_path / "big.yaml"
     big.write_text("#" * (MAX_FILE_BYTES + 1))
     with pytest.raises(FollowLineError, match=f"at most {MAX_FILE_BYTES:,} bytes"):
         load_circuit(big)
+
+
+# A sliver 2 km x 2 km: the shortest loop in such a box is 5.7 km (twice its diagonal).
+BOX_2KM = ("name: box\nroad_width: 3\nline_width: 0.1\ninterpolation: polyline\n"
+           "centre_line: [[0, 0], [2000, 1990], [2000, 2000], [0, 10]]\n")
+
+
+def test_a_2km_box_loads_and_its_tiles_stay_near_the_road(tmp_path):
+    from follow_line.world.render import TILE_REACH_M
+    from follow_line.world.tiles import RESOLUTION_M, SLOT_CELLS, TILE_CELLS, near_road
+
+    path = tmp_path / "box.yaml"
+    path.write_text(BOX_2KM)
+    circuit = load_circuit(path)
+    assert circuit.length == pytest.approx(5664, abs=2)
+    max_d = circuit.road_width / 2 + 3.0
+    tiles = near_road(circuit.line("anticlockwise"), max_d + TILE_REACH_M, max_d + 1.0)
+    tile_m = TILE_CELLS * RESOLUTION_M
+    assert tiles.slot.shape == (79, 79)  # 2 km and the margins, in 25.6 m tiles
+    # memory follows the line, not the box: ~3 tiles per tile length of line (two lines)
+    assert len(tiles.stored) < 3 * circuit.length / tile_m
+    assert np.prod(tiles.atlas_shape) * 4 < 80e6 < 2000**2 / RESOLUTION_M**2 * 4 / 10
+    assert max(tiles.atlas_shape) < 32767 // 2  # remap's coordinates, with room to spare
+    assert tiles.atlas_shape[0] % SLOT_CELLS == 0
+
+
+@pytest.mark.slow
+def test_a_2km_box_renders(tmp_path):
+    from follow_line.world.appearance import RED_LINE
+    from follow_line.world.simulator import Simulator
+
+    path = tmp_path / "box.yaml"
+    path.write_text(BOX_2KM)
+    sim = Simulator(load_circuit(path), "clockwise")
+    for s in (100.0, 2000.0, 4000.0):
+        sim.start = sim.start.__class__(along=s)
+        sim.reset()
+        bottom = sim.frame()[-1].astype(int)  # the red line under the camera, at the centre
+        assert np.abs(bottom[318:322] - RED_LINE).sum(axis=1).max() < 40
+
+
+def test_a_circuit_over_the_limits_is_one_line_and_exit_2(tmp_path, capsys):
+    from follow_line.cli import main
+
+    path = tmp_path / "wide.yaml"
+    path.write_text("name: wide\nroad_width: 3\nline_width: 0.1\ninterpolation: polyline\n"
+                    "centre_line: [[0, 0], [2600, 0], [2600, 100], [0, 100]]\n")
+    assert main(["drive", "--circuit", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("follow-line: error: ")
+    assert ("wide.yaml:5: the circuit is 5,400 m long in a 2,600 m x 100 m box; at most "
+            "8,000 m in a 2,500 m x 2,500 m box") in err
 
 
 def test_numbers_with_an_exponent_are_numbers(tmp_path):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 MAX_FUNCTION_LINES = 80
 
@@ -31,8 +29,5 @@ def test_the_scan_finds_a_long_function(tmp_path):
     assert len(found) == 1 and found[0].endswith("m.py:5 long (81 lines)")
 
 
-@pytest.mark.xfail(reason="being split in issue 34: cli.py build_parser (254 lines), "
-                          "ros/lap_monitor_node.py LapMonitorNode.__init__ (81 lines)",
-                   strict=False)
 def test_no_function_is_longer_than_80_lines():
     assert long_functions(ROOT / "follow_line") == []

@@ -2,6 +2,8 @@ import json
 import os
 import stat
 
+import pytest
+
 from follow_line.files import json_text, write_json_atomic, write_json_new, write_text_atomic
 
 
@@ -38,3 +40,28 @@ def test_write_json_new_never_replaces_a_file(tmp_path):
     assert target.with_name("record_3.json").read_text() == "the user's own"
     assert sorted(p.name for p in target.parent.iterdir()) == [
         "record.json", "record_2.json", "record_3.json", "record_4.json"]  # no temporary left
+
+
+def test_an_atomic_write_onto_a_folder_names_the_folder_not_a_temporary_file(tmp_path):
+    import errno
+
+    folder = tmp_path / "results.json"
+    (folder / "inside").mkdir(parents=True)
+    with pytest.raises(IsADirectoryError) as info:
+        write_text_atomic(folder, "{}")
+    assert info.value.filename == str(folder) and info.value.errno == errno.EISDIR
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]  # no temporary left
+    assert [p.name for p in folder.iterdir()] == ["inside"]  # the folder untouched
+
+
+@pytest.mark.parametrize("name", ["results.json", "report.html"])
+def test_a_bench_whose_report_path_is_a_folder_stops_before_driving(tmp_path, capsys, name):
+    from follow_line.cli import main
+
+    (tmp_path / "b" / name).mkdir(parents=True)
+    assert main(["bench", "--models", "expert", "--circuits", "simple", "--out",
+                 str(tmp_path / "b"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"follow-line: error: {tmp_path / 'b' / name} is a folder: bench writes its "
+                   f"{name} there; move the folder away or choose another --out\n")
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [name]  # nothing driven

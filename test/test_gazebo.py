@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from follow_line import interface
 from follow_line.gazebo import sdf as gazebo
 from follow_line.world.appearance import ASPHALT, EDGE_LINE, GRASS, KERB, RED_LINE
 from follow_line.world.camera import CameraModel
@@ -23,6 +24,7 @@ from follow_line.world.circuits import (
 from follow_line.world.circuits.geometry import ReferenceLine
 from follow_line.world.kinematics import Pose
 from follow_line.world.render import Renderer
+from follow_line.world.worlds import get_world
 
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = builtin_circuits() + held_out_circuits()  # worlds for both groups
@@ -282,9 +284,9 @@ def test_classic_plugins_use_gazebo_ros_and_resolve_to_the_module_topics():
     assert drive.get("filename") == "libgazebo_ros_planar_move.so"
     # gazebo_ros_camera publishes <camera_name>/image_raw; planar_move uses cmd_vel and odom.
     image = resolve(camera_plugin, camera_plugin.findtext("camera_name") + "/image_raw")
-    assert image == gazebo.CAMERA_TOPIC == "/cam_f1_left/image_raw"
-    assert resolve(drive, "cmd_vel") == gazebo.CMD_VEL_TOPIC == "/cmd_vel"
-    assert resolve(drive, "odom") == gazebo.ODOM_TOPIC == "/odom"
+    assert image == interface.CAMERA.graph == "/cam_f1_left/image_raw"
+    assert resolve(drive, "cmd_vel") == interface.CMD_VEL.graph == "/cmd_vel"
+    assert resolve(drive, "odom") == interface.ODOM.graph == "/odom"
     assert camera_plugin.findtext("frame_name") == "camera_link"
     assert drive.findtext("odometry_frame") == "odom"
     assert drive.findtext("robot_base_frame") == "base_link"
@@ -302,17 +304,17 @@ def test_gz_car_systems_use_the_module_topics_frames_and_rates():
         "gz::sim::systems::OdometryPublisher": "gz-sim-odometry-publisher-system"}
     drive = systems["gz::sim::systems::VelocityControl"]
     odometry = systems["gz::sim::systems::OdometryPublisher"]
-    assert drive.findtext("topic") == gazebo.CMD_VEL_TOPIC == "/cmd_vel"
-    assert odometry.findtext("odom_topic") == gazebo.ODOM_TOPIC == "/odom"
-    assert odometry.findtext("odom_frame") == gazebo.ODOM_FRAME == "odom"
-    assert odometry.findtext("robot_base_frame") == gazebo.BASE_FRAME == "base_link"
-    assert float(odometry.findtext("odom_publish_frequency")) == gazebo.ODOM_RATE_HZ >= 20
+    assert drive.findtext("topic") == interface.CMD_VEL.graph == "/cmd_vel"
+    assert odometry.findtext("odom_topic") == interface.ODOM.graph == "/odom"
+    assert odometry.findtext("odom_frame") == interface.ODOM_FRAME == "odom"
+    assert odometry.findtext("robot_base_frame") == interface.BASE_FRAME == "base_link"
+    assert float(odometry.findtext("odom_publish_frequency")) == interface.ODOM_RATE_HZ >= 20
     assert odometry.findtext("dimensions") == "2"
-    assert model.find("link").get("name") == gazebo.BASE_FRAME
+    assert model.find("link").get("name") == interface.BASE_FRAME
     sensor = model.find("link/sensor")
     assert sensor.find("plugin") is None  # gz-sim: the Sensors system renders it
-    assert sensor.findtext("topic") == gazebo.CAMERA_TOPIC == "/cam_f1_left/image_raw"
-    assert sensor.findtext("gz_frame_id") == gazebo.CAMERA_FRAME == "camera_link"
+    assert sensor.findtext("topic") == interface.CAMERA.graph == "/cam_f1_left/image_raw"
+    assert sensor.findtext("gz_frame_id") == interface.CAMERA_FRAME == "camera_link"
 
 
 def test_gz_world_systems_and_no_gravity():
@@ -348,6 +350,11 @@ def test_committed_assets_are_what_the_generator_writes(tmp_path, capsys):
                  for f in ("model.config", "model.sdf")]
     expected += [f"worlds/gz/{name}.sdf" for name in CIRCUITS]
     expected += [f"worlds/{name}.world" for name in CIRCUITS]
+    reference = get_world("reference")  # every other world's, one folder down
+    expected += [f"models/reference/{m}/{f}" for m in ("f1_car", "f1_car_gz")
+                 for f in ("model.config", "model.sdf")]
+    expected += [gazebo.world_file(name, flavour, "reference") for flavour in gazebo.FLAVOURS
+                 for name in reference.circuits() + reference.held_out()]
     assert written == sorted(expected)
     for relative in written:
         assert (tmp_path / relative).read_bytes() == (ROOT / relative).read_bytes(), (

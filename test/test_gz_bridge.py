@@ -3,7 +3,8 @@
 The ROS side of the bridges must be what the built-in simulator node offers (the same topics,
 message types and directions: the drive and lap-monitor nodes cannot tell them apart), and the
 Gazebo side what the gz world and car publish and subscribe. The nodes' topics and message
-types are read from their source (rclpy is not needed), resolved to the defaults they declare.
+types are read from their source (rclpy is not needed), their relative names remapped as the
+launch file and `follow-line ros` remap them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from follow_line import interface
 from follow_line.gazebo import sdf as gazebo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +36,8 @@ def node_interface(module: str) -> set[tuple[str, str, str]]:
     """(topic, ROS type, publishes|subscribes) of each publisher and subscription of a node.
 
     Read from follow_line/ros/<module>.py: each create_publisher/create_subscription, the topic
-    resolved to its default, the type to its import. A type chosen by `stamped` takes the
+    (an `interface` Topic's name) remapped by `interface.remappings()` (in the root namespace),
+    the type to its import. A type chosen by `stamped` takes the
     unstamped one, the default of every node and what the launch file sets for Gazebo.
     Private topics (~/...) and the lifecycle topics of the managed drive node (the lockstep
     sim's transition events: the built-in simulator's own, never bridged) are left out.
@@ -46,19 +49,19 @@ def node_interface(module: str) -> set[tuple[str, str, str]]:
             for alias in node.names:
                 types[alias.asname or alias.name] = \
                     f"{node.module.replace('.', '/')}/{alias.name}"
-        elif isinstance(node, ast.ImportFrom) and node.module == "follow_line.gazebo.sdf":
-            constants.update({a.asname or a.name: getattr(gazebo, a.name) for a in node.names})
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            constants[node.targets[0].id] = node.value.value
+        elif isinstance(node, ast.ImportFrom) and node.module == "follow_line.interface":
+            constants.update({a.asname or a.name: getattr(interface, a.name) for a in node.names})
+    remapped = dict(interface.remappings())
 
-    def value(expression: ast.expr):
+    def value(expression: ast.expr) -> str:
         if isinstance(expression, ast.Constant):
             return expression.value
+        if isinstance(expression, ast.Attribute) and expression.value.id == "self":
+            return value(parameters[expression.attr])  # a parameter: its declared default
+        if isinstance(expression, ast.Attribute):  # TOPIC.name, TOPIC from the interface
+            return getattr(constants[expression.value.id], expression.attr)
         if isinstance(expression, ast.Name):
             return constants[expression.id]
-        if isinstance(expression, ast.Attribute):  # self.<parameter>: its declared default
-            return value(parameters[expression.attr])
         if isinstance(expression, ast.JoinedStr):  # an f-string of the above
             return "".join(str(value(part.value if isinstance(part, ast.FormattedValue)
                                      else part)) for part in expression.values)
@@ -69,19 +72,20 @@ def node_interface(module: str) -> set[tuple[str, str, str]]:
                 and getattr(node.value.func, "id", None) == "declare"
                 and isinstance(node.targets[0], ast.Attribute)):
             parameters[node.targets[0].attr] = node.value.args[2]
-    interface = set()
+    used = set()
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                 and node.func.attr in ("create_publisher", "create_subscription")):
             continue
-        message, topic = node.args[0], value(node.args[1])
+        message, name = node.args[0], value(node.args[1])
+        topic = remapped.get(name, name if name.startswith(("/", "~")) else f"/{name}")
         if isinstance(message, ast.IfExp):  # TwistStamped if self.stamped else Twist
             message = message.orelse
         lifecycle = types[message.id].startswith("lifecycle_msgs/")  # the managed drive node's
         if not topic.startswith("~") and not lifecycle:
             kind = "publishes" if node.func.attr == "create_publisher" else "subscribes"
-            interface.add((topic, types[message.id], kind))
-    return interface
+            used.add((topic, types[message.id], kind))
+    return used
 
 
 def bridged() -> set[tuple[str, str, str]]:
@@ -146,15 +150,14 @@ def test_the_gazebo_side_is_what_the_gz_world_and_car_use():
     assert list(gazebo.GZ_IMAGE_TOPICS) == [car.findtext("link/sensor[@type='camera']/topic")]
 
 
-@pytest.mark.parametrize("config,key,topic", [
-    ("drive.yaml", "image_topic", gazebo.CAMERA_TOPIC),
-    ("drive.yaml", "cmd_vel_topic", gazebo.CMD_VEL_TOPIC),
-    ("lap_monitor.yaml", "odom_topic", gazebo.ODOM_TOPIC),
-    ("lap_monitor.yaml", "cmd_vel_topic", gazebo.CMD_VEL_TOPIC)])
-def test_the_parameter_files_keep_the_bridged_topics(config, key, topic):
-    (section,) = yaml.safe_load((ROOT / "config" / config).read_text()).values()
-    assert section["ros__parameters"][key] == topic
-    assert topic in {t for t, _, _ in bridged()}
+def test_the_nodes_are_remapped_to_the_bridged_topics(tmp_path):
+    from follow_line.ros.bringup import GraphSpec, node_commands
+
+    graph_names = {graph for _, graph in interface.remappings()}
+    assert graph_names <= {t for t, _, _ in bridged()}
+    for command in node_commands(GraphSpec(), tmp_path / "record.json").values():
+        rules = [rule for flag, rule in zip(command, command[1:], strict=False) if flag == "-r"]
+        assert rules == [f"{name}:={graph}" for name, graph in interface.remappings()]
 
 
 @pytest.mark.parametrize("ros_type", sorted({e["ros_type_name"] for e in BRIDGE}

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from catkin_pkg.package import parse_package
 
+from follow_line import interface
 from follow_line.gazebo import sdf as gazebo
 from follow_line.world.circuits import load_circuit
 from follow_line.world.worlds import get_world, world_names
@@ -60,7 +61,7 @@ def test_the_arguments_with_descriptions_and_choices():
 
 def test_every_circuit_choice_has_a_world():
     circuits = dict((a[0], a[3]) for a in declared_arguments())["circuit"]
-    for world in gazebo.GENERATED_WORLDS:
+    for world in world_names():
         names = get_world(world).circuits() + get_world(world).held_out()
         assert set(names) <= set(circuits)
         for name in names:
@@ -85,7 +86,7 @@ def test_nodes_config_files_and_executables_exist():
     ours = {executable for package, executable in nodes if package == "follow_line"}
     assert ours == {"sim_node", "drive_node", "lap_monitor_node"}
     for executable in ours:
-        assert f"{executable} = follow_line.ros:" in setup, executable
+        assert f"{executable} = follow_line.ros.runner:" in setup, executable
     # every other package the launch file runs or includes is an exec_depend of package.xml
     depends = {d.name for d in parse_package(str(ROOT / "package.xml")).exec_depends}
     others = {package for package, _ in nodes if package != "follow_line"}
@@ -116,7 +117,7 @@ def declared_defaults(node: str) -> dict[str, str]:
     """The parameters node `node` declares, each with its default's source text."""
     source = (ROOT / "follow_line" / "ros" / f"{node}.py").read_text()
     if "declare_circuit(self" in source or "declare_world(self" in source:  # by the helpers
-        source += (ROOT / "follow_line" / "ros" / "__init__.py").read_text()
+        source += (ROOT / "follow_line" / "ros" / "parameters.py").read_text()
     return dict(re.findall(r'declare\(\s*(?:self|node),\s*"(\w+)",\s*([^,]+),', source))
 
 
@@ -313,7 +314,7 @@ def test_sim_gz_runs_gz_sim_creates_the_car_and_bridges_the_topics(
     bridge = node_parameters(launched["ros_gz_bridge", "parameter_bridge"], ctx)
     assert bridge == {"config_file": str(ROOT / "config" / "gz_bridge.yaml")}
     image = launched["ros_gz_image", "image_bridge"]
-    assert [evaluate(a, ctx) for a in image.kwargs["arguments"]] == [gazebo.CAMERA_TOPIC]
+    assert [evaluate(a, ctx) for a in image.kwargs["arguments"]] == [interface.CAMERA.graph]
 
     # the same drive and lap-monitor nodes as with the other simulators, on sim time, with
     # plain Twist commands (what the bridge carries) and best-effort odometry
@@ -321,8 +322,10 @@ def test_sim_gz_runs_gz_sim_creates_the_car_and_bridges_the_topics(
     lap = node_parameters(launched["follow_line", "lap_monitor_node"], ctx)
     assert drive["use_sim_time"] == lap["use_sim_time"] == "True"
     assert drive["stamped"] == lap["stamped"] == "False"
-    assert lap["odom_reliability"] == "best_effort"
+    assert lap[interface.qos_override("/odom", "reliability")] == "best_effort"
     assert (lap["circuit"], lap["direction"]) == (circuit, direction)
+    for node in ("drive_node", "lap_monitor_node"):  # remapped to the bridged topics
+        assert launched["follow_line", node].kwargs["remappings"] == interface.remappings()
 
 
 def test_sim_gz_start_pose_faces_along_the_chosen_direction(launch_file):
@@ -378,6 +381,12 @@ def test_the_run_arguments_reach_the_nodes(launch_file):
         "follow_line_drive")
     reliability = "qos_overrides./cam_f1_left/image_raw.subscription.reliability"
     assert drive[reliability] == "reliable"  # lockstep: no frame waits for a re-send
+    odom = "qos_overrides./odom.subscription.reliability"
+    assert lap[odom] == "reliable"  # the built-in sim's odometry: none lost at the start
+    # the nodes' relative topics remapped to the car's, the simulator's as well
+    for node in launched.values():
+        assert node.kwargs["remappings"] == [("camera/image_raw", "/cam_f1_left/image_raw"),
+                                             ("cmd_vel", "/cmd_vel"), ("odom", "/odom")]
     free = context(sim="builtin", lockstep="false")
     drive = node_parameters(nodes(active(launch_file, free))["follow_line", "drive_node"], free)
     assert drive[reliability] == "best_effort" and drive["verbose"] == "False"

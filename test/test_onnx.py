@@ -267,3 +267,47 @@ def test_an_onnx_model_is_checked_before_its_card_is_written_and_before_it_drive
     assert re.search(message, err) and err.count("\n") == 1 and out == "", err  # not driven
     (tmp_path / "tiny.json").unlink()
     assert main(card) == 2 and not (tmp_path / "tiny.json").exists()
+
+
+def test_without_data_the_export_is_checked_on_frames_the_simulator_renders(tmp_path,
+                                                                            oval_file,
+                                                                            monkeypatch):
+    import follow_line.learning.export as export_module
+
+    monkeypatch.setattr(export_module, "builtin_circuits", lambda: [str(oval_file)])
+    path = export_network("tinypilotnet", tmp_path / "out", None, "int8", progress=False)
+    export = json.loads(path.with_suffix(".json").read_text())["training"]["export"]
+    assert export["checked_on"]["simulator"] == [str(oval_file)]
+    assert export["checked_on"]["driver"] == "expert"
+    assert 150 <= export["checked_on"]["inputs"] <= 2 * export_module.CHECK_FRAMES
+    assert 0 < export["max_abs_diff"] < 0.2 and export["mae"]["onnx"]["w"] < 0.5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no dataset written
+
+
+@pytest.mark.slow
+def test_export_works_from_an_empty_folder_and_the_export_drives(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    command = [sys.executable, "-m", "follow_line", "export", "--model", "pilotnet",
+               "--format", "onnx", "--out", "X", "--quiet"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("no --data: checking the export on frames the simulator "
+                                    "renders as the explicit driver drives simple, ")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X"]  # no data/ made either
+    assert drive_simple(load_pilot(str(tmp_path / "X" / "pilotnet.onnx")))[
+        "completion_pct"] == 100.0
+
+
+def test_onnx_runtime_threads_sleep_instead_of_spinning(tmp_path):
+    from follow_line.driving.onnx_runtime import _session
+
+    session = _session(nchw_pilotnet(tmp_path / "theirs.onnx").read_bytes(), "theirs", 1)
+    assert session.get_session_options().get_session_config_entry(
+        "session.intra_op.allow_spinning") == "0"

@@ -16,8 +16,11 @@ def test_perf_figures_and_their_table(oval_file):
     row = figures["closed_loop_expert"][0]
     assert row["runs"] == 2 and row["stop_reason"] == "lap_completed"
     assert row["rtf_min"] <= row["real_time_factor"] <= row["rtf_max"]
-    assert 0 < figures["render"]["render_ms_median"] <= figures["render"]["render_ms_p99"]
+    render = figures["render"]
+    assert 0 < render["render_ms_median"] <= render["render_ms_p99"]
+    assert render["circuit"] == "oval" and render["length_m"] > 200 and render["load_s"] > 0
     table = perf_markdown(figures)
+    assert "| render one 640x480 frame, oval (" in table and " m box, renderer built in " in table
     assert "cores" in table.splitlines()[0]
     assert "| closed loop, explicit driver, oval clockwise, 1 thread, median of 2 runs" in table
     assert "| default benchmark: pilotnet x 3 circuits x 2 directions, 2 processes " \

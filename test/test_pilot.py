@@ -228,3 +228,33 @@ def test_builder_options_are_kept_by_the_card(tmp_path):
     assert loaded.architecture == {"steps": 32}
     assert tuple(model.get_layer("to_sequence").output.shape) == (None, 32, 32)
     assert ModelCard.from_dict(default_card("lrcn").to_dict()).architecture == {}
+
+
+@pytest.mark.parametrize("network", ["pilotnet", "lstm_tinypilotnet"])
+def test_a_card_naming_another_network_is_refused_before_driving(tmp_path, capsys, network):
+    import json
+    import shutil
+
+    from follow_line.cli import main
+    from follow_line.driving.zoo import models_dir
+
+    shutil.copy(models_dir() / "tinypilotnet.keras", tmp_path / "mine.keras")
+    card = json.loads((models_dir() / "tinypilotnet.json").read_text())
+    (tmp_path / "mine.json").write_text(json.dumps({**card, "network": network}))
+    assert main(["drive", "--model", str(tmp_path / "mine.keras"), "--timeout", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1  # one line, nothing driven
+    assert (f"mine.keras: the card says network '{network}' but the weights are a "
+            "tinypilotnet (") in captured.err and "give the weights their own card" in captured.err
+
+
+def test_the_weights_digest_is_in_every_record_of_a_network(oval):
+    from follow_line.driving.zoo import models_dir, weights_digest
+
+    pilot = load_pilot("tinypilotnet", backend="keras")
+    assert pilot.weights == weights_digest(models_dir() / "tinypilotnet.keras")
+    record = run_drive(RunSpec(oval, "clockwise", LapRules(timeout_seconds=0.2)), pilot)
+    assert record["weights"] == pilot.weights and len(record["weights"]) == 16
+    untrained = Pilot(*reversed(build_untrained("tinypilotnet")))
+    assert run_drive(RunSpec(oval, "clockwise", LapRules(timeout_seconds=0.2)),
+                     untrained)["weights"] is None  # no weights file: nothing to digest

@@ -115,8 +115,7 @@ def test_reference_statistics(design):
     box = pts.max(axis=0) - pts.min(axis=0)
     if design.name == "montreal":
         assert box == pytest.approx([617, 227], abs=3)
-    else:
-        assert box.max() <= 400  # loads with the loader's limits of today
+    assert box.max() <= circuits.MAX_EXTENT_M
 
 
 def test_two_reference_circuits_are_held_out():
@@ -127,14 +126,8 @@ def test_two_reference_circuits_are_held_out():
 
 
 def reference_circuit(name: str):
-    """A reference circuit through the loader (montreal waits for a larger MAX_EXTENT_M)."""
-    path = REFERENCE_DIR / f"{name}.yaml"
-    doc = yaml.safe_load(path.read_text())
-    box = np.ptp(np.array(doc["centre_line"], dtype=float), axis=0)
-    if box.max() > circuits.MAX_EXTENT_M:
-        pytest.skip(f"{name} is {box[0]:.0f} m x {box[1]:.0f} m; the loader takes at most "
-                    f"{circuits.MAX_EXTENT_M:.0f} m a side")
-    return load_circuit(path)
+    """A reference circuit through the loader."""
+    return load_circuit(REFERENCE_DIR / f"{name}.yaml")
 
 
 @pytest.mark.parametrize("name", NAMES)

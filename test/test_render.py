@@ -1,5 +1,6 @@
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -233,3 +234,68 @@ def test_random_appearances_are_seeded_valid_and_cover_the_ranges():
     for bad in ({"camera_pitch": 0.5}, {"texture": -0.1}, {"jpeg_quality": 101}):
         with pytest.raises(ValueError, match="appearance out of range"):
             Appearance(**bad)
+
+
+def test_tiles_hold_the_whole_box_grid_and_every_pixel_sees_the_same_distance():
+    """The tiles near the road hold what a 0.1 m grid of the whole box did (built-in simple)."""
+    from follow_line.world.circuits import load_circuit
+    from follow_line.world.render import _distance_tiles
+    from follow_line.world.tiles import RESOLUTION_M, SLOT_CELLS
+
+    circuit = load_circuit("simple")
+    tiles, atlas, max_d = _distance_tiles(circuit)
+    line = circuit.line("anticlockwise")
+    box = line.points.max(axis=0) + max_d + 1.0 - tiles.origin
+    shape = tuple(int(np.ceil(v / RESOLUTION_M)) + 1 for v in box[::-1])
+    whole = ((line.distance_field(tuple(tiles.origin), RESOLUTION_M, shape, max_d) + max_d)
+             / 0.005).astype(np.float32)
+    padded = np.zeros((shape[0] + 2 * SLOT_CELLS, shape[1] + 2 * SLOT_CELLS), np.float32)
+    padded[SLOT_CELLS:SLOT_CELLS + shape[0], SLOT_CELLS:SLOT_CELLS + shape[1]] = whole
+    for slot, tile in enumerate(tiles.stored):  # cell for cell, past the box too (grass)
+        r, c = (v + SLOT_CELLS for v in tiles.first_cell(tile))
+        row, col = tiles.corner(slot)
+        np.testing.assert_allclose(atlas[row:row + SLOT_CELLS, col:col + SLOT_CELLS],
+                                   padded[r:r + SLOT_CELLS, c:c + SLOT_CELLS], atol=1e-3)
+    renderer = Renderer(circuit)
+    for s in np.linspace(0.0, line.length, 24, endpoint=False):
+        pose = Pose(*line.pose_at(s))
+        to_grid = np.vstack([renderer._camera_to_grid(pose), [0.0, 0.0, 1.0]])
+        expected = cv2.warpPerspective(whole, to_grid @ CAM.ground_homography(), (640, 240),
+                                       flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+        columns = renderer._warp(renderer._window, renderer._pixels_to_grid(pose))
+        assert np.abs(columns - expected).max() < 1e-3  # every pixel: the same distance
+
+
+@pytest.mark.slow
+def test_the_window_of_tiles_follows_the_car_and_frames_hardly_depend_on_where_it_was():
+    from follow_line.world.circuits import CIRCUIT_DIR, load_circuit
+
+    circuit = load_circuit(CIRCUIT_DIR / "reference" / "montreal.yaml")  # 617 m x 227 m
+    line = circuit.line("clockwise")
+    driven = Renderer(circuit)
+    assert driven._window.size[1] < driven._tiles.slot.shape[1]  # a window, not the box
+    for s in np.arange(0.0, line.length, 40.0):
+        pose = Pose(*line.pose_at(s))
+        differ = np.any(driven.render(pose) != Renderer(circuit).render(pose), axis=-1)
+        assert differ.mean() < 1e-4, s  # the odd pixel at a band's edge (rounding ties)
+
+
+def test_shadow_tiles_hold_the_whole_box_shadows():
+    from follow_line.world.circuits import load_circuit
+    from follow_line.world.render import _distance_tiles, _shadow_atlas, _shadows
+    from follow_line.world.tiles import SLOT_CELLS, TILE_CELLS
+
+    circuit, look = load_circuit("monaco"), Appearance(shadow_darkness=0.5, seed=4)
+    tiles = _distance_tiles(circuit)[0]
+    rows, cols = np.array(tiles.slot.shape) * TILE_CELLS
+    mask = np.zeros((rows + 2 * SLOT_CELLS, cols + 2 * SLOT_CELLS), np.float32)
+    cv2.fillPoly(mask, [s + SLOT_CELLS for s in _shadows(circuit, tiles.origin, look.seed)], 1.0)
+    whole = 1.0 - 0.5 * cv2.GaussianBlur(mask, (7, 7), 0)
+    atlas = _shadow_atlas(circuit, tiles, look)
+    assert atlas.min() < 0.6  # there are shadows
+    for slot, tile in enumerate(tiles.stored):
+        r, c = (v + SLOT_CELLS for v in tiles.first_cell(tile))
+        row, col = tiles.corner(slot)
+        np.testing.assert_allclose(atlas[row:row + SLOT_CELLS, col:col + SLOT_CELLS],
+                                   whole[r:r + SLOT_CELLS, c:c + SLOT_CELLS], atol=1e-6)

@@ -19,7 +19,7 @@ import pytest
 
 from follow_line.driving.drivers import make_driver
 from follow_line.driving.run import RunSpec, run_drive
-from follow_line.gazebo.sdf import CAMERA_TOPIC, CMD_VEL_TOPIC
+from follow_line.interface import CAMERA, CLOCK, CMD_VEL, remap_arguments
 from follow_line.ros.bringup import GraphSpec, dds_environment, node_commands
 from follow_line.world.circuits import load_circuit
 from follow_line.world.simulator import Simulator
@@ -117,8 +117,10 @@ def graph(tmp_path):
 
 
 def node_command(node: str, **params) -> list[str]:
+    """A node's command line, its topics remapped as the bring-up remaps them."""
     args = [arg for k, v in params.items() for arg in ("-p", f"{k}:={v}")]
-    return [sys.executable, "-m", f"follow_line.ros.{node}", "--ros-args", *args]
+    return [sys.executable, "-m", f"follow_line.ros.{node}", "--ros-args", *remap_arguments(),
+            *args]
 
 
 def camera(probe):
@@ -127,10 +129,10 @@ def camera(probe):
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import Image
 
-    publisher = probe.node.create_publisher(Image, CAMERA_TOPIC, qos_profile_sensor_data)
+    publisher = probe.node.create_publisher(Image, CAMERA.graph, qos_profile_sensor_data)
     commands = []
     probe.node.create_subscription(
-        Twist, CMD_VEL_TOPIC, lambda m: commands.append((time.monotonic(), m.linear.x)), 100)
+        Twist, CMD_VEL.graph, lambda m: commands.append((time.monotonic(), m.linear.x)), 100)
     return publisher, commands
 
 
@@ -143,7 +145,7 @@ def frame_message(t: float):
 
     from sensor_msgs.msg import Image
 
-    from follow_line.ros import seconds_to_stamp
+    from follow_line.ros.conversions import seconds_to_stamp
 
     msg = Image(height=480, width=640, encoding="rgb8", step=1920,
                 data=array.array("B", FRAME.tobytes()))
@@ -169,7 +171,7 @@ def test_the_watchdog_stops_the_car_on_the_steady_clock_while_sim_time_is_frozen
         probe, graph):
     from rosgraph_msgs.msg import Clock
 
-    clock = probe.node.create_publisher(Clock, "/clock", 10)
+    clock = probe.node.create_publisher(Clock, CLOCK.graph, 10)
     graph.start(node_command("drive_node", model="expert", use_sim_time="true",
                              watchdog_timeout=0.3))
     publisher, commands = camera(probe)
@@ -203,7 +205,7 @@ def test_sigint_to_all_three_nodes_at_once_mid_run(probe, graph):
     from geometry_msgs.msg import TwistStamped
 
     commands = []
-    probe.node.create_subscription(TwistStamped, CMD_VEL_TOPIC,
+    probe.node.create_subscription(TwistStamped, CMD_VEL.graph,
                                    lambda m: commands.append(m.twist.linear.x), 1000)
     record = graph.start_graph(GraphSpec(model="pilotnet", circuit="monaco"))
     assert probe.spin_until(lambda: sum(v > 0 for v in commands) >= 100), "no run"
@@ -261,7 +263,7 @@ def test_a_20_hz_free_running_run_delivers_every_frame(probe, graph):
     from geometry_msgs.msg import TwistStamped
     from rosgraph_msgs.msg import Clock
 
-    from follow_line.ros import stamp_to_ns as ns
+    from follow_line.ros.conversions import stamp_to_ns as ns
 
     commanded, ticks = set(), []
 
@@ -269,8 +271,8 @@ def test_a_20_hz_free_running_run_delivers_every_frame(probe, graph):
         if msg.twist.linear.x > 0:  # an answer to a frame, not a stop command
             commanded.add(ns(msg.header.stamp))
 
-    probe.node.create_subscription(TwistStamped, CMD_VEL_TOPIC, on_cmd, 1000)
-    probe.node.create_subscription(Clock, "/clock", lambda m: ticks.append(ns(m.clock)), 1000)
+    probe.node.create_subscription(TwistStamped, CMD_VEL.graph, on_cmd, 1000)
+    probe.node.create_subscription(Clock, CLOCK.graph, lambda m: ticks.append(ns(m.clock)), 1000)
     graph.start_graph(GraphSpec(model="expert", circuit="monaco", lockstep=False))
     assert probe.spin_until(lambda: commanded)
     probe.spin_until(lambda: False, timeout=3.0)  # 60 frames of 921,648 bytes
@@ -420,7 +422,7 @@ def test_kill_9_of_the_drive_node_ends_follow_line_ros_and_every_node(probe):
         from geometry_msgs.msg import TwistStamped
 
         moving = []
-        probe.node.create_subscription(TwistStamped, CMD_VEL_TOPIC,
+        probe.node.create_subscription(TwistStamped, CMD_VEL.graph,
                                        lambda m: moving.append(m.twist.linear.x > 0), 10)
         assert probe.spin_until(lambda: any(moving)), "the car never moved"
         nodes = children_of(bringup.pid)
@@ -463,7 +465,7 @@ def test_a_deactivated_drive_node_publishes_a_zero_twist_and_nothing_after_it(pr
     try:
         commands = []
         probe.node.create_subscription(
-            TwistStamped, CMD_VEL_TOPIC,
+            TwistStamped, CMD_VEL.graph,
             lambda m: commands.append((time.monotonic(), m.twist.linear.x)), 100)
         names = probe.node.get_node_names
         assert probe.spin_until(lambda: any("drive" in n for n in names()))

@@ -18,7 +18,15 @@ import pytest
 
 from follow_line.driving.expert import ExpertDriver
 from follow_line.errors import FollowLineError
-from follow_line.gazebo.sdf import CAMERA_TOPIC, CMD_VEL_TOPIC, ODOM_TOPIC
+from follow_line.interface import (
+    CAMERA,
+    CLOCK,
+    CMD_VEL,
+    COMPLETION,
+    LAP_TIME,
+    ODOM,
+    remap_arguments,
+)
 from follow_line.world.kinematics import Pose, integrate
 from follow_line.world.simulator import Simulator, StartOffset
 
@@ -53,13 +61,19 @@ def ros():
 
 @pytest.fixture
 def ctx(ros):
-    """An initialized context; ctx.make(NodeClass, **params) nodes are destroyed afterwards."""
+    """An initialized context; ctx.make(NodeClass, **params) nodes are destroyed afterwards.
+
+    A node's topics are remapped as the launch file and the bring-up remap them, unless
+    `cli_args` says otherwise.
+    """
     ros.rclpy.init(args=[])
     nodes = []
 
-    def make(node_class, **params):
+    def make(node_class, cli_args=None, **params):
         overrides = [ros.Parameter(k, value=v) for k, v in params.items()]
-        node = node_class(parameter_overrides=overrides)
+        if cli_args is None:
+            cli_args = ["--ros-args", *remap_arguments()]
+        node = node_class(parameter_overrides=overrides, cli_args=cli_args)
         nodes.append(node)
         return node
 
@@ -105,7 +119,7 @@ def spin_for(ros, nodes, seconds):
 
 
 def stamp(ros, t):
-    from follow_line.ros import seconds_to_stamp
+    from follow_line.ros.conversions import seconds_to_stamp
 
     sec, nanosec = seconds_to_stamp(t)
     return ros.Time(sec=sec, nanosec=nanosec)
@@ -132,9 +146,9 @@ def matched(ros, nodes, *publishers):
 def camera_rig(ros, ctx, node, twist_type=None):
     """A probe publishing camera frames to the drive node and collecting its cmd_vel."""
     probe = ctx.probe()
-    publisher = probe.create_publisher(ros.Image, CAMERA_TOPIC, ros.sensor_qos)
+    publisher = probe.create_publisher(ros.Image, CAMERA.graph, ros.sensor_qos)
     commands = []
-    probe.create_subscription(twist_type or ros.Twist, CMD_VEL_TOPIC, commands.append, 10)
+    probe.create_subscription(twist_type or ros.Twist, CMD_VEL.graph, commands.append, 10)
     assert matched(ros, [node, probe], publisher, node.cmd_pub)
     return probe, publisher, commands
 
@@ -294,7 +308,6 @@ def test_main_refuses_a_bad_parameter_with_exit_code_1(ros, capfd):
     ({"max_v": 0.0}, "max_v", "(0, 24]"),
     ({"max_w": 7.5}, "max_w", "(0, 7.1]"),
     ({"control_rate_limit": -1.0}, "control_rate_limit", "[0, inf)"),
-    ({"image_topic": ""}, "image_topic", "a topic name"),
     ({"model": "no_such_network"}, "model", "expert"),
 ])
 def test_drive_parameters_are_validated_at_start_up(ros, ctx, params, name, allowed):
@@ -316,20 +329,21 @@ def test_a_float_parameter_takes_an_integer_and_refuses_a_string(ros, ctx):
 def test_every_parameter_has_a_description_and_is_read_only(ros, ctx, oval_file, kind):
     if kind == "drive":
         node = ctx.make(ros.DriveNode, model="expert")
-        expected = {"model", "image_topic", "cmd_vel_topic", "stamped", "device", "backend",
+        expected = {"model", "stamped", "device", "backend",
                     "max_v", "max_w", "watchdog_timeout", "control_rate_limit", "autostart",
-                    "verbose", *(f"qos_overrides.{CAMERA_TOPIC}.subscription.{policy}"
+                    "verbose", *(f"qos_overrides.{CAMERA.graph}.subscription.{policy}"
                                  for policy in ("depth", "history", "reliability"))}
     elif kind == "lap_monitor":
         node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file))
-        expected = {"circuit", "direction", "laps", "odom_topic", "odom_reliability",
-                    "cmd_vel_topic", "stamped",
+        expected = {"circuit", "direction", "laps", "stamped",
                     "record_path", "driver_name", "end", "driver_node", "stuck_seconds",
-                    "timeout_seconds", "off_track_margin"}
+                    "timeout_seconds", "off_track_margin",
+                    *(f"qos_overrides.{ODOM.graph}.subscription.{policy}"
+                      for policy in ("depth", "history", "reliability"))}
     else:
         node = ctx.make(ros.SimNode, circuit=str(oval_file))
-        expected = {"circuit", "direction", "image_topic", "cmd_vel_topic", "odom_topic",
-                    "stamped", "rate", "real_time_factor", "lockstep", "driver_node"}
+        expected = {"circuit", "direction", "stamped", "rate", "real_time_factor", "lockstep",
+                    "driver_node"}
     names = set(node.list_parameters([], 0).names) - RCLPY_OWN_PARAMETERS
     assert names == expected
     for name in names:
@@ -342,13 +356,45 @@ def test_every_parameter_has_a_description_and_is_read_only(ros, ctx, oval_file,
 
 def test_the_camera_subscription_uses_the_sensor_data_qos_keeping_the_newest_frame(ros, ctx):
     node = ctx.make(ros.DriveNode, model="expert")
-    [camera] = [s for s in node.subscriptions if s.topic_name == CAMERA_TOPIC]
+    [camera] = [s for s in node.subscriptions if s.topic_name == CAMERA.graph]
     qos = camera.qos_profile
     assert camera.msg_type is ros.Image and qos.depth == 1
     assert (qos.reliability, qos.durability, qos.history) == (
         ros.sensor_qos.reliability, ros.sensor_qos.durability, ros.sensor_qos.history)
-    [cmd] = [p for p in node.publishers if p.topic_name == CMD_VEL_TOPIC]
+    [cmd] = [p for p in node.publishers if p.topic_name == CMD_VEL.graph]
     assert cmd.msg_type is ros.Twist
+
+
+@pytest.mark.parametrize("cli_args, prefix", [
+    ([], "/"), (["--ros-args", "-r", "__ns:=/car"], "/car/")])
+def test_the_nodes_topics_are_relative_names_for_remapping(
+        ros, ctx, oval_file, cli_args, prefix):
+    """Without remapping, each topic resolves in the node's namespace (/clock stays global)."""
+    drive = ctx.make(ros.DriveNode, cli_args, model="expert")
+    sim = ctx.make(ros.SimNode, cli_args, circuit=str(oval_file))
+    monitor = ctx.make(ros.LapMonitorNode, cli_args, circuit=str(oval_file))
+    topics = {node: ({s.topic_name for s in node.subscriptions},
+                     {p.topic_name for p in node.publishers} - {"/rosout", "/parameter_events"})
+              for node in (drive, sim, monitor)}
+    private = f"{prefix}follow_line_lap_monitor/"
+    assert topics[drive] == ({f"{prefix}camera/image_raw"}, {f"{prefix}cmd_vel"})
+    assert topics[sim][0] == {f"{prefix}cmd_vel"}
+    assert topics[sim][1] == {"/clock", f"{prefix}camera/image_raw", f"{prefix}odom"}
+    assert topics[monitor] == ({f"{prefix}odom", f"{prefix}cmd_vel"},
+                               {f"{private}completion", f"{private}lap_time"})
+    assert drive.get_parameter(f"qos_overrides.{prefix}camera/image_raw.subscription."
+                               "reliability").value == "best_effort"
+
+
+@pytest.mark.parametrize("reliability", ["best_effort", "reliable"])
+def test_the_odometry_reliability_is_a_qos_override(ros, ctx, oval_file, reliability):
+    parameter = f"qos_overrides.{ODOM.graph}.subscription.reliability"
+    node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file),
+                    **({parameter: reliability} if reliability == "reliable" else {}))
+    assert node.odom_sub.topic_name == ODOM.graph
+    assert node.odom_sub.qos_profile.reliability == getattr(
+        ros.ReliabilityPolicy, reliability.upper())
+    assert node.run_record()["odom_topic"] == ODOM.graph  # the remapped name
 
 
 def test_control_rate_limit_skips_frames_by_stamp(ros, ctx, oval):
@@ -382,7 +428,7 @@ def test_a_freshly_built_tinypilotnet_drives_through_the_network(
 # --- lap monitor node -----------------------------------------------------------------------
 
 def odom_msg(ros, t, x, y, yaw):
-    from follow_line.ros import quaternion_from_yaw
+    from follow_line.ros.conversions import quaternion_from_yaw
 
     msg = ros.Odometry()
     msg.header.stamp = stamp(ros, t)
@@ -395,12 +441,11 @@ def odom_msg(ros, t, x, y, yaw):
 
 def lap_rig(ros, ctx, node):
     probe = ctx.probe()
-    odom = probe.create_publisher(ros.Odometry, ODOM_TOPIC, 10)
-    cmd = probe.create_publisher(ros.Twist, CMD_VEL_TOPIC, 10)
+    odom = probe.create_publisher(ros.Odometry, ODOM.graph, 10)
+    cmd = probe.create_publisher(ros.Twist, CMD_VEL.graph, 10)
     completion, laps = [], []
-    probe.create_subscription(ros.Float32, "/follow_line_lap_monitor/completion",
-                              completion.append, 100)
-    probe.create_subscription(ros.Float32, "/follow_line_lap_monitor/lap_time", laps.append, 10)
+    probe.create_subscription(ros.Float32, COMPLETION.graph, completion.append, 100)
+    probe.create_subscription(ros.Float32, LAP_TIME.graph, laps.append, 10)
     assert matched(ros, [node, probe], odom, cmd, node.completion_pub, node.lap_time_pub)
     return SimpleNamespace(probe=probe, odom=odom, cmd=cmd, completion=completion, laps=laps)
 
@@ -487,8 +532,8 @@ def test_control_rate_counts_the_frames_the_driver_answered(ros, ctx, oval, oval
     node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file), direction="anticlockwise",
                     stamped=True)
     probe = ctx.probe()
-    odom = probe.create_publisher(ros.Odometry, ODOM_TOPIC, 100)
-    cmd = probe.create_publisher(ros.TwistStamped, CMD_VEL_TOPIC, 100)
+    odom = probe.create_publisher(ros.Odometry, ODOM.graph, 100)
+    cmd = probe.create_publisher(ros.TwistStamped, CMD_VEL.graph, 100)
     assert matched(ros, [node, probe], odom, cmd)
     line, speed = oval.line("anticlockwise"), 10.0
     for k in range(41):  # 2 s of 20 Hz odometry; the driver answered every second frame
@@ -522,16 +567,16 @@ def test_lap_monitor_parameters_are_validated(ros, ctx, oval_file, params, name)
 def sim_rig(ros, ctx, node):
     probe = ctx.probe()
     got = SimpleNamespace(clock=[], image=[], odom=[])
-    probe.create_subscription(ros.Clock, "/clock", got.clock.append, 100)
-    probe.create_subscription(ros.Image, CAMERA_TOPIC, got.image.append, ros.sensor_qos)
-    probe.create_subscription(ros.Odometry, ODOM_TOPIC, got.odom.append, 100)
-    cmd = probe.create_publisher(ros.Twist, CMD_VEL_TOPIC, 10)
+    probe.create_subscription(ros.Clock, CLOCK.graph, got.clock.append, 100)
+    probe.create_subscription(ros.Image, CAMERA.graph, got.image.append, ros.sensor_qos)
+    probe.create_subscription(ros.Odometry, ODOM.graph, got.odom.append, 100)
+    cmd = probe.create_publisher(ros.Twist, CMD_VEL.graph, 10)
     assert matched(ros, [probe], cmd, node.clock_pub, node.image_pub, node.odom_pub)
     return probe, cmd, got
 
 
 def ns(t):
-    from follow_line.ros import stamp_to_ns
+    from follow_line.ros.conversions import stamp_to_ns
 
     return stamp_to_ns(t)
 
@@ -600,7 +645,7 @@ def test_a_free_running_sim_warns_when_the_driver_cannot_keep_up(ros, ctx, oval_
 
 @pytest.mark.parametrize("params, name", [
     ({"rate": 0.0}, "rate"), ({"real_time_factor": -2.0}, "real_time_factor"),
-    ({"circuit": "atlantis"}, "circuit"), ({"odom_topic": ""}, "odom_topic")])
+    ({"circuit": "atlantis"}, "circuit")])
 def test_sim_node_parameters_are_validated(ros, ctx, oval_file, params, name):
     with pytest.raises(FollowLineError, match=f"'{name}'"):
         ctx.make(ros.SimNode, **{"circuit": str(oval_file), **params})
@@ -610,7 +655,9 @@ def test_sim_node_parameters_are_validated(ros, ctx, oval_file, params, name):
 
 def test_the_core_and_the_ros_package_import_without_rclpy():
     code = ("import sys; import follow_line.ros, follow_line.ros.image_conversion, "
-            "follow_line.driving.run; assert 'rclpy' not in sys.modules, 'rclpy imported'")
+            "follow_line.ros.runner, follow_line.ros.parameters, follow_line.ros.conversions, "
+            "follow_line.ros.bringup, follow_line.interface, follow_line.driving.run; "
+            "assert 'rclpy' not in sys.modules, 'rclpy imported'")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
 

@@ -1,6 +1,7 @@
 """Named worlds: the registry; circuits, camera, expert and networks of each command by world."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,11 +18,13 @@ from follow_line.learning.collect import Disturbances, plan_episodes
 from follow_line.learning.data import write_dataset_index
 from follow_line.learning.regenerate import data_folder, read_spec
 from follow_line.learning.train import check_dataset_world
-from follow_line.world import circuits
 from follow_line.world.camera import REFERENCE_CAMERA, CameraModel
 from follow_line.world.circuits import CIRCUIT_DIR, DIRECTIONS
 from follow_line.world.lap import LapRules
 from follow_line.world.worlds import DEFAULT_WORLD, WORLDS, get_world, world_names
+
+REFERENCE = get_world("reference")
+REFERENCE_NETWORKS = shipped_models(models_dir("reference"))
 
 
 def test_the_registry():
@@ -147,10 +150,13 @@ def test_gazebo_files_of_each_world():
               for v in car.iter("visual") if v.find(".//box") is not None]
     assert max(fronts) < 0.38  # the body stays behind the camera
     assert np.isclose(float(car.find(".//clip/near").text), 0.25 * 0.58 / 3.2, atol=1e-6)
+    root = Path(__file__).resolve().parents[1]
+    for name in REFERENCE.circuits() + REFERENCE.held_out():  # generated, current: test_gazebo
+        length = REFERENCE.load(name).length
+        for flavour in sdf.FLAVOURS:  # about 1.8 kB per metre of line (Montreal: 2.6 MB)
+            assert (root / sdf.world_file(name, flavour, "reference")).stat().st_size \
+                < 2_000 * length
 
-
-REFERENCE = get_world("reference")
-REFERENCE_NETWORKS = shipped_models(models_dir("reference"))
 
 
 @pytest.mark.slow
@@ -176,8 +182,6 @@ def test_every_node_of_a_ros_graph_gets_the_world(tmp_path):
     assert all(f'world:="{DEFAULT_WORLD}"' in command for command in default.values())
 
 
-@pytest.mark.skipif(circuits.MAX_EXTENT_M < 617, reason="the reference Montreal (617 m x 227 m)"
-                    " waits for the loader's larger box")
 def test_the_cli_lists_the_world_s_circuits(capsys):
     from follow_line.cli import main
 

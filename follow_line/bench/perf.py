@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import platform
 import statistics
@@ -15,7 +16,7 @@ import numpy as np
 from follow_line.driving.expert import ExpertDriver
 from follow_line.driving.pilot import Pilot
 from follow_line.driving.run import RunSpec, run_drive
-from follow_line.world.circuits import load_circuit
+from follow_line.world.circuits import CIRCUIT_DIR, load_circuit
 from follow_line.world.simulator import Simulator
 
 
@@ -41,9 +42,19 @@ def vector_extensions(flags: set[str]) -> str:
     return " (AVX2)" if "avx2" in flags else ""
 
 
+# A long circuit in a large box: the reference Montreal (1.4 km in a 617 m x 227 m box).
+LONG_CIRCUIT = str(CIRCUIT_DIR / "reference" / "montreal.yaml")
+
+
 def time_render(circuit: str = "monaco", frames: int = 1000) -> dict:
-    """Median and p99 milliseconds to render one 640x480 frame along the line."""
-    sim = Simulator(load_circuit(circuit), "clockwise")
+    """Median and p99 milliseconds to render one 640x480 frame along the line.
+
+    With the circuit's length and box, and the seconds to build its renderer (load time).
+    """
+    loaded = load_circuit(circuit)
+    t0 = time.perf_counter()
+    sim = Simulator(loaded, "clockwise")
+    load_s = time.perf_counter() - t0
     step = sim.line.length / frames
     poses = []
     for i in range(frames):
@@ -56,8 +67,11 @@ def time_render(circuit: str = "monaco", frames: int = 1000) -> dict:
         t0 = time.perf_counter()
         sim.renderer.render(pose)
         times.append((time.perf_counter() - t0) * 1e3)
+    box = np.ptp(sim.line.points, axis=0)
     return {"render_ms_median": statistics.median(times),
-            "render_ms_p99": float(np.percentile(times, 99)), "frames": frames}
+            "render_ms_p99": float(np.percentile(times, 99)), "frames": frames,
+            "circuit": loaded.name, "length_m": sim.line.length, "box_m": box.tolist(),
+            "load_s": load_s}
 
 
 def _real_time_factors(spec: RunSpec, make_driver, threads: int, repeats: int) -> dict:
@@ -102,6 +116,9 @@ def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
     """Batch-1 latency (ms) of each network and backend on a real camera frame.
 
     Shipped weights are used where they exist, else a freshly built network (same cost).
+    Each call is what a pilot does with a preprocessed frame: frame buffer(s) and network
+    (`Pilot.infer`). A sequence network is timed whole-window and streamed (front end +
+    temporal part), on each backend and (unless `backends` says) on `auto`'s choice.
     `keras.Model.predict()` is timed for the first network as the baseline never to use.
     Each of `onnx_files` (exported or quantised models with their cards) is timed on ONNX
     Runtime, on every core and on one thread.
@@ -112,12 +129,16 @@ def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
     rows = []
     for i, name in enumerate(networks):
         model, card = load_model(name) if name in shipped_models() else build_untrained(name)
-        for backend in backends or inference_backends():
-            for threads in (None, 1) if backend in ("litert", "onnxruntime") else (None,):
-                pilot = Pilot(card, model, backend=backend, threads=threads)
-                rows.append(_row(name, _label(pilot.backend, threads),
-                                 _latencies(pilot.predict, pilot.network_input(frame, 0.0),
-                                            repeats)))
+        modes = (False, True) if card.frames.mode == "sequence" else (False,)
+        names = backends or (*inference_backends(), *(("auto",) if len(modes) > 1 else ()))
+        for backend in names:
+            for threads in (None,) if backend == "keras" else (None, 1):
+                for streaming in modes:
+                    pilot = Pilot(card, model, backend=backend, threads=threads,
+                                  streaming=streaming)
+                    label = ("auto: " if backend == "auto" else "") + _label(pilot, threads)
+                    rows.append(_row(name, label, _latencies(
+                        _frames(pilot), card.preprocessing.apply(frame), repeats)))
         if i == 0:
             x = Pilot(card, model, backend="keras").network_input(frame, 0.0)
             times = _latencies(functools.partial(model.predict, verbose=0), x,
@@ -126,14 +147,20 @@ def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
     for path in onnx_files:
         for threads in (None, 1):
             pilot = Pilot(load_card(path), Path(path), threads=threads)
-            rows.append(_row(Path(path).name, _label(pilot.backend, threads),
-                             _latencies(pilot.predict, pilot.network_input(frame, 0.0),
-                                        repeats)))
+            rows.append(_row(Path(path).name, _label(pilot, threads), _latencies(
+                _frames(pilot), pilot.card.preprocessing.apply(frame), repeats)))
     return rows
 
 
-def _label(backend: str, threads: int | None) -> str:
-    return backend + (" (1 thread)" if threads == 1 else "")
+def _frames(pilot: Pilot):
+    """What `pilot` does with a preprocessed frame, the frames one period (1/20 s) apart."""
+    clock = itertools.count()
+    return lambda x: pilot.infer(x, next(clock) / 20)
+
+
+def _label(pilot: Pilot, threads: int | None) -> str:
+    return (pilot.backend + (" (1 thread)" if threads == 1 else "")
+            + (", streamed" if pilot.streaming else ""))
 
 
 def _row(network: str, backend: str, times: list[float]) -> dict:
@@ -180,6 +207,7 @@ def run_perf(circuits: list[str], networks: list[str], onnx_files: list[Path] = 
     cores = os.cpu_count() or 1
     cv2.setNumThreads(1)
     figures = {"machine": machine(), "render": time_render(circuits[0]),
+               "render_long": time_render(LONG_CIRCUIT),
                "closed_loop_expert": closed_loop(circuits, cores) + closed_loop(circuits, 1)}
     if networks:
         figures["closed_loop_network"] = [closed_loop_network(networks[0], n)
@@ -192,12 +220,11 @@ def run_perf(circuits: list[str], networks: list[str], onnx_files: list[Path] = 
 
 def perf_markdown(figures: dict) -> str:
     """The performance section body of docs/results.md."""
-    r = figures["render"]
     lines = [f"Measured on: {figures['machine']}.", "",
-             "| figure | value | budget |", "|---|---|---|",
-             f"| render one 640x480 frame, one thread, median (p99) | "
-             f"{r['render_ms_median']:.3f} ms "
-             f"({r['render_ms_p99']:.3f} ms) | <= 2 ms |"]
+             "| figure | value | budget |", "|---|---|---|"]
+    for key in ("render", "render_long"):
+        if key in figures:
+            lines.append(_render_row(figures[key]))
     for row in figures["closed_loop_expert"]:
         lines.append(f"| closed loop, explicit driver, {row['circuit']} {row['direction']}, "
                      f"{_loop(row)} | >= 50x |")
@@ -217,6 +244,16 @@ def perf_markdown(figures: dict) -> str:
             lines.append(f"| {row['network']} | {row['backend']} | {row['median_ms']:.3f} | "
                          f"{row['p99_ms']:.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def _render_row(r: dict) -> str:
+    """The table row of a render figure."""
+    where = ""
+    if "circuit" in r:
+        where = (f", {r['circuit']} ({r['length_m']:,.0f} m in a {r['box_m'][0]:.0f} m x "
+                 f"{r['box_m'][1]:.0f} m box, renderer built in {r['load_s']:.1f} s)")
+    return (f"| render one 640x480 frame{where}, one thread, median (p99) | "
+            f"{r['render_ms_median']:.3f} ms ({r['render_ms_p99']:.3f} ms) | <= 2 ms |")
 
 
 def _loop(row: dict) -> str:

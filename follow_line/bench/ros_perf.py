@@ -19,8 +19,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from follow_line.ros import NS_PER_S, stamp_to_ns
+from follow_line.interface import CLOCK, CMD_VEL
 from follow_line.ros.bringup import GraphSpec, run_graph
+from follow_line.ros.conversions import NS_PER_S, stamp_to_ns
 
 
 def profile_name(shipped_profile: bool) -> str:
@@ -52,7 +53,7 @@ def lockstep_figures(spec: GraphSpec, repeats: int = 3, shipped_profile: bool = 
 class Probe:
     """Receive times of /clock ticks and of the TwistStamped answers, by stamp (ns)."""
 
-    def __init__(self, cmd_vel_topic: str = "/cmd_vel"):
+    def __init__(self):
         import rclpy
         from geometry_msgs.msg import TwistStamped
         from rclpy.executors import SingleThreadedExecutor
@@ -64,8 +65,8 @@ class Probe:
         self.ticks: dict[int, float] = {}
         self.repeated_ticks = 0  # ticks whose stamp came before: frames sent again
         self.answers: dict[int, float] = {}
-        self.node.create_subscription(Clock, "/clock", self._on_clock, 1000)
-        self.node.create_subscription(TwistStamped, cmd_vel_topic, self._on_cmd, 1000)
+        self.node.create_subscription(Clock, CLOCK.graph, self._on_clock, 1000)
+        self.node.create_subscription(TwistStamped, CMD_VEL.graph, self._on_cmd, 1000)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._stop = threading.Event()

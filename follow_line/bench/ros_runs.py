@@ -79,12 +79,10 @@ def graph_spec(run):
 
 
 def caller_domain() -> int:
-    """The caller's ROS domain (ROS_DOMAIN_ID, 0 if unset), which the runs never use."""
-    text = os.environ.get(DOMAIN_ENV, "").strip() or "0"
-    try:
-        return int(text)
-    except ValueError:
-        raise FollowLineError(f"ROS_DOMAIN_ID is {text!r}; allowed: an integer 0-232") from None
+    """The caller's ROS domain (ROS_DOMAIN_ID, 0 if unset, checked), which the runs never use."""
+    from follow_line.ros.bringup import domain_id
+
+    return domain_id()
 
 
 def run_domain(slot: int) -> int:

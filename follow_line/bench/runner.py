@@ -237,6 +237,7 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
                               "domain is chosen per local worker); with --ros, use "
                               "--executor local")
     out = Path(out)
+    check_report_paths(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     weights = {name: driver_weights(name, world)
                for name, world in {(r.driver, r.world) for r in runs}}
@@ -371,6 +372,24 @@ def _report_progress(bar: tqdm, record: dict) -> None:
                         + (record["error"][:40] if "error" in record
                            else f"{record['completion_pct']:.0f}%"))
     bar.update(1)
+
+
+REPORT_FILES = ("results.json", "results.csv", "results.md", "results_seed.md",
+                "robustness.md", "latency.md", "report.html")
+
+
+def check_report_paths(out: Path) -> None:
+    """Refuse, before any run, a benchmark folder where a report cannot be written."""
+    if out.exists() and not out.is_dir():
+        raise FollowLineError(f"--out {out} is a file, not a folder")
+    for name in REPORT_FILES:
+        if (out / name).is_dir():
+            raise FollowLineError(f"{out / name} is a folder: bench writes its {name} there; "
+                                  "move the folder away or choose another --out")
+    for name in ("runs", "plots"):
+        if (out / name).exists() and not (out / name).is_dir():
+            raise FollowLineError(f"{out / name} is a file: bench keeps its {name} in a folder "
+                                  "there; move the file away or choose another --out")
 
 
 def write_reports(records: list[dict], out: Path, keys: list[str]) -> None:

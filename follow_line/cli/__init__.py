@@ -11,6 +11,7 @@ import functools
 import re
 import signal
 import sys
+from typing import Any
 
 from follow_line import __version__
 from follow_line.cli import bench, circuits, data, deploy, drive, options, ros
@@ -20,6 +21,9 @@ from follow_line.logs import quiet_libraries, set_verbose
 GROUPS = (circuits, drive, ros, data, bench, deploy)  # in the order `--help` lists them
 EXIT_DONE, EXIT_NOT_COMPLETED, EXIT_BAD_INPUT, EXIT_IO, EXIT_NODE_FAILED = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
+#: What the parser reads as a negative number, not an option: -5, -.5, -1e300, -inf, -nan.
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$",
+                             re.IGNORECASE)
 
 
 class Parser(argparse.ArgumentParser):
@@ -29,13 +33,9 @@ class Parser(argparse.ArgumentParser):
     an option to it ("--at: expected one argument"). Sub-parsers are of this class too.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._negative_number_matcher = NEGATIVE_NUMBER
-
-
-NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$",
-                             re.IGNORECASE)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,9 +11,14 @@ from follow_line.errors import FollowLineError
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export a trained network as ONNX (optionally quantised), checked on a dataset."""
+    """Export a trained network as ONNX (optionally quantised), checked on camera frames."""
     from follow_line.learning.export import export_network
+    from follow_line.world.circuits import builtin_circuits
 
+    if args.data is None:
+        calibrate = " and calibrating int8" if args.quantize == "int8" else ""
+        print(f"no --data: checking the export{calibrate} on frames the simulator renders as "
+              f"the explicit driver drives {', '.join(builtin_circuits())}, both ways")
     path = export_network(args.model, args.out, args.data, args.quantize,
                           progress=not args.quiet)
     card = json.loads(path.with_suffix(".json").read_text())
@@ -28,14 +33,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 def add_export(command: AddCommand) -> None:
     """Add `export`."""
     p = command("export", help="export a trained network as ONNX (float32, or quantised "
-                "fp16/int8), checked against Keras on a dataset's frames")
+                "fp16/int8), checked against Keras on a dataset's or the simulator's frames")
     add(p, "model", default=None, required=True, help="a shipped network or a NAME.keras path")
     p.add_argument("--format", default="onnx", choices=("onnx",))
     p.add_argument("--quantize", choices=("fp16", "int8"),
                    help="quantise: fp16 weights, or int8 calibrated on --data frames")
-    p.add_argument("--data", type=Path, default=Path("data/test"),
-                   help="dataset whose frames check the export and calibrate int8 "
-                        "(default: data/test)")
+    p.add_argument("--data", type=Path,
+                   help="dataset whose frames check the export and calibrate int8 (default: "
+                        "frames the simulator renders along the training circuits, as the "
+                        "explicit driver drives them)")
     add(p, "out", default=Path("exports"),
         help="folder for NAME[_fp16|_int8].onnx and its card (default: exports)")
     add(p, "quiet")

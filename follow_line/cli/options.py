@@ -14,12 +14,16 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from follow_line.driving.inference import BACKENDS, DEVICES
 from follow_line.errors import FollowLineError
 from follow_line.world.circuits import DIRECTIONS
 from follow_line.world.worlds import DEFAULT_WORLD, world_names
+
+if TYPE_CHECKING:
+    from follow_line.world.appearance import Appearance
+    from follow_line.world.simulator import StartOffset
 
 #: `sub.add_parser` with the common options: how a command group adds its commands.
 AddCommand = Callable[..., argparse.ArgumentParser]
@@ -102,7 +106,7 @@ def size(text: str) -> tuple[int, int]:
 
 
 def latencies(text: str) -> list[str]:
-    """Comma-separated latencies (`driving.latency.parse_latency`), as their labels."""
+    """Comma-separated inference latencies as their labels (`driving.latency.parse_latency`)."""
     from follow_line.driving.latency import parse_latency
 
     try:
@@ -151,8 +155,8 @@ SHARED: dict[str, dict[str, Any]] = {
     "circuit": {"default": "simple", "help": "built-in name or path to a YAML file"},
     "direction": {"default": "clockwise", "choices": DIRECTIONS},
     "circuits": {"type": csv, "help": "comma-separated (default: all built-in)"},
-    "directions": {"type": csv_of(DIRECTIONS), "metavar": ",".join(DIRECTIONS),
-                   "help": "comma-separated (default: both)"},
+    "directions": {"type": csv_of(DIRECTIONS), "metavar": "DIRECTIONS",
+                   "help": f"comma-separated, of {', '.join(DIRECTIONS)} (default: both)"},
     "laps": {"type": positive_int, "default": 1},
     "timeout": {"type": positive, "default": None,
                 "help": "simulated seconds before giving up (default: 300 per lap)"},
@@ -168,14 +172,13 @@ SHARED: dict[str, dict[str, Any]] = {
 }
 
 
-def add(parser: argparse.ArgumentParser | argparse._ActionsContainer, *names: str,
-        **changes: Any) -> None:
+def add(parser: argparse._ActionsContainer, *names: str, **changes: Any) -> None:
     """Add the shared options `names` to `parser`, each with `changes` to its settings."""
     for name in names:
         parser.add_argument(f"--{name.replace('_', '-')}", **{**SHARED[name], **changes})
 
 
-def conditions(args: argparse.Namespace):
+def conditions(args: argparse.Namespace) -> tuple[Appearance, StartOffset]:
     """Appearance and start of a named perturbation (--perturb) with --look changes."""
     from follow_line.bench.perturb import run_conditions
     from follow_line.world.appearance import changed

@@ -86,6 +86,9 @@ def _session(source: Path | bytes, name: str, threads: int | None):
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or os.cpu_count() or 1
+    # Idle intra-op threads sleep instead of spinning: on a small machine shared with the
+    # renderer (and other processes) spinning threads take the cores the work needs.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     where = source if isinstance(source, bytes) else str(source)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from pathlib import Path
@@ -41,14 +42,21 @@ def check_model_matches_card(model, card: ModelCard) -> None:
 
 
 class Pilot:
-    """A network that drives: preprocessing, frame buffer, compiled predictor, decoding."""
+    """A network that drives: preprocessing, frame buffer, compiled predictor, decoding.
+
+    A sequence network whose graph splits (:mod:`streaming`) streams: each frame runs its
+    front end once, the features go into a second frame buffer with the frames' offsets,
+    and the temporal part runs on them. Anything else (and `streaming=False`) runs the whole
+    window every frame through `predict`.
+    """
 
     def __init__(self, card: ModelCard, model, backend: str = "auto", device: str = "auto",
-                 threads: int | None = None):
+                 threads: int | None = None, streaming: bool = True):
         """`model`: a Keras model, or the path of an ONNX model (run by ONNX Runtime)."""
         self.card = card
         self.name = card.name
         self.buffer = FrameBuffer(card.frames.mode, card.frames.offsets, card.frames.max_gap_s)
+        self.features: FrameBuffer | None = None
         if isinstance(model, str | Path):
             if backend not in ("auto", "onnxruntime") or device == "gpu":
                 raise FollowLineError(f"{model} is an ONNX model: it runs on backend "
@@ -59,12 +67,41 @@ class Pilot:
         else:
             check_model_matches_card(model, card)
             self.output_names = list(model.output_names)
-            self.predict, self.backend = make_predictor(model, backend, device, threads)
+            parts = None
+            if streaming and card.frames.mode == "sequence":
+                from follow_line.driving.streaming import split  # imports Keras
+
+                parts = split(model)
+            if parts is None:
+                self.predict, self.backend = make_predictor(model, backend, device, threads)
+            else:
+                self._whole = functools.partial(make_predictor, model, backend, device, threads)
+                self.front, front = make_predictor(parts.front, backend, device, threads)
+                self.temporal, temporal = make_predictor(parts.temporal, backend, device,
+                                                         threads)
+                self.backend = front if front == temporal else f"{front}+{temporal}"
+                self.features = FrameBuffer("sequence", card.frames.offsets,
+                                            card.frames.max_gap_s)
+                log.info("%s streams: the front end caches %s (%s)", self.name, parts.cached,
+                         self.backend)
         self.faults = 0
+        self.weights: str | None = None  # the weights file's digest, once loaded from one
+
+    @property
+    def streaming(self) -> bool:
+        """Whether each frame runs only its front end plus the temporal part."""
+        return self.features is not None
+
+    @functools.cached_property
+    def predict(self):
+        """The whole-window predictor (built on first use where the network streams)."""
+        return self._whole()[0]
 
     def reset(self) -> None:
         """Forget the frames and the fault count of the previous run."""
         self.buffer.reset()
+        if self.features is not None:
+            self.features.reset()
         self.faults = 0
 
     def network_input(self, image: np.ndarray, t: float) -> np.ndarray:
@@ -72,9 +109,22 @@ class Pilot:
         self.buffer.push(self.card.preprocessing.apply(image), t)
         return self.buffer.network_input()[None]
 
+    def infer(self, frame: np.ndarray, t: float) -> list[np.ndarray]:
+        """The network's outputs for the preprocessed `frame` taken at time `t`.
+
+        Streamed: the frame's front end is pushed into the features buffer (which pads,
+        resets and strides exactly as the frame buffer does) and the temporal part reads
+        the window of features; otherwise the whole window of frames is predicted.
+        """
+        if self.features is None:
+            self.buffer.push(frame, t)
+            return self.predict(self.buffer.network_input()[None])
+        self.features.push(self.front(frame[None])[0][0], t)
+        return self.temporal(self.features.network_input()[None])
+
     def __call__(self, image: np.ndarray, t: float) -> tuple[float, float]:
         """(v, w) for the camera image taken at time `t`; (0, 0) if the network fails."""
-        outputs = self.predict(self.network_input(image, t))
+        outputs = self.infer(self.card.preprocessing.apply(image), t)
         return self.decode(dict(zip(self.output_names, outputs, strict=True)))
 
     def decode(self, outputs: dict[str, np.ndarray]) -> tuple[float, float]:

@@ -79,6 +79,7 @@ def run_drive(spec: RunSpec, driver: Driver, video: Path | None = None,
         "world": spec.world.name,
         "direction": spec.direction,
         "driver": driver.name,
+        "weights": getattr(driver, "weights", None),  # a network's weights file digest
         "laps": spec.rules.laps,
         "circuit_length_m": round(sim.line.length, 2),
         **summary,

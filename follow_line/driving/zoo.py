@@ -165,7 +165,61 @@ def load_model(name_or_path: str | Path, folder: Path | None = None):
         raise FollowLineError(f"cannot load the weights {weights}: {type(exc).__name__}: "
                               f"{exc}") from None
     check_finite_weights(model, weights)
+    check_network_matches_card(model, card, weights)
     return model, card
+
+
+def builder_options(card: ModelCard) -> dict:
+    """The registry builder's options for the card's network (its `architecture`).
+
+    A regression with a constant v has the w output only.
+    """
+    options = dict(card.architecture)
+    if card.task == "regression" and card.constant_v is not None:
+        options["outputs"] = ("w",)
+    return options
+
+
+def layer_signature(model) -> list[tuple[str, tuple]]:
+    """Each layer's class and weight shapes: what makes a network that network."""
+    return [(type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights))
+            for layer in model.layers]
+
+
+def check_network_matches_card(model, card: ModelCard, source) -> None:
+    """Refuse weights of another network than the card's `network` (layer by layer).
+
+    Compared with the registry's network built as the card says (frame shape, builder
+    options): the same layers with the same weight shapes, in the same order.
+    """
+    from follow_line.driving.nets import build_network, known_networks
+
+    if card.network not in known_networks():
+        return  # a model made elsewhere: its input and outputs are checked by the Pilot
+    mine = layer_signature(model)
+    try:
+        want = layer_signature(build_network(card.network, card.preprocessing.frame_shape,
+                                             **builder_options(card)))
+    except FollowLineError:  # the card's network cannot even take the card's frames
+        want = None
+    if mine == want:
+        return
+    what = f"a {model.name}" if model.name in known_networks() else "another network"
+    raise FollowLineError(f"{source}: the card says network {card.network!r} but the weights "
+                          f"are {what} ({_first_difference(mine, want, card)}); give the "
+                          "weights their own card")
+
+
+def _first_difference(mine: list, want: list | None, card: ModelCard) -> str:
+    """Where two layer signatures part, in words."""
+    if want is None:
+        return (f"a {card.network} cannot take the card's frames "
+                f"{list(card.preprocessing.frame_shape)}")
+    i = next((k for k, (a, b) in enumerate(zip(mine, want, strict=False)) if a != b),
+             min(len(mine), len(want)))
+    found = f"{mine[i][0]} {list(mine[i][1])}" if i < len(mine) else "nothing"
+    expected = f"{want[i][0]} {list(want[i][1])}" if i < len(want) else "nothing"
+    return f"layer {i}: {found}, where a {card.network} has {expected}"
 
 
 def check_finite_weights(model, source) -> None:
@@ -198,9 +252,13 @@ def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "a
         weights, card_path = network_files(text, folder)
         ModelCard.load(card_path).check_world(world)
         if weights.suffix == ".onnx":
-            return Pilot(ModelCard.load(card_path), weights, backend=backend, device=device,
-                         threads=threads)
-        model, card = load_model(text, folder)
+            pilot = Pilot(ModelCard.load(card_path), weights, backend=backend, device=device,
+                          threads=threads)
+        else:
+            model, card = load_model(text, folder)
+            pilot = Pilot(card, model, backend=backend, device=device, threads=threads)
+        pilot.weights = weights_digest(weights)  # recorded with every run it drives
+        return pilot
     elif text in known_networks():
         log.warning("no trained weights for %s in %s: driving a freshly built, untrained "
                     "network", text, folder)

@@ -34,6 +34,17 @@ import numpy as np
 
 from follow_line.errors import unknown_name
 from follow_line.files import write_text_atomic
+from follow_line.interface import (
+    BASE_FRAME,
+    CAMERA,
+    CAMERA_FRAME,
+    CLOCK,
+    CMD_VEL,
+    ODOM,
+    ODOM_FRAME,
+    ODOM_RATE_HZ,
+    remappings,
+)
 from follow_line.world.appearance import ASPHALT, EDGE_LINE, GRASS, HAZE, KERB, RED_LINE, SKY_TOP
 from follow_line.world.circuits import Circuit
 from follow_line.world.render import (
@@ -42,27 +53,16 @@ from follow_line.world.render import (
     FOG_START_M,
     KERB_WIDTH_M,
 )
-from follow_line.world.worlds import WIDE_WHEELBASE_M, World, get_world
+from follow_line.world.worlds import WIDE_WHEELBASE_M, World, get_world, world_names
 
-# The ROS 2 interface of the car in Gazebo (the ROS nodes use these as their defaults).
-CAMERA_TOPIC = "/cam_f1_left/image_raw"
-CMD_VEL_TOPIC = "/cmd_vel"
-ODOM_TOPIC = "/odom"
-CLOCK_TOPIC = "/clock"  # gz-sim publishes its clock there (and on /world/<name>/clock)
-
+# The car's topics and frames are `follow_line.interface`'s (their graph names). gz-sim
+# publishes its clock on CLOCK (and on /world/<name>/clock).
 CAR_MODEL = "f1_car"
-BASE_FRAME = "base_link"
-CAMERA_FRAME = "camera_link"
-ODOM_FRAME = "odom"
-ODOM_RATE_HZ = 50.0
 CAMERA_NOISE_STDDEV = 0.007  # Gaussian pixel noise of the reference F1 camera (0-1 scale)
 PHYSICS_STEP_S = 0.001
 SPAWN_Z = 0.0  # the car floats (no gravity), its origin on the road surface
 
 FLAVOURS = ("classic", "gz")
-# The worlds whose files the repository holds: the reference world's Montreal (617 m x 227 m)
-# waits for the loader's larger box.
-GENERATED_WORLDS = ("wide",)
 # SDF 1.9 is the newest that SDFormat 12 (Debian's, which the tests run) checks; gz-sim reads it.
 SDF_VERSION = {"classic": "1.6", "gz": "1.9"}
 GZ_RENDER_ENGINE = "ogre2"
@@ -74,14 +74,14 @@ GZ_WORLD_SYSTEMS = (
     ("gz-sim-scene-broadcaster-system", "gz::sim::systems::SceneBroadcaster", {}),  # the GUI
     ("gz-sim-sensors-system", "gz::sim::systems::Sensors", {"render_engine": GZ_RENDER_ENGINE}),
 )
-# ros_gz_bridge topics (config/gz_bridge.yaml): (topic, ROS type, Gazebo type, direction), the
-# same topic name on both sides. The camera goes through ros_gz_image's image_bridge.
+# ros_gz_bridge topics (config/gz_bridge.yaml): (topic, Gazebo type, direction), the same
+# graph name on both sides. The camera goes through ros_gz_image's image_bridge.
 GZ_BRIDGE = (
-    (CLOCK_TOPIC, "rosgraph_msgs/msg/Clock", "gz.msgs.Clock", "GZ_TO_ROS"),
-    (CMD_VEL_TOPIC, "geometry_msgs/msg/Twist", "gz.msgs.Twist", "ROS_TO_GZ"),
-    (ODOM_TOPIC, "nav_msgs/msg/Odometry", "gz.msgs.Odometry", "GZ_TO_ROS"),
+    (CLOCK, "gz.msgs.Clock", "GZ_TO_ROS"),
+    (CMD_VEL, "gz.msgs.Twist", "ROS_TO_GZ"),
+    (ODOM, "gz.msgs.Odometry", "GZ_TO_ROS"),
 )
-GZ_IMAGE_TOPICS = (CAMERA_TOPIC,)  # ros_gz_image image_bridge: Gazebo image -> ROS, same name
+GZ_IMAGE_TOPICS = (CAMERA.graph,)  # ros_gz_image image_bridge: Gazebo image -> ROS, same name
 BRIDGE_CONFIG = "config/gz_bridge.yaml"
 
 TRACK_DEPTH_M = 0.02  # the ground plane lies this far below the road surface (no z-fighting)
@@ -191,15 +191,15 @@ def model_config(flavour: str = "classic") -> str:
     simulator = "Gazebo classic (gazebo_ros)" if flavour == "classic" else \
         "Gazebo Sim (ros_gz, config/gz_bridge.yaml)"
     _sub(root, "description", f"Formula-1 car for follow_line in {simulator}: camera "
-                              f"{CAMERA_TOPIC}, drive {CMD_VEL_TOPIC}, odometry {ODOM_TOPIC}.")
+                              f"{CAMERA.graph}, drive {CMD_VEL.graph}, odometry {ODOM.graph}.")
     return _to_text(root)
 
 
 def bridge_config() -> list[dict[str, str]]:
     """The ros_gz_bridge parameter_bridge configuration (its YAML keys) of GZ_BRIDGE."""
-    return [{"ros_topic_name": topic, "gz_topic_name": topic, "ros_type_name": ros_type,
-             "gz_type_name": gz_type, "direction": direction}
-            for topic, ros_type, gz_type, direction in GZ_BRIDGE]
+    return [{"ros_topic_name": topic.graph, "gz_topic_name": topic.graph,
+             "ros_type_name": topic.type, "gz_type_name": gz_type, "direction": direction}
+            for topic, gz_type, direction in GZ_BRIDGE]
 
 
 def bridge_yaml() -> str:
@@ -226,12 +226,12 @@ def assets(circuits: list[Circuit] | None = None, flavours: tuple[str, ...] = FL
            worlds: list[str] | None = None) -> dict[str, str]:
     """Every generated file: path relative to the package root -> text.
 
-    For each of `worlds` (default: GENERATED_WORLDS), the Gazebo world of each circuit
+    For each of `worlds` (default: every named world), the Gazebo world of each circuit
     (default: the world's circuits, the training ones and those held out for testing) and
     the world's car in each flavour; and the gz bridge configuration (the same for all).
     """
     texts = {}
-    for name in worlds or GENERATED_WORLDS:
+    for name in worlds or world_names():
         world = get_world(name)
         chosen = circuits if circuits is not None else \
             [world.load(c) for c in world.circuits() + world.held_out()]
@@ -274,9 +274,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def camera_name() -> str:
     """The camera plugin's camera_name: it publishes <namespace>/<camera_name>/image_raw."""
-    parts = CAMERA_TOPIC.split("/")
+    parts = CAMERA.graph.split("/")
     if len(parts) != 3 or parts[0] or parts[2] != "image_raw":
-        raise ValueError(f"CAMERA_TOPIC must be /<camera_name>/image_raw, got {CAMERA_TOPIC!r}")
+        raise ValueError(f"CAMERA.graph must be /<camera_name>/image_raw, got {CAMERA.graph!r}")
     return parts[1]
 
 
@@ -467,7 +467,7 @@ def _car_visuals(scale: float = 1.0) -> list[ET.Element]:
 
 
 def _camera_sensor(world: World, flavour: str) -> ET.Element:
-    """A world's level front camera with the reference camera's noise, on CAMERA_TOPIC.
+    """A world's level front camera with the reference camera's noise, publishing CAMERA.graph.
 
     classic: through its gazebo_ros_camera plugin; gz: on Gazebo Transport (<topic>, bridged
     by ros_gz_image), its images stamped with CAMERA_FRAME (<gz_frame_id>, gz-sensors). The
@@ -480,7 +480,7 @@ def _camera_sensor(world: World, flavour: str) -> ET.Element:
     _sub(sensor, "update_rate", _vec(camera.rate_hz))
     _sub(sensor, "visualize", "false")
     if flavour == "gz":
-        _sub(sensor, "topic", CAMERA_TOPIC)
+        _sub(sensor, "topic", CAMERA.graph)
         _sub(sensor, "gz_frame_id", CAMERA_FRAME)
     optics = _sub(sensor, "camera", name=camera_name())
     _sub(optics, "horizontal_fov", _vec(camera.hfov))
@@ -505,12 +505,15 @@ def _camera_sensor(world: World, flavour: str) -> ET.Element:
 
 
 def _planar_move_plugin() -> ET.Element:
-    """gazebo_ros_planar_move: Twist on CMD_VEL_TOPIC in, Odometry on ODOM_TOPIC out."""
+    """gazebo_ros_planar_move: Twist on CMD_VEL in, Odometry on ODOM out.
+
+    The plugin's own topics are relative, `cmd_vel` and `odom` as our nodes': remapped alike.
+    """
     plugin = ET.Element("plugin", name="planar_move", filename="libgazebo_ros_planar_move.so")
     ros = _sub(plugin, "ros")
     _sub(ros, "namespace", "/")
-    _sub(ros, "remapping", f"cmd_vel:={CMD_VEL_TOPIC}")
-    _sub(ros, "remapping", f"odom:={ODOM_TOPIC}")
+    for name, graph in remappings((CMD_VEL, ODOM)):
+        _sub(ros, "remapping", f"{name}:={graph}")
     _sub(plugin, "update_rate", _vec(1.0 / PHYSICS_STEP_S))  # command applied every step
     _sub(plugin, "publish_rate", _vec(ODOM_RATE_HZ))
     _sub(plugin, "publish_odom", "true")
@@ -521,16 +524,16 @@ def _planar_move_plugin() -> ET.Element:
 
 
 def _velocity_control_plugin() -> ET.Element:
-    """gz-sim VelocityControl: the model's body-frame Twist from CMD_VEL_TOPIC, every step."""
+    """gz-sim VelocityControl: the model's body-frame Twist from CMD_VEL, every step."""
     return _plugin("gz::sim::systems::VelocityControl", "gz-sim-velocity-control-system",
-                   {"topic": CMD_VEL_TOPIC})
+                   {"topic": CMD_VEL.graph})
 
 
 def _odometry_publisher_plugin() -> ET.Element:
-    """gz-sim OdometryPublisher: the car's world pose and twist on ODOM_TOPIC (2D)."""
+    """gz-sim OdometryPublisher: the car's world pose and twist on ODOM (2D)."""
     return _plugin("gz::sim::systems::OdometryPublisher", "gz-sim-odometry-publisher-system",
                    {"odom_frame": ODOM_FRAME, "robot_base_frame": BASE_FRAME,
-                    "odom_publish_frequency": _vec(ODOM_RATE_HZ), "odom_topic": ODOM_TOPIC,
+                    "odom_publish_frequency": _vec(ODOM_RATE_HZ), "odom_topic": ODOM.graph,
                     "dimensions": "2"})
 
 

@@ -16,6 +16,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from follow_line.world.kinematics import W_LIMITS
 from follow_line.world.lap import LapMonitor, LapRules
 from follow_line.world.render import Renderer
 from follow_line.world.simulator import Simulator, StartOffset
-from follow_line.world.worlds import World, get_world
+from follow_line.world.worlds import DEFAULT_WORLD, World, get_world
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class EpisodePlan:
     direction: str
     kind: str  # "lap" or "recovery"
     index: int
+    world: str = DEFAULT_WORLD  # whose circuit, camera and expert (world/worlds.py)
+
+    def load_circuit(self):
+        """The plan's circuit, a name resolved in its world."""
+        return get_world(self.world).load(self.circuit)
 
     @property
     def name(self) -> str:
@@ -79,12 +85,13 @@ class EpisodePlan:
 def plan_episodes(circuits: list[str], directions: list[str], laps: int,
                   recovery: int, world: World | str | None = None) -> list[EpisodePlan]:
     """Every episode to record, validating names (circuits of `world`) first."""
+    world = get_world(world)
     for circuit in circuits:
-        get_world(world).check_training(circuit)
+        world.check_training(circuit)
     for direction in directions:
         if direction not in DIRECTIONS:
             raise unknown_name("direction", direction, DIRECTIONS)
-    return [EpisodePlan(c, d, kind, i) for c in circuits for d in directions
+    return [EpisodePlan(c, d, kind, i, world.name) for c in circuits for d in directions
             for kind, count in (("lap", laps), ("recovery", recovery)) for i in range(count)]
 
 
@@ -92,37 +99,59 @@ def plan_episodes(circuits: list[str], directions: list[str], laps: int,
 LOOK_EVERY_S = 4.0
 
 
-def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
-                   disturbances: Disturbances = Disturbances(), bar: tqdm | None = None,
-                   randomisation: Randomisation | None = None,
-                   storage: str = DEFAULT_STORAGE, world: World | str | None = None) -> dict:
-    """Drive one episode with the expert of `world`, writing every frame to a rosbag2 folder.
+@dataclass(frozen=True)
+class Sample:
+    """One labelled frame of an episode: what the camera saw and what the expert said."""
 
-    The disturbances' offsets are scaled to the circuit's road (`Disturbances.for_road`).
+    t: float  # simulated seconds since the episode's start
+    image: np.ndarray  # the recorded camera's (480, 640, 3) uint8 RGB frame
+    v: float  # the expert's command: the label
+    w: float
+    pose: tuple[float, float, float]  # x, y, heading of the car at the frame
+    executed: tuple[float, float]  # the command the car executed (a disturbance added)
+
+
+class ExpertEpisode:
+    """The expert drives one planned episode in memory; iterating yields every Sample once.
+
+    `summary()` afterwards is the episode's entry of the dataset index (its bag named after
+    the plan). `collect` writes the samples to a rosbag2 folder; `export` checks an ONNX
+    model on them without writing anything. The plan's world gives the circuit, the camera
+    and the expert; the disturbances' offsets are scaled to its road (`Disturbances.for_road`).
     """
-    world = get_world(world)
-    circuit = world.load(plan.circuit)
-    disturbances = disturbances.for_road(circuit.road_width)
-    start = StartOffset()
-    if plan.kind == "recovery":
-        start = StartOffset(along=float(rng.uniform(0, 20)),
-                            lateral=float(rng.uniform(-1, 1) * disturbances.start_lateral),
-                            heading=float(rng.uniform(-1, 1) * disturbances.start_heading))
-    sim = Simulator(circuit, plan.direction, camera=world.camera, start=start)
-    monitor = LapMonitor(sim.line, circuit.road_width, LapRules(laps=1))
-    expert = ExpertDriver.for_world(world)
-    monitor.update(sim.time, sim.pose)
-    next_kick = float(rng.uniform(*disturbances.every_s))
-    kick_until, kick = -1.0, 0.0
-    frames, looks, next_look, camera = 0, 0, 0.0, sim.renderer
-    with EpisodeWriter(folder, storage=storage) as writer:
+
+    def __init__(self, plan: EpisodePlan, rng: np.random.Generator,
+                 disturbances: Disturbances = Disturbances(),
+                 randomisation: Randomisation | None = None):
+        self.circuit = plan.load_circuit()
+        disturbances = disturbances.for_road(self.circuit.road_width)
+        self.plan, self.rng, self.disturbances = plan, rng, disturbances
+        self.randomisation = randomisation
+        self.start = StartOffset()
+        if plan.kind == "recovery":
+            self.start = StartOffset(
+                along=float(rng.uniform(0, 20)),
+                lateral=float(rng.uniform(-1, 1) * disturbances.start_lateral),
+                heading=float(rng.uniform(-1, 1) * disturbances.start_heading))
+        self.frames = self.looks = 0
+        self.monitor: LapMonitor | None = None
+
+    def __iter__(self) -> Iterator[Sample]:
+        plan, rng, disturbances = self.plan, self.rng, self.disturbances
+        world = get_world(plan.world)
+        sim = Simulator(self.circuit, plan.direction, camera=world.camera, start=self.start)
+        monitor = self.monitor = LapMonitor(sim.line, self.circuit.road_width, LapRules(laps=1))
+        expert = ExpertDriver.for_world(world)
+        monitor.update(sim.time, sim.pose)
+        next_kick = float(rng.uniform(*disturbances.every_s))
+        kick_until, kick, next_look, camera = -1.0, 0.0, 0.0, sim.renderer
         while monitor.stop_reason is None:
             image = sim.frame()
             v, w = expert(image, sim.time)
-            if randomisation is not None:
+            if self.randomisation is not None:
                 if sim.time >= next_look:
-                    camera = Renderer(circuit, sim.camera, randomisation.sample(rng))
-                    looks, next_look = looks + 1, sim.time + LOOK_EVERY_S
+                    camera = Renderer(self.circuit, sim.camera, self.randomisation.sample(rng))
+                    self.looks, next_look = self.looks + 1, sim.time + LOOK_EVERY_S
                 image = camera.render(sim.pose)
             executed_w = w
             if plan.kind == "recovery":
@@ -135,17 +164,35 @@ def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
                 if sim.time < kick_until and near_line:
                     executed_w = min(max(w + kick, W_LIMITS[0]), W_LIMITS[1])
             pose = sim.pose
-            writer.write(sim.time, image, v, w, (pose.x, pose.y, pose.theta), (v, executed_w))
-            frames += 1
+            yield Sample(sim.time, image, v, w, (pose.x, pose.y, pose.theta), (v, executed_w))
+            self.frames += 1
             sim.step(v, executed_w)
             monitor.update(sim.time, sim.pose, sim.command)
+
+    def summary(self) -> dict:
+        """The episode's dataset-index entry (after iterating)."""
+        if self.monitor is None:
+            raise RuntimeError("summary() of an episode not driven yet")
+        summary = self.monitor.summary()
+        return {"name": self.plan.name, "bag": self.plan.name, "circuit": self.circuit.name,
+                "direction": self.plan.direction, "kind": self.plan.kind,
+                "frames": self.frames, "stop_reason": summary["stop_reason"],
+                "completion_pct": summary["completion_pct"], "start_offset": vars(self.start),
+                "looks": self.looks}
+
+
+def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
+                   disturbances: Disturbances = Disturbances(), bar: tqdm | None = None,
+                   randomisation: Randomisation | None = None,
+                   storage: str = DEFAULT_STORAGE) -> dict:
+    """Drive one episode with the expert, writing every frame to a rosbag2 folder."""
+    episode = ExpertEpisode(plan, rng, disturbances, randomisation)
+    with EpisodeWriter(folder, storage=storage) as writer:
+        for s in episode:
+            writer.write(s.t, s.image, s.v, s.w, s.pose, s.executed)
             if bar is not None:
                 bar.update(1)
-    summary = monitor.summary()
-    return {"name": plan.name, "bag": plan.name, "circuit": circuit.name,
-            "direction": plan.direction, "kind": plan.kind, "frames": frames,
-            "stop_reason": summary["stop_reason"], "completion_pct": summary["completion_pct"],
-            "start_offset": vars(start), "looks": looks}
+    return episode.summary()
 
 
 def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1,
@@ -167,7 +214,7 @@ def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1
     world = get_world(world)
     plans = plan_episodes(circuits, directions, laps, recovery, world)
     rng = np.random.default_rng(seed)
-    estimate = sum(_frames_estimate(p, world) for p in plans)
+    estimate = sum(frames_estimate(p) for p in plans)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.collecting-"))
     try:
@@ -176,8 +223,7 @@ def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1
             for plan in plans:
                 bar.set_postfix_str(plan.name)
                 metas.append(record_episode(plan, staging / plan.name, rng, bar=bar,
-                                            randomisation=randomisation, storage=storage,
-                                            world=world))
+                                            randomisation=randomisation, storage=storage))
             bar.total = bar.n
             bar.refresh()
         look = {"nominal": True} if randomisation is None else {
@@ -230,6 +276,6 @@ def _move_into_place(staging: Path, out: Path, replaced: bool) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _frames_estimate(plan: EpisodePlan, world: World) -> int:
+def frames_estimate(plan: EpisodePlan) -> int:
     """A lap at ~12 m/s, 20 frames a second (for the progress bar only)."""
-    return int(math.ceil(world.load(plan.circuit).length / 12.0 * 20))
+    return int(math.ceil(plan.load_circuit().length / 12.0 * 20))

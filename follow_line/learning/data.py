@@ -41,14 +41,25 @@ from tqdm import tqdm
 from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
 from follow_line.files import write_text_atomic
+from follow_line.interface import (
+    BASE_FRAME,
+    CAMERA,
+    CAMERA_FRAME,
+    CMD_VEL,
+    CMD_VEL_STAMPED_TYPE,
+    ODOM,
+    ODOM_FRAME,
+    RECORDED,
+)
 
 log = logging.getLogger(__name__)
 
-TOPICS = {"image": "/cam_f1_left/image_raw", "cmd_vel": "/cmd_vel", "odom": "/odom"}
+IMAGE, COMMAND, ODOMETRY = RECORDED  # the roles of an episode's topics
+TOPICS = {role: topic.graph for role, topic in RECORDED.items()}
 KINDS = ("lap", "recovery", "recorded")
 ENCODINGS = ("rgb8", "bgr8", "mono8")
-IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
-COMMAND_TYPES = ("geometry_msgs/msg/Twist", "geometry_msgs/msg/TwistStamped")
+IMAGE_TYPES = (CAMERA.type, "sensor_msgs/msg/CompressedImage")
+COMMAND_TYPES = (CMD_VEL.type, CMD_VEL_STAMPED_TYPE)
 INDEX_FILE = "dataset.yaml"
 INDEX_FORMAT = "follow_line-dataset"
 INDEX_VERSION = 1
@@ -110,7 +121,7 @@ class EpisodeWriter:
                  storage: str = DEFAULT_STORAGE):
         self.folder = Path(folder)
         self.frames = 0
-        _check_topics(topics, ("image", "cmd_vel", "odom"))
+        _check_topics(topics, tuple(RECORDED))
         if storage not in STORAGE:
             raise FollowLineError(f"unknown storage {storage!r}; known: {', '.join(STORAGE)}")
         plugin, compression = STORAGE[storage]
@@ -122,10 +133,8 @@ class EpisodeWriter:
         except WriterError as err:
             raise FollowLineError(f"cannot write episode {self.folder}: {err}") from err
         self._connections = {
-            role: self._writer.add_connection(topics[role], msgtype, typestore=_TYPESTORE)
-            for role, msgtype in (("image", "sensor_msgs/msg/Image"),
-                                  ("cmd_vel", "geometry_msgs/msg/Twist"),
-                                  ("odom", "nav_msgs/msg/Odometry"))}
+            role: self._writer.add_connection(topics[role], topic.type, typestore=_TYPESTORE)
+            for role, topic in RECORDED.items()}
         self._open = True
 
     def write(self, t: float, image: np.ndarray, v: float, w: float,
@@ -148,8 +157,8 @@ class EpisodeWriter:
         ns = round(t * 1e9)
         stamp = _T["builtin_interfaces/msg/Time"](sec=ns // 10**9, nanosec=ns % 10**9)
         height, width = image.shape[:2]
-        img = _T["sensor_msgs/msg/Image"](
-            header=_header(stamp, "camera_link"), height=height, width=width, encoding="rgb8",
+        img = _T[CAMERA.type](
+            header=_header(stamp, CAMERA_FRAME), height=height, width=width, encoding="rgb8",
             is_bigendian=0, step=width * 3, data=np.ascontiguousarray(image).reshape(-1))
         x, y, theta = pose
         sv, sw = (v, w) if speed is None else speed
@@ -157,13 +166,13 @@ class EpisodeWriter:
             position=_T["geometry_msgs/msg/Point"](x=float(x), y=float(y), z=0.0),
             orientation=_T["geometry_msgs/msg/Quaternion"](
                 x=0.0, y=0.0, z=math.sin(theta / 2), w=math.cos(theta / 2)))
-        odom = _T["nav_msgs/msg/Odometry"](
-            header=_header(stamp, "odom"), child_frame_id="base_link",
+        odom = _T[ODOM.type](
+            header=_header(stamp, ODOM_FRAME), child_frame_id=BASE_FRAME,
             pose=_T["geometry_msgs/msg/PoseWithCovariance"](
                 pose=odom_pose, covariance=np.zeros(36)),
             twist=_T["geometry_msgs/msg/TwistWithCovariance"](
                 twist=_twist(sv, sw), covariance=np.zeros(36)))
-        for role, msg in (("image", img), ("cmd_vel", _twist(v, w)), ("odom", odom)):
+        for role, msg in ((IMAGE, img), (COMMAND, _twist(v, w)), (ODOMETRY, odom)):
             conn = self._connections[role]
             self._writer.write(conn, ns, _TYPESTORE.serialize_cdr(msg, conn.msgtype))
         self.frames += 1
@@ -199,8 +208,8 @@ def _header(stamp, frame_id: str):
 
 def _twist(v: float, w: float):
     vec = _T["geometry_msgs/msg/Vector3"]
-    return _T["geometry_msgs/msg/Twist"](linear=vec(x=float(v), y=0.0, z=0.0),
-                                         angular=vec(x=0.0, y=0.0, z=float(w)))
+    return _T[CMD_VEL.type](linear=vec(x=float(v), y=0.0, z=0.0),
+                            angular=vec(x=0.0, y=0.0, z=float(w)))
 
 
 def write_dataset_index(folder: Path, episodes: list[dict], topics: dict = TOPICS,
@@ -212,7 +221,7 @@ def write_dataset_index(folder: Path, episodes: list[dict], topics: dict = TOPIC
     (nominal, or the ranges of its randomisation); `world` which world (world/worlds.py:
     circuits, camera, explicit driver) recorded it.
     """
-    _check_topics(topics, ("image", "cmd_vel", "odom"))
+    _check_topics(topics, tuple(RECORDED))
     for i, entry in enumerate(episodes):
         _check_index_entry(entry, f"episode {i}")
     index = {"format": INDEX_FORMAT, "version": INDEX_VERSION, "topics": dict(topics),
@@ -240,7 +249,7 @@ def read_dataset_index(folder: Path) -> dict:
                               f"supported; supported: {INDEX_VERSION}")
     if not isinstance(index.get("topics"), dict):
         raise FollowLineError(f"{path}: 'topics' must map image, cmd_vel, odom to topic names")
-    _check_topics(index["topics"], ("image", "cmd_vel"), where=f"{path}: ")
+    _check_topics(index["topics"], (IMAGE, COMMAND), where=f"{path}: ")
     if not isinstance(index.get("episodes"), list):
         raise FollowLineError(f"{path}: 'episodes' must be a list of episode entries")
     for i, entry in enumerate(index["episodes"]):
@@ -290,7 +299,7 @@ def load_episodes(path: Path | str, preprocessing: Preprocessing | None = None,
         return [_load_bag(path / e["bag"], e["name"], e["circuit"], e["direction"], e["kind"],
                           preprocessing, index["topics"], progress)
                 for e in index["episodes"]]
-    _check_topics(topics, ("image", "cmd_vel"))
+    _check_topics(topics, (IMAGE, COMMAND))
     if (path / "metadata.yaml").exists():
         return [_load_bag(path, path.name, None, None, "recorded", preprocessing, topics,
                           progress)]
@@ -377,7 +386,7 @@ def _load_bag(bag: Path, name: str, circuit: str | None, direction: str | None, 
     try:
         present = reader.topics
         conns = {}
-        for role, allowed in (("image", IMAGE_TYPES), ("cmd_vel", COMMAND_TYPES)):
+        for role, allowed in ((IMAGE, IMAGE_TYPES), (COMMAND, COMMAND_TYPES)):
             topic = topics[role]
             if topic not in present:
                 raise FollowLineError(
@@ -388,14 +397,14 @@ def _load_bag(bag: Path, name: str, circuit: str | None, direction: str | None, 
             if bad:
                 raise FollowLineError(f"{bag}: topic {topic!r} has type {', '.join(sorted(bad))}"
                                       f"; supported: {', '.join(allowed)}")
-        image_ids = {c.id for c in conns["image"]}
+        image_ids = {c.id for c in conns[IMAGE]}
         labeller = _Labeller(preprocessing)
         total = sum(c.msgcount for cs in conns.values() for c in cs)
-        stream = _messages(bag, reader, conns["image"] + conns["cmd_vel"])
+        stream = _messages(bag, reader, conns[IMAGE] + conns[COMMAND])
         for conn, ns, msg in tqdm(stream, total=total, desc=name, unit="msg",
                                   disable=not progress):
             if conn.id in image_ids:
-                labeller.image(ns, _decode_image(msg, conn.msgtype, bag, topics["image"]))
+                labeller.image(ns, _decode_image(msg, conn.msgtype, bag, topics[IMAGE]))
             else:
                 twist = msg.twist if conn.msgtype.endswith("TwistStamped") else msg
                 labeller.command(ns, twist.linear.x, twist.angular.z)
@@ -404,11 +413,11 @@ def _load_bag(bag: Path, name: str, circuit: str | None, direction: str | None, 
         reader.close()
     if labeller.dropped:
         log.warning("%s: dropped %d of %d images without a %s command within %.1f s", bag,
-                    labeller.dropped, labeller.dropped + len(labeller.ns), topics["cmd_vel"],
+                    labeller.dropped, labeller.dropped + len(labeller.ns), topics[COMMAND],
                     MAX_GAP_S)
     if not labeller.ns:
         raise FollowLineError(f"episode {name!r} in {bag} is empty: no image on "
-                              f"{topics['image']!r} has a {topics['cmd_vel']!r} command "
+                              f"{topics[IMAGE]!r} has a {topics[COMMAND]!r} command "
                               f"within {MAX_GAP_S} s")
     ns = np.array(labeller.ns, np.int64)
     return Episode(name=name, circuit=circuit, direction=direction, kind=kind,

@@ -1,17 +1,19 @@
-"""Trained networks out as ONNX: float32, float16 or int8 (calibrated on dataset frames).
+"""Trained networks out as ONNX: float32, float16 or int8 (calibrated on camera frames).
 
 `export_network` writes OUT/NAME[_fp16|_int8].onnx and its card, checks the ONNX outputs
-against the Keras model's on frames of a dataset (float32 must agree within
-`FP32_TOLERANCE`), and keeps in the card (`training.export`) the format, the source
-weights, the largest output difference and the offline v/w MAE of both against the
-dataset's labels. Quantised models are judged by driving them (`bench`), not only by
-these numbers.
+against the Keras model's on frames of a dataset, or without one on frames the built-in
+simulator renders in memory while the explicit driver drives a lap of every training
+circuit both ways (float32 must agree within `FP32_TOLERANCE`), and keeps in the card
+(`training.export`) the format, the source weights, what it was checked on, the largest
+output difference and the offline v/w MAE of both against the labels. Quantised models are
+judged by driving them (`bench`), not only by these numbers.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,17 +26,25 @@ from follow_line.driving.pilot import Pilot
 from follow_line.driving.zoo import load_model, weights_digest
 from follow_line.errors import FollowLineError
 from follow_line.files import write_text_atomic
+from follow_line.learning.collect import ExpertEpisode, frames_estimate, plan_episodes
 from follow_line.learning.data import load_episodes
 from follow_line.logs import native_stderr_silenced
+from follow_line.world.circuits import DIRECTIONS, builtin_circuits
 
 QUANTIZATIONS = ("fp16", "int8")
 FP32_TOLERANCE = 1e-4  # largest |ONNX - Keras| of a float32 export, in network units
-CHECK_FRAMES = 200  # network inputs sampled from the dataset for the checks and calibration
+CHECK_FRAMES = 200  # network inputs sampled for the checks and calibration
+#: Labelled frames (frame, t, v, w) of one episode, the frame preprocessed for the network.
+Frames = Iterable[tuple[np.ndarray, float, float, float]]
 
 
-def export_network(name: str, out: Path, data: Path, quantize: str | None = None,
-                   progress: bool = True) -> Path:
-    """Export a trained network (shipped name or .keras path) to ONNX; returns the file."""
+def export_network(name: str, out: Path, data: Path | None = None,
+                   quantize: str | None = None, progress: bool = True) -> Path:
+    """Export a trained network (shipped name or .keras path) to ONNX; returns the file.
+
+    Checked (and int8 calibrated) on the frames of the dataset `data`, or with none on
+    frames the simulator renders along the training circuits (`simulator_inputs`).
+    """
     if quantize not in (None, *QUANTIZATIONS):
         raise FollowLineError(f"unknown quantization {quantize!r}; known: "
                               f"{', '.join(QUANTIZATIONS)}")
@@ -46,7 +56,12 @@ def export_network(name: str, out: Path, data: Path, quantize: str | None = None
     model, card = load_model(name)
     target = Path(out) / f"{card.name}{f'_{quantize}' if quantize else ''}"
     check_replaceable(target)
-    inputs, labels = sample_inputs(data, card, progress)
+    if data is None:
+        inputs, labels = simulator_inputs(card, progress)
+        checked_on = {"simulator": sorted(builtin_circuits()), "driver": "expert"}
+    else:
+        inputs, labels = sample_inputs(data, card, progress)
+        checked_on = {"dataset": str(data)}
     onnx_model = keras_to_onnx(model)
     if quantize == "fp16":
         onnx_model = _to_fp16(onnx_model)
@@ -54,7 +69,7 @@ def export_network(name: str, out: Path, data: Path, quantize: str | None = None
         onnx_model = _to_int8(onnx_model, inputs)
     exported = replace(card, name=card.name + (f"_{quantize}" if quantize else ""))
     predict, names = onnx_predictor(onnx_model, exported)
-    keras_pilot = Pilot(card, model, backend="keras")
+    keras_pilot = Pilot(card, model, backend="keras", streaming=False)  # the ONNX: whole window
     reference = [keras_pilot.predict(x[None]) for x in inputs]
     got = [predict(x[None]) for x in inputs]
     diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
@@ -66,7 +81,7 @@ def export_network(name: str, out: Path, data: Path, quantize: str | None = None
     exported.training = {**card.training, "export": {
         "format": "onnx", "opset": OPSET, "quantize": quantize or "none",
         "from": {"name": card.name, "weights": weights_digest(name)},
-        "checked_on": {"dataset": str(data), "inputs": len(inputs)},
+        "checked_on": {**checked_on, "inputs": len(inputs)},
         "max_abs_diff": diff,
         "mae": {"keras": _mae(keras_pilot, reference, labels, names),
                 "onnx": _mae(keras_pilot, got, labels, names)}}}
@@ -97,25 +112,50 @@ def check_replaceable(target: Path) -> None:
 
 def sample_inputs(data: Path, card, progress: bool = True
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """About CHECK_FRAMES network inputs of a dataset and their (v, w) labels.
-
-    The inputs come through the frame buffer, as when driving.
-    """
+    """About CHECK_FRAMES network inputs of a dataset and their (v, w) labels."""
     episodes = load_episodes(data, card.preprocessing, progress=progress)
-    total = sum(len(e) for e in episodes)
+    return every_nth_input((zip(e.frames, e.t, e.v, e.w, strict=True) for e in episodes),
+                           sum(len(e) for e in episodes), card, str(data), progress)
+
+
+def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """About CHECK_FRAMES network inputs along the training circuits, and their labels.
+
+    The explicit driver drives one clean lap of every training circuit each way, as
+    `collect` records it, but in memory: no file is written, no dataset is needed.
+    """
+    plans = plan_episodes(builtin_circuits(), list(DIRECTIONS), laps=1, recovery=0)
+
+    def frames(plan) -> Iterator[tuple[np.ndarray, float, float, float]]:
+        for s in ExpertEpisode(plan, np.random.default_rng(0)):
+            yield card.preprocessing.apply(s.image), s.t, s.v, s.w
+
+    return every_nth_input((frames(p) for p in plans), sum(frames_estimate(p) for p in plans),
+                           card, "the simulator", progress)
+
+
+def every_nth_input(episodes: Iterable[Frames], total: int, card, source: str,
+                    progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The network inputs of about CHECK_FRAMES of `total` frames (of `source`), evenly spread.
+
+    Each episode's frames go through the frame buffer, as when driving, so a network of
+    several frames sees the ones it drives with.
+    """
     step = max(1, total // CHECK_FRAMES)
     inputs, labels = [], []
     count = 0
-    for episode in tqdm(episodes, desc="inputs", disable=not progress):
-        buffer = FrameBuffer(card.frames.mode, card.frames.offsets, card.frames.max_gap_s)
-        for k in range(len(episode)):
-            buffer.push(episode.frames[k], float(episode.t[k]))
-            if count % step == 0:
-                inputs.append(buffer.network_input().copy())  # a view of the ring
-                labels.append((episode.v[k], episode.w[k]))
-            count += 1
+    with tqdm(total=total, desc="inputs", unit="frame", disable=not progress) as bar:
+        for episode in episodes:
+            buffer = FrameBuffer(card.frames.mode, card.frames.offsets, card.frames.max_gap_s)
+            for frame, t, v, w in episode:
+                buffer.push(frame, float(t))
+                if count % step == 0:
+                    inputs.append(buffer.network_input().copy())  # a view of the ring
+                    labels.append((v, w))
+                count += 1
+                bar.update(1)
     if not inputs:
-        raise FollowLineError(f"{data} holds no frames to check the export on")
+        raise FollowLineError(f"{source} holds no frames to check the export on")
     return np.stack(inputs).astype(np.float32), np.asarray(labels, dtype=np.float64)
 
 

@@ -98,16 +98,14 @@ def network_card(config: TrainConfig, card: ModelCard | None) -> tuple[ModelCard
 
     A regression network with a constant v loses its v head.
     """
-    from follow_line.driving.zoo import default_card
+    from follow_line.driving.zoo import builder_options, default_card
 
     card = card or default_card(config.network, config.name, config.image_mode,
                                 config.constant_v)
     card.architecture = dict(config.options)
-    options = dict(config.options)
     if card.task == "regression" and card.constant_v is not None:
         card.outputs.pop("v", None)
-        options["outputs"] = ("w",)
-    return card, options
+    return card, builder_options(card)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,13 +25,16 @@ from pathlib import Path
 
 from follow_line.errors import FollowLineError, NodeFailedError
 from follow_line.files import package_folder, write_json_atomic
-from follow_line.gazebo.sdf import CAMERA_TOPIC
+from follow_line.interface import CAMERA, ODOM, qos_override, remap_arguments
+from follow_line.ros.runner import Signals
 from follow_line.ros.simulators import GRAPH_SIMULATORS
 from follow_line.world.worlds import get_world
 
 LAP_MONITOR = "lap_monitor_node"  # its exit with 0 after the run ends the graph
 RECORD_FILE = "record.json"  # the lap monitor's record, in the run's folder
 PROFILES_ENV = "FASTDDS_DEFAULT_PROFILES_FILE"
+DOMAIN_ENV = "ROS_DOMAIN_ID"
+MAX_DOMAIN_ID = 232
 SHUTDOWN_S = 5.0  # a node still running this long after SIGINT is killed
 POLL_S = 0.1
 
@@ -66,30 +70,31 @@ def dds_environment(env: dict[str, str] | None = None,
     return env
 
 
-def camera_reliability_parameter(image_topic: str = CAMERA_TOPIC) -> str:
-    """The drive node's QoS override parameter for its camera subscription's reliability."""
-    return f"qos_overrides.{image_topic}.subscription.reliability"
+def qos_overrides(spec: GraphSpec) -> dict[str, dict[str, str]]:
+    """The QoS override parameters of each node, as drive.launch.py sets them.
 
-
-def lockstep_camera_qos(image_topic: str = CAMERA_TOPIC) -> dict[str, str]:
-    """The drive node's QoS override for lockstep: a reliable camera subscription.
-
-    In lockstep one frame is in flight at a time, so reliability costs no latency, and a
-    frame that Fast DDS's defaults send as UDP fragments (it does not fit their shared-memory
-    segment) is repaired when a fragment is lost instead of waiting for a re-send.
+    Lockstep: the drive node's camera subscription reliable. One frame is in flight at a
+    time, so reliability costs no latency, and a frame that Fast DDS's defaults send as UDP
+    fragments (it does not fit their shared-memory segment) is repaired when a fragment is
+    lost instead of waiting for a re-send. The built-in sim: the lap monitor's odometry
+    reliable (the sim publishes it reliably), so that the start pose is not lost.
     """
-    return {camera_reliability_parameter(image_topic): "reliable"}
+    camera = qos_override(CAMERA.graph, "reliability")
+    odom = qos_override(ODOM.graph, "reliability")
+    return {"drive_node": {camera: "reliable"} if spec.lockstep else {},
+            LAP_MONITOR: {odom: "reliable" if spec.sim == "builtin" else "best_effort"}}
 
 
 def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
-    """The command line of each node: `python -m`, its params file and the overrides.
+    """The command line of each node: `python -m`, the remappings, params file, overrides.
 
-    The sim node for the built-in simulator (TwistStamped commands, reliable odometry); with
-    Gazebo, the drive and lap-monitor nodes only, as drive.launch.py's sim:=gz gives them.
+    The sim node for the built-in simulator (TwistStamped commands); with Gazebo, the drive
+    and lap-monitor nodes only, as drive.launch.py's sim:=gz gives them.
     """
     config = package_folder("config")
     builtin = spec.sim == "builtin"
     common = {"use_sim_time": True, "stamped": builtin, "world": get_world(spec.world).name}
+    qos = qos_overrides(spec)
     sim = {"sim_node": ("sim", {"world": common["world"], "circuit": spec.circuit,
                                 "direction": spec.direction,
                                 "lockstep": spec.lockstep, "stamped": True,
@@ -97,16 +102,15 @@ def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
     params = {
         **(sim if builtin else {}),
         "drive_node": ("drive", {**common, "model": spec.model, "device": spec.device,
-                                 "backend": spec.backend,
-                                 **(lockstep_camera_qos() if spec.lockstep else {})}),
+                                 "backend": spec.backend, **qos["drive_node"]}),
         LAP_MONITOR: ("lap_monitor", {
             **common, "circuit": spec.circuit, "direction": spec.direction,
             "laps": spec.laps, "driver_name": spec.model, "record_path": str(record_path),
             "end": "shutdown", "timeout_seconds": float(spec.timeout_seconds),
-            "odom_reliability": "reliable" if builtin else "best_effort"}),
+            **qos[LAP_MONITOR]}),
     }
     return {node: [sys.executable, "-m", f"follow_line.ros.{node}", "--ros-args",
-                   "--params-file", str(config / f"{config_name}.yaml"),
+                   *remap_arguments(), "--params-file", str(config / f"{config_name}.yaml"),
                    *[arg for k, v in values.items() for arg in ("-p", f"{k}:={_ros(v)}")]]
             for node, (config_name, values) in params.items()}
 
@@ -197,61 +201,78 @@ def run_graph(spec: GraphSpec, record_path: Path | None = None, quiet: bool = Fa
     process). A process that ends before the run does (a one-shot one: with a code other
     than 0) ends the graph with a NodeFailedError naming it and why.
     """
+    from follow_line.driving.drivers import driver_weights
+
     check_spec(spec)
+    domain_id(env)
     with tempfile.TemporaryDirectory(prefix="follow_line_ros_") as tmp:
         path = Path(tmp) / RECORD_FILE
         commands, one_shot = graph_processes(spec, Path(tmp))
         logs = {name: Path(tmp) / f"{name}.log" for name in commands}
         children: dict[str, subprocess.Popen] = {}
-        interrupted = {"signal": None}
-
-        def on_signal(signum, _frame):
-            interrupted["signal"] = signal.Signals(signum).name
-
-        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            for name, command in commands.items():
-                out = logs[name].open("w") if quiet else None  # noqa: SIM115 (the child's)
-                children[name] = subprocess.Popen(
-                    command, env=dds_environment(env, shipped_profile), stdout=out,
-                    stderr=subprocess.STDOUT if quiet else _terminal())
-                if out is not None:
-                    out.close()
-            failed = _wait(children, interrupted, one_shot)
-        finally:
-            codes = _stop(children)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        with Signals() as signals:
+            try:
+                for name, command in commands.items():
+                    out = logs[name].open("w") if quiet else None  # noqa: SIM115 (the child's)
+                    children[name] = subprocess.Popen(
+                        command, env=dds_environment(env, shipped_profile), stdout=out,
+                        stderr=subprocess.STDOUT if quiet else _terminal())
+                    if out is not None:
+                        out.close()
+                failed = _wait(children, signals, one_shot)
+            finally:
+                codes = _stop(children)
         if failed:
-            reason = _failure_line(logs[failed]) if quiet else None
+            reason = (_failure_line(logs[failed]) or "it logged no error") if quiet else None
             raise NodeFailedError(node_exit_message(failed, codes[failed], reason))
         record = json.loads(path.read_text()) if path.exists() else {}
-        if interrupted["signal"] or not record:
+        if signals.received or not record:
             record = {**record, "stop_reason": "interrupted"}
         record["node_exit_codes"] = codes
+        record.setdefault("weights", driver_weights(spec.model))  # as drive and bench record
     if record_path:
         write_json_atomic(Path(record_path), record)
     return record
 
 
 def _failure_line(log: Path) -> str | None:
-    """The last FATAL (else ERROR) line of a node's log, without its level and time stamp."""
+    """Why a node died, from its log (shown when the log is not on the screen).
+
+    The last FATAL (else ERROR) line without its level and time stamp, else its last line
+    that is not a log line (a traceback's exception).
+    """
     lines = log.read_text(errors="replace").splitlines() if log.exists() else []
     for level in ("[FATAL]", "[ERROR]"):
         found = [line for line in lines if line.startswith(level)]
         if found:
             return found[-1].split("]: ", 1)[-1]
-    return None
+    other = [line.strip() for line in lines
+             if line.strip() and not line.startswith(("[INFO]", "[WARN]", "[DEBUG]"))]
+    return other[-1] if other else None
 
 
-def _wait(children: dict[str, subprocess.Popen], interrupted: dict,
+def domain_id(env: dict[str, str] | None = None) -> int:
+    """The ROS domain of `env` (default: os.environ; 0 when unset), checked to be valid.
+
+    DDS maps a domain to UDP ports: 0-232 fit in 16 bits (ROS 2's "About Domain ID"; 0-101
+    also keep clear of Linux's ephemeral ports). A node refuses any other value only once
+    started, so the graph checks it first.
+    """
+    text = (os.environ if env is None else env).get(DOMAIN_ENV, "").strip() or "0"
+    if not (re.fullmatch(r"[0-9]{1,3}", text) and int(text) <= MAX_DOMAIN_ID):
+        raise FollowLineError(f"{DOMAIN_ENV} is {text!r}; allowed: an integer from 0 to "
+                              f"{MAX_DOMAIN_ID} (0 to 101 is the safe choice on Linux)")
+    return int(text)
+
+
+def _wait(children: dict[str, subprocess.Popen], signals: Signals,
           one_shot: tuple[str, ...]) -> str | None:
     """Wait for the lap monitor to finish, a process to end, or a signal; the one that failed.
 
     Any process that ends, except the lap monitor after its run and a `one_shot` process
     (both with exit code 0), ends the graph as a failure.
     """
-    while interrupted["signal"] is None:
+    while signals.received is None:
         for name, child in children.items():
             code = child.poll()
             if code is None or (code == 0 and name in one_shot):

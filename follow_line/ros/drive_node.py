@@ -15,6 +15,9 @@ for). The car is stopped (a zero twist) when frames go stale (steady clock, what
 does) after a command that moved it, when a frame cannot be used, and when the node shuts
 down (a signal, an error). A stop that answers no frame carries the stamp of the last frame
 driven, so that a lockstep simulator never takes it for the answer to the frame it waits for.
+
+Topics (relative: remap them): `camera/image_raw` in (sensor_msgs/Image 640x480, rgb8, bgr8
+or mono8), `cmd_vel` out.
 """
 
 from __future__ import annotations
@@ -35,22 +38,14 @@ from follow_line.driving.drivers import check_driver_name, make_driver
 from follow_line.driving.inference import BACKENDS, DEVICES
 from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
-from follow_line.gazebo.sdf import BASE_FRAME, CAMERA_TOPIC, CMD_VEL_TOPIC
+from follow_line.interface import BASE_FRAME, CAMERA, CMD_VEL, DRIVE_NODE
 from follow_line.logs import native_stderr_silenced, quiet_python_libraries, set_verbose
-from follow_line.ros import (
-    check_choice,
-    check_range,
-    check_topics,
-    declare,
-    declare_world,
-    exit_process,
-    run_node,
-    stamp_to_seconds,
-)
-from follow_line.ros.image_conversion import SUPPORTED_ENCODINGS, image_to_rgb
+from follow_line.ros.conversions import stamp_to_seconds
+from follow_line.ros.image_conversion import image_to_rgb
+from follow_line.ros.parameters import check_choice, check_range, declare, declare_world
+from follow_line.ros.runner import exit_process, run_node
 from follow_line.world.kinematics import V_LIMITS, W_LIMITS
 
-NODE_NAME = "follow_line_drive"
 CMD_VEL_DEPTH = 10
 WATCHDOG_CHECKS = 5  # watchdog timer ticks per watchdog_timeout
 STATS_PERIOD_S = 5.0  # latency report
@@ -61,19 +56,25 @@ ERROR_PERIOD_S = 2.0  # throttle of per-frame errors and warnings
 # only gives its delivery a moment.
 DEACTIVATE_ACK_S = 3.5
 SHUTDOWN_ACK_S = 0.3
-# Sensor-data QoS (best effort, volatile) with a history of one: the newest frame only. Its
-# reliability, depth and history take QoS overrides (`qos_overrides.<topic>.subscription.*`):
-# a lockstep run sets it reliable, so that a frame too large for Fast DDS's default shared
-# memory (its UDP fragments overflow the socket buffer) is repaired instead of lost.
-CAMERA_QOS = QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliability,
-                        durability=qos_profile_sensor_data.durability,
-                        history=qos_profile_sensor_data.history)
+
+
+def camera_qos() -> QoSProfile:
+    """Sensor-data QoS (best effort, volatile) with a history of one: the newest frame only.
+
+    Its reliability, depth and history take QoS overrides (`interface.qos_override`): a
+    lockstep run sets it reliable, so that a frame too large for Fast DDS's default shared
+    memory (its UDP fragments overflow the socket buffer) is repaired instead of lost. A new
+    profile each time: rclpy writes the overrides into the profile it is given.
+    """
+    return QoSProfile(depth=1, reliability=qos_profile_sensor_data.reliability,
+                      durability=qos_profile_sensor_data.durability,
+                      history=qos_profile_sensor_data.history)
 
 
 class DriveNode(LifecycleNode):
     """Camera frames in, velocity commands out; a zero command on stale frames and at exit."""
 
-    NODE_NAME = NODE_NAME
+    NODE_NAME = DRIVE_NODE
     cmd_pub = None  # until configured: rclpy may destroy a node whose __init__ failed
     driver = None
     image_sub = None
@@ -81,17 +82,14 @@ class DriveNode(LifecycleNode):
     _driving = False  # active: frames are driven
 
     def __init__(self, **kwargs):
-        super().__init__(NODE_NAME, **kwargs)
+        super().__init__(DRIVE_NODE, **kwargs)
+        self.image_topic = self.resolve_topic_name(CAMERA.name)  # remapped: for the logs
+        self.cmd_vel_topic = self.resolve_topic_name(CMD_VEL.name)
         self.model = declare(
             self, "model", "pilotnet",
             "Driver: a shipped network, a NAME.keras or NAME.json path, a registry network "
             "(built untrained) or 'expert' (the explicit driver)")
         self.world = declare_world(self).name
-        self.image_topic = declare(
-            self, "image_topic", CAMERA_TOPIC,
-            f"Camera topic (sensor_msgs/Image 640x480, {', '.join(SUPPORTED_ENCODINGS)})")
-        self.cmd_vel_topic = declare(self, "cmd_vel_topic", CMD_VEL_TOPIC,
-                                     "Velocity command topic")
         self.stamped = declare(self, "stamped", False,
                                "Publish geometry_msgs/TwistStamped (stamped with the frame's "
                                "stamp; the lockstep simulator needs it) instead of Twist")
@@ -128,7 +126,6 @@ class DriveNode(LifecycleNode):
             self._start_up()
 
     def _check_parameters(self) -> None:
-        check_topics(image_topic=self.image_topic, cmd_vel_topic=self.cmd_vel_topic)
         check_choice("device", self.device, DEVICES)
         check_choice("backend", self.backend, BACKENDS)
         check_range("max_v", self.max_v, 0.0, V_LIMITS[1], low_open=True)
@@ -165,7 +162,7 @@ class DriveNode(LifecycleNode):
             self._camera = Preprocessing()  # the frame every driver expects (640x480 RGB)
             self._warm_up()
         self.cmd_pub = self.create_publisher(TwistStamped if self.stamped else Twist,
-                                             self.cmd_vel_topic, CMD_VEL_DEPTH)
+                                             CMD_VEL.name, CMD_VEL_DEPTH)
         backend = getattr(self.driver, "backend", None)
         self.get_logger().info(f"configured: {self.driver.name}"
                                f"{f' ({backend})' if backend else ''} loaded")
@@ -180,7 +177,7 @@ class DriveNode(LifecycleNode):
         self._latencies_ms: list[float] = []
         self._reported_at: float | None = None  # steady-clock time of the last stats line
         self.image_sub = self.create_subscription(
-            Image, self.image_topic, self._on_image, CAMERA_QOS,
+            Image, CAMERA.name, self._on_image, camera_qos(),
             qos_overriding_options=QoSOverridingOptions.with_default_policies())
         self.watchdog = self.create_timer(self.watchdog_timeout / WATCHDOG_CHECKS,
                                           self._on_watchdog,

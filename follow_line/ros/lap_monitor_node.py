@@ -28,31 +28,26 @@ from nav_msgs.msg import Odometry
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from std_msgs.msg import Float32
 
 from follow_line import __version__
 from follow_line.files import write_json_atomic, write_json_new
-from follow_line.gazebo.sdf import CMD_VEL_TOPIC, ODOM_TOPIC
-from follow_line.ros import (
+from follow_line.interface import CMD_VEL, COMPLETION, DRIVE_NODE, LAP_MONITOR_NODE, LAP_TIME, ODOM
+from follow_line.ros.conversions import stamp_to_seconds, yaw_from_quaternion
+from follow_line.ros.parameters import (
     check_choice,
     check_range,
-    check_topics,
     declare,
     declare_circuit,
     declare_world,
-    exit_process,
     parameter_error,
-    run_node,
-    stamp_to_seconds,
-    yaw_from_quaternion,
 )
+from follow_line.ros.runner import exit_process, run_node
 from follow_line.world.kinematics import Pose
 from follow_line.world.lap import LapMonitor, LapRules
 
-NODE_NAME = "follow_line_lap_monitor"
 ODOM_DEPTH = 50
-ODOM_RELIABILITY = {"best_effort": ReliabilityPolicy.BEST_EFFORT,
-                    "reliable": ReliabilityPolicy.RELIABLE}
 CMD_VEL_DEPTH = 100  # deep enough to count every command when the node falls behind
 WARN_PERIOD_S = 5.0
 # After the stop reason, commands still in flight (their odometry came first) are counted for
@@ -66,25 +61,36 @@ DEACTIVATE_WAIT_S = 5.0  # how long the run's end waits for the driver to stop t
 class LapMonitorNode(Node):
     """Follows the car's odometry along the reference line until a stop reason."""
 
-    NODE_NAME = NODE_NAME
+    NODE_NAME = LAP_MONITOR_NODE
     monitor = None  # until built: rclpy may destroy a node whose __init__ failed
     finished = False
     done = False
     _ending = None  # the timer that writes the record once a stop reason appeared
 
     def __init__(self, **kwargs):
-        super().__init__(NODE_NAME, **kwargs)
+        super().__init__(LAP_MONITOR_NODE, **kwargs)
+        self.rules = self._declare_parameters()
+        self._created = datetime.now()  # local time, as rosbag2 names its bags
+        self.line = self.circuit.line(self.direction)
+        self.monitor = LapMonitor(self.line, self.circuit.road_width, self.rules)
+        self._create_interfaces()
+        self.started = False
+        self.record: dict | None = None
+        self._pending = None  # the last (t, pose, command) before the run started
+        self._last_t: float | None = None
+        self._wall_start: float | None = None
+        self._commands = 0  # cmd_vel messages during the run (unstamped)
+        self._command_stamps: list[float] = []  # their stamps (TwistStamped)
+        self.get_logger().info(
+            f"monitoring {self.circuit.name} {self.direction} ({self.line.length:.1f} m, "
+            f"{self.laps} lap(s)) on {self.odom_sub.topic_name}; the run starts with the first "
+            f"forward command on {self.cmd_sub.topic_name}"
+            f"{f'; record: {self.record_path}' if self.record_path else ''}")
+
+    def _declare_parameters(self) -> LapRules:
+        """Declare and check the parameters; the run's rules."""
         self.circuit, self.direction = declare_circuit(self, declare_world(self))
         self.laps = declare(self, "laps", 1, "Laps to drive before the run ends", ">= 1")
-        self.odom_topic = declare(self, "odom_topic", ODOM_TOPIC,
-                                  "Odometry topic (nav_msgs/Odometry, circuit coordinates)")
-        self.odom_reliability = check_choice("odom_reliability", declare(
-            self, "odom_reliability", "best_effort",
-            "QoS of the odometry subscription: best_effort takes any publisher; reliable "
-            "(a reliable publisher such as the built-in sim) loses nothing at start-up",
-            "one of best_effort, reliable"), ODOM_RELIABILITY)
-        self.cmd_vel_topic = declare(self, "cmd_vel_topic", CMD_VEL_TOPIC,
-                                     "Velocity command topic (recorded with each sample)")
         self.stamped = declare(self, "stamped", False,
                                "cmd_vel carries geometry_msgs/TwistStamped instead of Twist")
         record_path = declare(self, "record_path", "",
@@ -99,7 +105,7 @@ class LapMonitorNode(Node):
             "When the run ends (record written, car stopped): 'shutdown' ends the node (the "
             "launch then shuts the graph down), 'keep' keeps it up",
             f"one of {', '.join(END_POLICIES)}"), END_POLICIES)
-        self.driver_node = declare(self, "driver_node", "follow_line_drive",
+        self.driver_node = declare(self, "driver_node", DRIVE_NODE,
                                    "The managed drive node deactivated (the car stopped) when "
                                    "the run ends; empty: none")
         stuck_seconds = declare(self, "stuck_seconds", LapRules.stuck_seconds,
@@ -116,43 +122,33 @@ class LapMonitorNode(Node):
         check_range("stuck_seconds", stuck_seconds, 0.0, low_open=True)
         check_range("timeout_seconds", timeout_seconds, 0.0)
         check_range("off_track_margin", off_track_margin, 0.0)
-        check_topics(odom_topic=self.odom_topic, cmd_vel_topic=self.cmd_vel_topic)
         self.record_path = "" if record_path == "none" else record_path
         self._automatic_record = self.record_path == "auto" or (
             bool(self.record_path) and Path(self.record_path).is_dir())
-        self._created = datetime.now()  # local time, as rosbag2 names its bags
-        self.rules = LapRules(laps=self.laps, off_track_margin=off_track_margin,
-                              stuck_seconds=stuck_seconds,
-                              timeout_seconds=timeout_seconds or None)
-        self.line = self.circuit.line(self.direction)
-        self.monitor = LapMonitor(self.line, self.circuit.road_width, self.rules)
+        return LapRules(laps=self.laps, off_track_margin=off_track_margin,
+                        stuck_seconds=stuck_seconds, timeout_seconds=timeout_seconds or None)
 
-        self.completion_pub = self.create_publisher(Float32, "~/completion", 10)
-        self.lap_time_pub = self.create_publisher(Float32, "~/lap_time", 10)
-        # Best effort takes odometry from reliable and best-effort publishers alike; reliable
-        # (the built-in sim's odometry) also gets the messages sent while the graph connects.
+    def _create_interfaces(self) -> None:
+        """Publishers, subscriptions and the drive node's lifecycle client.
+
+        The odometry subscription is best effort, which takes odometry from reliable and
+        best-effort publishers alike; its reliability, depth and history take QoS overrides
+        (`interface.qos_override`): reliable, with the built-in sim's reliable odometry, also
+        gets the messages sent while the graph connects.
+        """
+        self.completion_pub = self.create_publisher(Float32, COMPLETION.name, 10)
+        self.lap_time_pub = self.create_publisher(Float32, LAP_TIME.name, 10)
         self.odom_sub = self.create_subscription(
-            Odometry, self.odom_topic, self._on_odom,
-            QoSProfile(depth=ODOM_DEPTH, reliability=ODOM_RELIABILITY[self.odom_reliability]))
+            Odometry, ODOM.name, self._on_odom,
+            QoSProfile(depth=ODOM_DEPTH, reliability=ReliabilityPolicy.BEST_EFFORT),
+            qos_overriding_options=QoSOverridingOptions.with_default_policies())
         self.cmd_sub = self.create_subscription(
-            TwistStamped if self.stamped else Twist, self.cmd_vel_topic, self._on_cmd_vel,
+            TwistStamped if self.stamped else Twist, CMD_VEL.name, self._on_cmd_vel,
             CMD_VEL_DEPTH)
         self.driver_client = (self.create_client(ChangeState,
                                                  f"{self.driver_node}/change_state")
                               if self.driver_node else None)
         self._deactivating = None  # (future, steady-clock deadline) while the car is stopped
-        self.started = False
-        self.record: dict | None = None
-        self._pending = None  # the last (t, pose, command) before the run started
-        self._last_t: float | None = None
-        self._wall_start: float | None = None
-        self._commands = 0  # cmd_vel messages during the run (unstamped)
-        self._command_stamps: list[float] = []  # their stamps (TwistStamped)
-        self.get_logger().info(
-            f"monitoring {self.circuit.name} {self.direction} ({self.line.length:.1f} m, "
-            f"{self.laps} lap(s)) on {self.odom_topic}; the run starts with the first forward "
-            f"command on {self.cmd_vel_topic}"
-            f"{f'; record: {self.record_path}' if self.record_path else ''}")
 
     def _automatic_record_path(self) -> Path:
         """A new record's name: driver, circuit, direction and the node's start time."""
@@ -299,7 +295,7 @@ class LapMonitorNode(Node):
             "wall_time_s": round(wall, 3),
             "real_time_factor": round(summary["sim_time_s"] / wall, 2) if wall > 0 else None,
             "source": "ros",
-            "odom_topic": self.odom_topic,
+            "odom_topic": self.odom_sub.topic_name,
             "follow_line_version": __version__,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "trajectory": self.monitor.trajectory(),

@@ -36,31 +36,29 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Image
 
-from follow_line.gazebo.sdf import (
+from follow_line.interface import (
     BASE_FRAME,
+    CAMERA,
     CAMERA_FRAME,
-    CAMERA_TOPIC,
-    CMD_VEL_TOPIC,
+    CLOCK,
+    CMD_VEL,
+    DRIVE_NODE,
+    ODOM,
     ODOM_FRAME,
-    ODOM_TOPIC,
+    SIM_NODE,
+    qos_override,
 )
-from follow_line.ros import (
+from follow_line.ros.conversions import quaternion_from_yaw, seconds_to_stamp, stamp_to_seconds
+from follow_line.ros.parameters import (
     check_range,
-    check_topics,
     declare,
     declare_circuit,
     declare_world,
-    exit_process,
     parameter_error,
-    quaternion_from_yaw,
-    run_node,
-    seconds_to_stamp,
-    stamp_to_seconds,
 )
+from follow_line.ros.runner import exit_process, run_node
 from follow_line.world.simulator import CameraModel, Simulator
 
-NODE_NAME = "follow_line_sim"
-CLOCK_TOPIC = "/clock"
 # Like gazebo_ros's camera: sensor-data depth, but reliable, so that reliable and best-effort
 # subscribers both connect.
 IMAGE_QOS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
@@ -77,18 +75,12 @@ LAG_FRAMES = 3  # free-running: warn when commands are this many frames behind t
 class SimNode(Node):
     """The built-in simulator in simulated time, stepped by a wall-clock timer."""
 
-    NODE_NAME = NODE_NAME
+    NODE_NAME = SIM_NODE
 
     def __init__(self, **kwargs):
-        super().__init__(NODE_NAME, **kwargs)
+        super().__init__(SIM_NODE, **kwargs)
         world = declare_world(self)
         circuit, self.direction = declare_circuit(self, world)
-        self.image_topic = declare(self, "image_topic", CAMERA_TOPIC,
-                                   "Camera topic (sensor_msgs/Image, rgb8, 640x480)")
-        self.cmd_vel_topic = declare(self, "cmd_vel_topic", CMD_VEL_TOPIC,
-                                     "Velocity command topic the car obeys")
-        self.odom_topic = declare(self, "odom_topic", ODOM_TOPIC,
-                                  "Odometry topic (nav_msgs/Odometry, circuit coordinates)")
         self.stamped = declare(self, "stamped", False,
                                "cmd_vel carries geometry_msgs/TwistStamped instead of Twist")
         self.rate = declare(self, "rate", CameraModel.rate_hz,
@@ -99,14 +91,12 @@ class SimNode(Node):
         self.lockstep = declare(self, "lockstep", False,
                                 "Step only when the command for the current frame (matched by "
                                 "stamp; needs stamped) arrived, instead of in real time")
-        self.driver_node = declare(self, "driver_node", "follow_line_drive",
+        self.driver_node = declare(self, "driver_node", DRIVE_NODE,
                                    "Lockstep: the managed drive node whose lifecycle state "
                                    "gates stepping (only while it is active); empty: step "
                                    "once the topics are connected")
         check_range("rate", self.rate, 0.0, low_open=True)
         check_range("real_time_factor", self.real_time_factor, 0.0, low_open=True)
-        check_topics(image_topic=self.image_topic, cmd_vel_topic=self.cmd_vel_topic,
-                     odom_topic=self.odom_topic)
         if self.lockstep and not self.stamped:
             raise parameter_error("stamped", self.stamped, "true when lockstep is true "
                                   "(commands are matched to frames by stamp)")
@@ -120,12 +110,11 @@ class SimNode(Node):
         self._connected_at: float | None = None  # lockstep: when the graph was connected
         self._frame_sent_at: float | None = None  # lockstep: when the current frame went out
 
-        self.clock_pub = self.create_publisher(ClockMsg, CLOCK_TOPIC, DEPTH)
-        self.image_pub = self.create_publisher(Image, self.image_topic, IMAGE_QOS)
-        self.odom_pub = self.create_publisher(Odometry, self.odom_topic, DEPTH)
+        self.clock_pub = self.create_publisher(ClockMsg, CLOCK.name, DEPTH)
+        self.image_pub = self.create_publisher(Image, CAMERA.name, IMAGE_QOS)
+        self.odom_pub = self.create_publisher(Odometry, ODOM.name, DEPTH)
         self.cmd_sub = self.create_subscription(
-            TwistStamped if self.stamped else Twist, self.cmd_vel_topic, self._on_cmd_vel,
-            DEPTH)
+            TwistStamped if self.stamped else Twist, CMD_VEL.name, self._on_cmd_vel, DEPTH)
         self.steady_clock = Clock(clock_type=ClockType.STEADY_TIME)
         self.driver_state = "unknown"  # lockstep: the drive node's lifecycle state
         self._state_request = None  # a get_state call in flight
@@ -143,7 +132,8 @@ class SimNode(Node):
             pace = f"x {self.real_time_factor:g} real time"
         self.get_logger().info(
             f"simulating {circuit.name} {self.direction} at {self.rate:g} Hz {pace}: "
-            f"{self.cmd_vel_topic} -> {self.image_topic}, {self.odom_topic}, {CLOCK_TOPIC}")
+            f"{self.cmd_sub.topic_name} -> {self.image_pub.topic_name}, "
+            f"{self.odom_pub.topic_name}, {self.clock_pub.topic_name}")
 
     def _on_cmd_vel(self, msg) -> None:
         twist = msg.twist if self.stamped else msg
@@ -196,9 +186,9 @@ class SimNode(Node):
 
     def _connected(self) -> bool:
         missing = [topic for topic, n in (
-            (self.image_topic, self.image_pub.get_subscription_count()),
-            (self.odom_topic, self.odom_pub.get_subscription_count()),
-            (self.cmd_vel_topic, self.cmd_sub.get_publisher_count())) if n == 0]
+            (self.image_pub.topic_name, self.image_pub.get_subscription_count()),
+            (self.odom_pub.topic_name, self.odom_pub.get_subscription_count()),
+            (self.cmd_sub.topic_name, self.cmd_sub.get_publisher_count())) if n == 0]
         if missing:
             self.get_logger().info(f"lockstep: waiting for the driver and the lap monitor "
                                    f"(nothing connected on {', '.join(missing)})",
@@ -207,13 +197,14 @@ class SimNode(Node):
 
     def _warn_best_effort_cameras(self) -> None:
         """Lockstep: say which camera subscribers are best effort, and what it costs."""
-        for info in self.get_subscriptions_info_by_topic(self.image_topic):
+        topic = self.image_pub.topic_name
+        for info in self.get_subscriptions_info_by_topic(topic):
             if info.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT:
                 self.get_logger().warning(
-                    f"lockstep: {info.node_name} subscribes to {self.image_topic} best effort: "
-                    f"a frame it loses waits {RESEND_S:g} s for the re-send (without the shipped "
-                    "Fast DDS profile most 640x480 frames are lost); set its "
-                    f"qos_overrides.{self.image_topic}.subscription.reliability:=reliable")
+                    f"lockstep: {info.node_name} subscribes to {topic} best effort: a frame it "
+                    f"loses waits {RESEND_S:g} s for the re-send (without the shipped Fast DDS "
+                    "profile most 640x480 frames are lost); set its "
+                    f"{qos_override(topic, 'reliability')}:=reliable")
 
     def _on_driver_transition(self, msg: TransitionEvent) -> None:
         self._state_request = None  # an answer still to come would be older than this event

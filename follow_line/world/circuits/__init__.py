@@ -32,8 +32,11 @@ LINE_SPACING_M = 0.5
 # Limits of a circuit file, checked before anything large is built (README "Circuits"):
 MAX_FILE_BYTES = 1_000_000
 MAX_CONTROL_POINTS = 5_000
-MAX_LENGTH_M = 5_000.0  # of the control polygon: 10,000 line points at LINE_SPACING_M
-MAX_EXTENT_M = 400.0  # each side of the box around the line: the renderer keeps a 0.1 m grid
+MAX_LENGTH_M = 8_000.0  # of the control polygon: 16,000 line points at LINE_SPACING_M
+# Each side of the box around the line. The renderer stores its 0.1 m ground grid only near
+# the road (world/tiles.py), so memory grows with the length, not the box; the box is bounded
+# so that grid coordinates keep float32 precision (1/500 of a cell).
+MAX_EXTENT_M = 2_500.0
 MAX_COORDINATE_M = 1e8  # of a point: map eastings and northings fit (the Earth is 4e7 m round)
 # The numbers of a circuit file (docs/guide.md "Circuits"); NaN and infinity are refused:
 ROAD_WIDTH_RANGE_M = (2.0, 30.0)  # the reference worlds' 2.4-3.3 m to a wide F1 track
@@ -324,8 +327,7 @@ def _control_points(doc: _Map, fail) -> np.ndarray:
         raise fail(doc.key_lines["centre_line"],
                    f"the circuit is {steps.sum():,.0f} m long in a {extent[0]:,.0f} m x "
                    f"{extent[1]:,.0f} m box; at most {MAX_LENGTH_M:,.0f} m in a "
-                   f"{MAX_EXTENT_M:,.0f} m x {MAX_EXTENT_M:,.0f} m box (the camera renderer "
-                   "keeps a 0.1 m grid of the whole box)")
+                   f"{MAX_EXTENT_M:,.0f} m x {MAX_EXTENT_M:,.0f} m box")
     if np.any(steps < 1e-6):
         i = int(np.argmin(steps))
         raise fail(raw.item_lines[i], f"centre_line point {i} repeats the next point")

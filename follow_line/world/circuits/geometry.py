@@ -113,18 +113,20 @@ class ReferenceLine:
         return Projection(s=s, cte=cte, index=i, heading=float(self.seg_heading[i]))
 
     def distance_field(self, origin: tuple[float, float], resolution: float,
-                       shape: tuple[int, int], max_distance: float) -> np.ndarray:
+                       shape: tuple[int, int], max_distance: float,
+                       segments: np.ndarray | None = None) -> np.ndarray:
         """Signed distance (positive left) of each cell centre of a grid, clipped at +-max.
 
         Cell (row r, column c) is at (origin[0] + c * resolution, origin[1] + r * resolution).
         Exact point-to-segment distances, computed segment by segment over the cells within
-        `max_distance` of the segment; cells farther away get +-`max_distance`.
+        `max_distance` of the segment; cells farther away get +-`max_distance`. `segments`
+        (indices) may name the only segments that come within `max_distance` of the grid.
         """
         rows, cols = shape
         best = np.full(shape, np.inf)
         sign = np.zeros(shape)
         reach = max_distance + resolution
-        for i in range(len(self.points)):
+        for i in range(len(self.points)) if segments is None else segments:
             a, d = self.points[i], self.seg[i]
             box = np.array([np.minimum(a, a + d) - reach, np.maximum(a, a + d) + reach])
             c0, r0 = np.maximum(np.floor((box[0] - origin) / resolution).astype(int), 0)
