@@ -25,7 +25,7 @@ $(STAMP): requirements.txt setup.py
 	touch $(STAMP)
 
 help:  ## this list of targets
-	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 EXTRAS = requirements-ros.txt requirements-onnx.txt requirements-ray.txt requirements-test.txt
 
@@ -38,6 +38,7 @@ demo: $(STAMP)  ## the expert and every shipped network on every circuit and dir
 
 test: $(ROS_STAMP)  ## fast test suite (slow tests: make test-all)
 	$(PY) -m ruff check follow_line test setup.py $(wildcard launch)
+	$(PY) -m mypy
 	$(PY) -m pytest -q -m "not slow"
 
 test-all: $(ROS_STAMP)  ## every test, the slow ones too

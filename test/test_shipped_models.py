@@ -1,5 +1,7 @@
-"""The networks shipped in models/ (and models/WORLD/): each loads, matches its card (and its
-world) and carries its metrics."""
+"""Shipped networks (models/, models/WORLD/): each loads, matches its card and its world.
+
+Each carries its metrics.
+"""
 
 import pytest
 

@@ -158,7 +158,6 @@ def test_gazebo_files_of_each_world():
                 < 2_000 * length
 
 
-
 @pytest.mark.slow
 @pytest.mark.parametrize("direction", DIRECTIONS)
 @pytest.mark.parametrize("circuit", REFERENCE.circuits() + REFERENCE.held_out())

@@ -18,6 +18,8 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from follow_line.bench.ray_local import bound_to_this_process
 from follow_line.bench.runner import BenchRun, drive_record, failed_record
@@ -57,7 +59,7 @@ def check_reachable(address: str, timeout: float = CONNECT_S) -> None:
 
 def payloads(runs: list[BenchRun]) -> tuple[dict, dict]:
     """The files each driver and circuit of `runs` needs: {name: {file name: bytes}}."""
-    drivers = {}
+    drivers: dict[str, dict[str, bytes]] = {}
     for name, world in {(r.driver, r.world) for r in runs}:
         if name in DRIVERS or not has_weights(name, models_dir(world)):
             drivers[name] = {}  # the explicit driver, or an untrained registry network
@@ -121,10 +123,10 @@ def run_on_ray(todo: list[BenchRun], write: Callable[[BenchRun, dict], None],
         _run_tasks(ray, todo, write)
 
 
-def _connect(ray, address: str | None, jobs: int | None) -> None:
+def _connect(ray: ModuleType, address: str | None, jobs: int | None) -> None:
     """`ray.init`: a new local instance of `jobs` CPUs (address None) or a cluster's."""
-    options = {"include_dashboard": False, "log_to_driver": False,
-               "logging_level": logging.ERROR}
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                               "logging_level": logging.ERROR}
     if address is None:
         options["num_cpus"] = jobs
     else:
@@ -139,7 +141,7 @@ def _connect(ray, address: str | None, jobs: int | None) -> None:
                               f"{exc}") from None
 
 
-def _run_tasks(ray, todo: list[BenchRun],
+def _run_tasks(ray: ModuleType, todo: list[BenchRun],
                write: Callable[[BenchRun, dict], None]) -> None:
     """One task per run, `write` each record as it comes; Ctrl-C cancels what is left."""
     from ray.exceptions import RayError

@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 from tqdm import tqdm
@@ -319,7 +320,7 @@ def _execute_task(task: tuple) -> dict:
         os._exit(EXIT_INTERRUPTED)
 
 
-def _worker_init(main_pid: int, slots) -> None:
+def _worker_init(main_pid: int, slots: Synchronized) -> None:
     """Take the next number of `slots`; ignore SIGINT; end when the main process is gone.
 
     An orphaned worker sends itself SIGTERM (which ends it, or makes the ROS graph it drives

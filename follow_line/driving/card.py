@@ -11,6 +11,9 @@ import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
 
 from follow_line.driving.frames import FRAME_MODES
 from follow_line.driving.vision import Preprocessing
@@ -27,6 +30,8 @@ WARM_UPS = ("pad_first",)
 LAYOUTS = ("NHWC", "NCHW")
 #: The `network` of a card written for a model made elsewhere (an ONNX file).
 EXTERNAL = "external"
+#: A value or an array of values of one output.
+ArrayOrFloat = TypeVar("ArrayOrFloat", float, np.ndarray)
 
 # The seed study's classes (docs/architecture.md "Networks and model cards"):
 # |w| >= 1.0 / 0.5 / 0.1 -> 1.9 / 0.75 / 0.25, else 0; v > 11 / > 9 / > 7 -> 13 / 10 / 8, else 5.
@@ -36,7 +41,7 @@ V_CLASS_VALUES = (5.0, 8.0, 10.0, 13.0)
 V_CLASS_THRESHOLDS = (7.0, 9.0, 11.0)
 
 
-def _number(card: str, field_name: str, value, positive: bool = False) -> float:
+def _number(card: str, field_name: str, value: Any, positive: bool = False) -> float:
     """`value` if it is a finite number (> 0 with `positive`), else an error naming the field."""
     import math
 
@@ -79,7 +84,7 @@ class ModelCard:
     version: int = CARD_VERSION
     world: str = CARD_WORLD  # the world (camera, circuits) it was trained for: world/worlds.py
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         from follow_line.driving.nets import known_networks
 
         if self.world not in WORLDS:
@@ -131,7 +136,7 @@ class ModelCard:
             raise FollowLineError(f"card {self.name}: a classifier without v classes needs "
                                   "'constant_v'")
 
-    def unscale(self, name: str, value):
+    def unscale(self, name: str, value: ArrayOrFloat) -> ArrayOrFloat:
         """Regression output `name` (a float or an array) in m/s or rad/s: x scale + offset."""
         spec = self.outputs[name]
         return value * spec["scale"] + spec.get("offset", 0.0)

@@ -117,7 +117,8 @@ class ExpertDriver:
         by_row: dict[int, list[float]] = {}
         for row, centre in zip(run_rows, centres, strict=True):
             by_row.setdefault(row, []).append(centre)
-        rows, cols = [], []
+        rows: list[int] = []
+        cols: list[float] = []
         prev_col = width / 2 - 0.5
         for i in range(len(self.rows)):
             row_centres = by_row.get(i)

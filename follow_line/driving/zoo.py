@@ -6,12 +6,18 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from follow_line.driving.card import V_CLASS_VALUES, W_CLASS_VALUES, FrameSpec, ModelCard
 from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
 from follow_line.files import package_folder
 from follow_line.world.worlds import get_world
+
+if TYPE_CHECKING:
+    import keras
+
+    from follow_line.driving.pilot import Pilot
 
 log = logging.getLogger(__name__)
 #: Files that name a trained network: its Keras weights, an ONNX model, or its card.
@@ -48,6 +54,7 @@ def default_card(network: str, name: str | None = None, image_mode: str = "cropp
     h, w, c = info.input_shape
     pre = Preprocessing(image_mode=image_mode, input_size=(h, w),
                         colour="rgb" if c == 3 else "gray")
+    outputs: dict[str, dict]
     if info.task == "regression":
         outputs = {"v": {"scale": DEFAULT_V_SCALE, "offset": 0.0},
                    "w": {"scale": DEFAULT_W_SCALE, "offset": 0.0}}
@@ -66,7 +73,8 @@ def default_card(network: str, name: str | None = None, image_mode: str = "cropp
     return card
 
 
-def build_untrained(network: str, card: ModelCard | None = None):
+def build_untrained(network: str,
+                    card: ModelCard | None = None) -> tuple[keras.Model, ModelCard]:
     """A freshly built network (random weights) and its card."""
     from follow_line.driving.nets import build_network
 
@@ -75,7 +83,7 @@ def build_untrained(network: str, card: ModelCard | None = None):
     return model, card
 
 
-def save_model(model, card: ModelCard, folder: Path) -> Path:
+def save_model(model: keras.Model, card: ModelCard, folder: Path) -> Path:
     """Write NAME.keras and NAME.json into `folder`; returns the .keras path."""
     check_finite_weights(model, f"network {card.name}")
     from follow_line.driving.pilot import check_model_matches_card
@@ -149,7 +157,8 @@ def check_weights_file(path: Path) -> None:
                               "truncated or damaged; save or copy it again")
 
 
-def load_model(name_or_path: str | Path, folder: Path | None = None):
+def load_model(name_or_path: str | Path,
+               folder: Path | None = None) -> tuple[keras.Model, ModelCard]:
     """(keras model, card) of a shipped name or a NAME.keras / NAME.json path (safe mode)."""
     import keras
 
@@ -180,13 +189,13 @@ def builder_options(card: ModelCard) -> dict:
     return options
 
 
-def layer_signature(model) -> list[tuple[str, tuple]]:
+def layer_signature(model: keras.Model) -> list[tuple[str, tuple]]:
     """Each layer's class and weight shapes: what makes a network that network."""
     return [(type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights))
             for layer in model.layers]
 
 
-def check_network_matches_card(model, card: ModelCard, source) -> None:
+def check_network_matches_card(model: keras.Model, card: ModelCard, source: object) -> None:
     """Refuse weights of another network than the card's `network` (layer by layer).
 
     Compared with the registry's network built as the card says (frame shape, builder
@@ -222,7 +231,7 @@ def _first_difference(mine: list, want: list | None, card: ModelCard) -> str:
     return f"layer {i}: {found}, where a {card.network} has {expected}"
 
 
-def check_finite_weights(model, source) -> None:
+def check_finite_weights(model: keras.Model, source: object) -> None:
     """Refuse a network with NaN or infinite weights, naming the first such variable."""
     import numpy as np
 
@@ -237,7 +246,7 @@ def check_finite_weights(model, source) -> None:
 
 def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "auto",
                threads: int | None = None, folder: Path | None = None,
-               world: str | None = None):
+               world: str | None = None) -> Pilot:
     """A Pilot for `world` (None: the default), refused if trained for another world.
 
     A shipped network of the world's folder (or `folder`), a model file, or (untrained) a

@@ -68,7 +68,7 @@ SDF_VERSION = {"classic": "1.6", "gz": "1.9"}
 GZ_RENDER_ENGINE = "ogre2"
 # gz-sim world systems: (plugin file, system name, its elements). The names are those of
 # gz-sim 7 (Garden) and later; Fortress (ignition-gazebo 6) knows only its ignition-* names.
-GZ_WORLD_SYSTEMS = (
+GZ_WORLD_SYSTEMS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("gz-sim-physics-system", "gz::sim::systems::Physics", {}),
     ("gz-sim-user-commands-system", "gz::sim::systems::UserCommands", {}),  # /world/*/create
     ("gz-sim-scene-broadcaster-system", "gz::sim::systems::SceneBroadcaster", {}),  # the GUI
@@ -350,7 +350,9 @@ def _ground_plane(circuit: Circuit) -> ET.Element:
         plane = _sub(_sub(_sub(link, tag, name=name), "geometry"), "plane")
         _sub(plane, "normal", "0 0 1")
         _sub(plane, "size", _vec(*size))
-    link.find("visual").append(_material(GRASS))
+    visual = link.find("visual")
+    assert visual is not None  # made just above
+    visual.append(_material(GRASS))
     return model
 
 
@@ -443,8 +445,10 @@ def _car_visuals(scale: float = 1.0) -> list[ET.Element]:
     The wide world's car (wheelbase WIDE_WHEELBASE_M), every length times `scale`.
     """
     red, black = (200, 20, 20), (25, 25, 25)
-    parts = [("chassis", (-1.35, 0, 0.35), ("box", (4.5, 0.9, 0.4)), red),
-             ("rear_wing", (-3.35, 0, 0.85), ("box", (0.3, 1.0, 0.06)), red)]
+    parts: list[tuple[str, tuple[float, float, float], tuple[str, tuple[float, ...]],
+                      tuple[int, int, int]]] = [
+        ("chassis", (-1.35, 0, 0.35), ("box", (4.5, 0.9, 0.4)), red),
+        ("rear_wing", (-3.35, 0, 0.85), ("box", (0.3, 1.0, 0.06)), red)]
     for name, x in (("front", 0.3), ("rear", -2.9)):
         for side, y in (("left", 0.8), ("right", -0.8)):
             parts.append((f"wheel_{name}_{side}", (x, y, 0.33), ("cylinder", (0.33, 0.38)), black))

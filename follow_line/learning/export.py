@@ -20,13 +20,19 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from follow_line.driving.card import ModelCard
 from follow_line.driving.frames import FrameBuffer
 from follow_line.driving.onnx_runtime import INSTALL, OPSET, keras_to_onnx, onnx_predictor
 from follow_line.driving.pilot import Pilot
 from follow_line.driving.zoo import load_model, weights_digest
 from follow_line.errors import FollowLineError
 from follow_line.files import write_text_atomic
-from follow_line.learning.collect import ExpertEpisode, frames_estimate, plan_episodes
+from follow_line.learning.collect import (
+    EpisodePlan,
+    ExpertEpisode,
+    frames_estimate,
+    plan_episodes,
+)
 from follow_line.learning.data import load_episodes
 from follow_line.logs import native_stderr_silenced
 from follow_line.world.circuits import DIRECTIONS, builtin_circuits
@@ -110,7 +116,7 @@ def check_replaceable(target: Path) -> None:
                               "replaced; choose another --out folder")
 
 
-def sample_inputs(data: Path, card, progress: bool = True
+def sample_inputs(data: Path, card: ModelCard, progress: bool = True
                   ) -> tuple[np.ndarray, np.ndarray]:
     """About CHECK_FRAMES network inputs of a dataset and their (v, w) labels."""
     episodes = load_episodes(data, card.preprocessing, progress=progress)
@@ -118,7 +124,7 @@ def sample_inputs(data: Path, card, progress: bool = True
                            sum(len(e) for e in episodes), card, str(data), progress)
 
 
-def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def simulator_inputs(card: ModelCard, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """About CHECK_FRAMES network inputs along the training circuits, and their labels.
 
     The explicit driver drives one clean lap of every training circuit each way, as
@@ -126,7 +132,7 @@ def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarra
     """
     plans = plan_episodes(builtin_circuits(), list(DIRECTIONS), laps=1, recovery=0)
 
-    def frames(plan) -> Iterator[tuple[np.ndarray, float, float, float]]:
+    def frames(plan: EpisodePlan) -> Iterator[tuple[np.ndarray, float, float, float]]:
         for s in ExpertEpisode(plan, np.random.default_rng(0)):
             yield card.preprocessing.apply(s.image), s.t, s.v, s.w
 
@@ -134,7 +140,7 @@ def simulator_inputs(card, progress: bool = True) -> tuple[np.ndarray, np.ndarra
                            card, "the simulator", progress)
 
 
-def every_nth_input(episodes: Iterable[Frames], total: int, card, source: str,
+def every_nth_input(episodes: Iterable[Frames], total: int, card: ModelCard, source: str,
                     progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The network inputs of about CHECK_FRAMES of `total` frames (of `source`), evenly spread.
 
@@ -189,10 +195,10 @@ def _to_int8(onnx_model: bytes, inputs: np.ndarray) -> bytes:
     feed = onnx.load_from_string(onnx_model).graph.input[0].name
 
     class Frames(CalibrationDataReader):
-        def __init__(self):
+        def __init__(self) -> None:
             self.batches = iter(inputs[:, None])
 
-        def get_next(self):
+        def get_next(self) -> dict[str, np.ndarray] | None:
             batch = next(self.batches, None)
             return None if batch is None else {feed: batch}
 

@@ -95,7 +95,8 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
             raise FollowLineError(f"not in {spec_path}: {', '.join(missing)}")
         entries = [e for e in entries if e["name"] in only]
     datasets = record_datasets(data_dir, spec_path=spec_path, progress=progress, world=world)
-    trained, cache = [], {}
+    trained: list = []
+    cache: dict = {}
     for entry in entries:
         config = train_config(entry)
         card = default_card(config.network, config.name, config.image_mode, config.constant_v,

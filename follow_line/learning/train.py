@@ -65,7 +65,7 @@ class TrainConfig:
     options: dict = field(default_factory=dict)
 
 
-def split_episodes(episodes: list, val_fraction: float, val_circuits: tuple[str, ...],
+def split_episodes(episodes: Sequence[Episode], val_fraction: float, val_circuits: tuple[str, ...],
                    seed: int) -> tuple[list[int], list[int]]:
     """Indices of training and validation episodes (whole episodes: no leak)."""
     n = len(episodes)

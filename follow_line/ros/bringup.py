@@ -99,7 +99,7 @@ def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
                                 "direction": spec.direction,
                                 "lockstep": spec.lockstep, "stamped": True,
                                 "real_time_factor": float(spec.real_time_factor)})}
-    params = {
+    params: dict[str, tuple[str, dict[str, object]]] = {
         **(sim if builtin else {}),
         "drive_node": ("drive", {**common, "model": spec.model, "device": spec.device,
                                  "backend": spec.backend, **qos["drive_node"]}),
@@ -130,7 +130,7 @@ def graph_processes(spec: GraphSpec, folder: Path
     return {**gz_commands(spec, folder), **nodes}, ONE_SHOT
 
 
-def _ros(value) -> str:
+def _ros(value: object) -> str:
     """A parameter value as `-p name:=value` writes it (YAML)."""
     if isinstance(value, bool):
         return "true" if value else "false"

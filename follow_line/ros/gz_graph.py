@@ -71,7 +71,7 @@ def executables() -> dict[str, str]:
             f"Harmonic or later and ros_gz (`sudo apt install {package}` brings both from ROS 2 "
             "Jazzy on) and source the installation's setup.bash, or drive the package's own "
             "simulator with sim:=builtin")
-    return found
+    return {name: path for name, path in found.items() if path is not None}
 
 
 def check_gz_spec(spec: GraphSpec) -> None:

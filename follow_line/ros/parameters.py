@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from follow_line.errors import FollowLineError
 
+if TYPE_CHECKING:
+    from rclpy.node import Node
 
-def declare(node, name: str, default, description: str, constraints: str = ""):
+    from follow_line.world.circuits import Circuit
+    from follow_line.world.worlds import World
+
+
+def declare(node: Node, name: str, default: Any, description: str,
+            constraints: str = "") -> Any:
     """Declare a read-only parameter with its description; returns its start-up value.
 
     Read-only because the nodes read their parameters once, at start-up: ROS refuses a later
@@ -33,7 +41,7 @@ def declare(node, name: str, default, description: str, constraints: str = ""):
     return float(value)
 
 
-def parameter_error(name: str, value, allowed: str) -> FollowLineError:
+def parameter_error(name: str, value: object, allowed: str) -> FollowLineError:
     """The start-up error for a parameter value, naming the parameter and what is allowed."""
     return FollowLineError(f"parameter '{name}' is {value!r}; allowed: {allowed}")
 
@@ -59,7 +67,7 @@ def check_range(name: str, value: float, low: float | None = None, high: float |
     return value
 
 
-def declare_world(node):
+def declare_world(node: Node) -> World:
     """Declare and check the `world` parameter (world/worlds.py); the World."""
     from follow_line.world.worlds import DEFAULT_WORLD, WORLDS, world_names
 
@@ -69,7 +77,7 @@ def declare_world(node):
     return WORLDS[check_choice("world", name, world_names())]
 
 
-def declare_circuit(node, world=None):
+def declare_circuit(node: Node, world: World | None = None) -> tuple[Circuit, str]:
     """Declare and check the `circuit` and `direction` parameters; (Circuit, direction).
 
     A circuit name resolves in `world` (a World; None: the default world).

@@ -24,15 +24,18 @@ import array
 import dataclasses
 import math
 import time
+from typing import Any
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Twist, TwistStamped
 from lifecycle_msgs.msg import TransitionEvent
 from lifecycle_msgs.srv import GetState
 from nav_msgs.msg import Odometry
+from rclpy.client import Client
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Image
 
@@ -77,7 +80,7 @@ class SimNode(Node):
 
     NODE_NAME = SIM_NODE
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(SIM_NODE, **kwargs)
         world = declare_world(self)
         circuit, self.direction = declare_circuit(self, world)
@@ -117,9 +120,10 @@ class SimNode(Node):
             TwistStamped if self.stamped else Twist, CMD_VEL.name, self._on_cmd_vel, DEPTH)
         self.steady_clock = Clock(clock_type=ClockType.STEADY_TIME)
         self.driver_state = "unknown"  # lockstep: the drive node's lifecycle state
-        self._state_request = None  # a get_state call in flight
+        self._state_request: Future | None = None  # a get_state call in flight
         if self.lockstep and self.driver_node:
-            self.state_client = self.create_client(GetState, f"{self.driver_node}/get_state")
+            self.state_client: Client = self.create_client(GetState,
+                                                           f"{self.driver_node}/get_state")
             self.create_subscription(TransitionEvent, f"{self.driver_node}/transition_event",
                                      self._on_driver_transition, DEPTH)
         if self.lockstep:
@@ -135,7 +139,7 @@ class SimNode(Node):
             f"{self.cmd_sub.topic_name} -> {self.image_pub.topic_name}, "
             f"{self.odom_pub.topic_name}, {self.clock_pub.topic_name}")
 
-    def _on_cmd_vel(self, msg) -> None:
+    def _on_cmd_vel(self, msg: Any) -> None:
         twist = msg.twist if self.stamped else msg
         v, w = twist.linear.x, twist.angular.z
         if not (math.isfinite(v) and math.isfinite(w)):
@@ -253,7 +257,7 @@ class SimNode(Node):
                                       throttle_duration_sec=WARN_PERIOD_S)
             self._publish_frame(odometry=False)
 
-    def destroy_node(self):
+    def destroy_node(self) -> None:
         """Say how many frames went out, then destroy the node."""
         if hasattr(self, "sim"):
             self.get_logger().info(f"{self.frames_published} frame(s) published, simulated "

@@ -44,7 +44,7 @@ class World:
     wheelbase_m: float = 3.2  # of the car's body in the generated Gazebo worlds (gazebo/sdf)
 
     def circuits(self) -> list[str]:
-        """Names of the world's training circuits (the default circuits of every command)."""
+        """Names of the world's training circuits: every command's default."""
         return builtin_circuits(self.circuit_dir)
 
     def held_out(self) -> list[str]:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -107,7 +108,8 @@ def _marked_held_out(path: Path, mtime_ns: int) -> bool:
 
 def _builtin_groups(folder: Path) -> tuple[list[str], list[str]]:
     """(training, held out) names of the circuits of a circuit set."""
-    training, held_out = [], []
+    training: list[str] = []
+    held_out: list[str] = []
     for name, path in _builtin_files(folder).items():
         group = held_out if _marked_held_out(path, path.stat().st_mtime_ns) else training
         group.append(name)
@@ -193,14 +195,14 @@ class _Seq(list):
     item_lines: list
 
 
-def _construct_map(loader, node):
+def _construct_map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Map:
     out = _Map(loader.construct_mapping(node, deep=True))
     out.line = node.start_mark.line + 1
     out.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
     return out
 
 
-def _construct_seq(loader, node):
+def _construct_seq(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _Seq:
     out = _Seq(loader.construct_sequence(node, deep=True))
     out.line = node.start_mark.line + 1
     out.item_lines = [item.start_mark.line + 1 for item in node.value]
@@ -252,7 +254,7 @@ def _load_file(path: Path) -> Circuit:
     return circuit
 
 
-def _read_document(path: Path, fail) -> _Map:
+def _read_document(path: Path, fail: _Fail) -> _Map:
     """The file's YAML mapping, its size, syntax and fields checked."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
@@ -280,11 +282,11 @@ def _read_document(path: Path, fail) -> _Map:
     return doc
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _metres(doc: _Map, key: str, low: float, high: float, fail, why: str = "") -> float:
+def _metres(doc: _Map, key: str, low: float, high: float, fail: _Fail, why: str = "") -> float:
     """Field `key`: a finite number of metres in [low, high], else one line saying so."""
     value = doc[key]
     if not (_is_number(value) and low <= value <= high):  # NaN compares False: refused
@@ -293,7 +295,7 @@ def _metres(doc: _Map, key: str, low: float, high: float, fail, why: str = "") -
     return float(value)
 
 
-def _widths(doc: _Map, fail) -> tuple[float, float]:
+def _widths(doc: _Map, fail: _Fail) -> tuple[float, float]:
     """(road_width, line_width), each in its documented range."""
     road_width = _metres(doc, "road_width", *ROAD_WIDTH_RANGE_M, fail)
     line_width = _metres(doc, "line_width", MIN_LINE_WIDTH_M, road_width / 2, fail,
@@ -301,7 +303,7 @@ def _widths(doc: _Map, fail) -> tuple[float, float]:
     return road_width, line_width
 
 
-def _point(value, line: int, what: str, fail) -> tuple[float, float]:
+def _point(value: Any, line: int, what: str, fail: _Fail) -> tuple[float, float]:
     """A pair [x, y] of finite numbers of metres, each at most MAX_COORDINATE_M in size."""
     ok = isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))
     if not ok or not all(abs(v) <= MAX_COORDINATE_M for v in value):  # NaN: refused
@@ -310,7 +312,7 @@ def _point(value, line: int, what: str, fail) -> tuple[float, float]:
     return float(value[0]), float(value[1])
 
 
-def _control_points(doc: _Map, fail) -> np.ndarray:
+def _control_points(doc: _Map, fail: _Fail) -> np.ndarray:
     """The centre_line's points, checked against the limits of a circuit's size."""
     raw = doc["centre_line"]
     if not isinstance(raw, _Seq) or not 4 <= len(raw) <= MAX_CONTROL_POINTS:
@@ -334,7 +336,7 @@ def _control_points(doc: _Map, fail) -> np.ndarray:
     return control
 
 
-def _check_loop(circuit: Circuit, doc: _Map, fail) -> None:
+def _check_loop(circuit: Circuit, doc: _Map, fail: _Fail) -> None:
     """The red line against the road: long and wide enough, not crossing, the gate on it."""
     line = circuit.line("anticlockwise")
     width = circuit.road_width
