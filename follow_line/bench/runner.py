@@ -52,7 +52,7 @@ from follow_line.driving.latency import parse_latency
 from follow_line.driving.run import Driver, RunSpec, run_drive
 from follow_line.errors import FollowLineError, unknown_name
 from follow_line.files import write_json_atomic, write_text_atomic
-from follow_line.world.circuits import DIRECTIONS
+from follow_line.world.circuits import DIRECTIONS, Circuit
 from follow_line.world.lap import LapRules
 from follow_line.world.worlds import get_world
 
@@ -100,7 +100,7 @@ class BenchRun:
                                   self.latency, self.via, self.world)
         return f"{key}__{digest}"
 
-    def load_circuit(self):
+    def load_circuit(self) -> Circuit:
         """The run's circuit, a name resolved in the run's world."""
         return get_world(self.world).load(self.circuit)
 

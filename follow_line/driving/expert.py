@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -42,7 +43,8 @@ class ExpertParams:
 
 def world_params(world: World | str | None = None) -> ExpertParams:
     """The explicit driver's parameters for a world's camera and circuits (world/worlds.py)."""
-    return ExpertParams(**dict(get_world(world).expert))
+    fields: dict[str, Any] = dict(get_world(world).expert)
+    return ExpertParams(**fields)
 
 
 # For the reference F1 car's camera on the reference circuits (the `reference` world).

@@ -33,7 +33,7 @@ from follow_line.learning.data import (
     write_dataset_index,
 )
 from follow_line.world.appearance import Randomisation
-from follow_line.world.circuits import DIRECTIONS
+from follow_line.world.circuits import DIRECTIONS, Circuit
 from follow_line.world.kinematics import W_LIMITS
 from follow_line.world.lap import LapMonitor, LapRules
 from follow_line.world.render import Renderer
@@ -72,7 +72,7 @@ class EpisodePlan:
     index: int
     world: str = DEFAULT_WORLD  # whose circuit, camera and expert (world/worlds.py)
 
-    def load_circuit(self):
+    def load_circuit(self) -> Circuit:
         """The plan's circuit, a name resolved in its world."""
         return get_world(self.world).load(self.circuit)
 

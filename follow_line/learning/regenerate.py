@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from follow_line.errors import FollowLineError
+
+if TYPE_CHECKING:
+    from follow_line.learning.train import TrainConfig
 
 ZOO_SPEC = Path(__file__).resolve().parents[2] / "config" / "zoo.yaml"
 ENTRY_KEYS = ("name", "network", "image", "constant_v", "balance", "epochs", "batch_size",
@@ -113,7 +117,7 @@ def regenerate(data_dir: Path, out: Path, only: list[str] | None = None,
     return trained
 
 
-def train_config(entry: dict):
+def train_config(entry: dict) -> TrainConfig:
     """The TrainConfig of one zoo entry (its fields over the spec's defaults)."""
     from follow_line.learning.train import TrainConfig
 
