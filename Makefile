@@ -11,8 +11,12 @@ SEED_NETWORKS = pilotnet,tinypilotnet,pilotnet_stacked,pilotnet_stacked_diff,lst
   deepest_lstm_tinypilotnet,classification_7w_1v,classification_7w_4v_biased,$\
   classification_7w_4v_balanced,classification_7w_4v_imbalanced
 SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
+# The reference world (docs/guide.md "Worlds"): its networks and its circuits, held out last.
+REFERENCE_SHIPPED = $(shell ls models/reference/*.keras 2>/dev/null | xargs -n1 basename | \
+  sed 's/\.keras$$//' | paste -sd, -)
+REFERENCE_CIRCUITS = simple,monaco,nurburgring,montmelo,montreal,lakeside,canyon
 
-.PHONY: help demo test test-all perf ros-perf readme docs-networks deploy models clean
+.PHONY: help demo test test-all perf ros-perf readme reference docs-networks deploy models models-reference clean
 
 $(STAMP): requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -86,6 +90,16 @@ readme: docs-networks  ## regenerate the tables, plots and figures of README.md 
 	  latency=results/readme-latency/latency.md \
 	  metrics=results/readme/metrics.md perf=results/readme/perf.md
 
+reference: $(STAMP)  ## the reference world's tables in docs/results.md (expert, models/reference/)
+	rm -rf results/reference
+	$(VENV)/bin/follow-line bench --world reference --quiet --out results/reference \
+	  --models expert$(if $(REFERENCE_SHIPPED),$(comma)$(REFERENCE_SHIPPED)) \
+	  --circuits $(REFERENCE_CIRCUITS) > /dev/null
+	$(PY) -m follow_line.bench.report results/reference/results.json --drivers expert \
+	  --circuits simple,monaco,nurburgring > results/reference/results_seed_expert.md
+	$(PY) -m follow_line.bench.readme docs/results.md reference=results/reference/results.md \
+	  reference_seed=results/reference/results_seed_expert.md
+
 DEPLOY_MODELS = pilotnet,exports/pilotnet.onnx,exports/pilotnet_fp16.onnx,$\
   exports/pilotnet_int8.onnx
 
@@ -106,3 +120,6 @@ deploy: $(ROS_STAMP) data/test/dataset.yaml  ## pilotnet as ONNX float32/fp16/in
 
 models: $(STAMP)  ## regenerate every shipped network of models/ (config/zoo.yaml; hours on a CPU)
 	$(VENV)/bin/follow-line zoo --data data --out models
+
+models-reference: $(STAMP)  ## regenerate models/reference/ (config/zoo.yaml worlds: reference)
+	$(VENV)/bin/follow-line zoo --world reference --data data --out models/reference

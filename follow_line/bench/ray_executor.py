@@ -24,9 +24,8 @@ from typing import Any
 from follow_line.bench.ray_local import bound_to_this_process
 from follow_line.bench.runner import BenchRun, drive_record, failed_record
 from follow_line.driving.drivers import DRIVERS
-from follow_line.driving.zoo import has_weights, network_files
+from follow_line.driving.zoo import has_weights, models_dir, network_files
 from follow_line.errors import FollowLineError
-from follow_line.world.circuits import load_circuit
 
 INSTALL = "pip install -r requirements-ray.txt"
 CONNECT_S = 10.0  # how long a cluster address may take to accept a connection
@@ -61,16 +60,16 @@ def check_reachable(address: str, timeout: float = CONNECT_S) -> None:
 def payloads(runs: list[BenchRun]) -> tuple[dict, dict]:
     """The files each driver and circuit of `runs` needs: {name: {file name: bytes}}."""
     drivers: dict[str, dict[str, bytes]] = {}
-    for name in {r.driver for r in runs}:
-        if name in DRIVERS or not has_weights(name):
+    for name, world in {(r.driver, r.world) for r in runs}:
+        if name in DRIVERS or not has_weights(name, models_dir(world)):
             drivers[name] = {}  # the explicit driver, or an untrained registry network
         else:
-            weights, card = network_files(name, None)
+            weights, card = network_files(name, models_dir(world))
             drivers[name] = {weights.name: weights.read_bytes(), card.name: card.read_bytes()}
     circuits = {}
-    for name in {r.circuit for r in runs}:
-        source = Path(load_circuit(name).source)
-        circuits[name] = {source.name: source.read_bytes()}
+    for run in runs:
+        source = Path(run.load_circuit().source)
+        circuits[run.circuit] = {source.name: source.read_bytes()}
     return drivers, circuits
 
 

@@ -25,7 +25,6 @@ import re
 from typing import TYPE_CHECKING
 
 from follow_line.errors import FollowLineError, unknown_name
-from follow_line.world.circuits import load_circuit
 
 if TYPE_CHECKING:
     from follow_line.bench.runner import BenchRun
@@ -81,7 +80,7 @@ def graph_spec(run: BenchRun) -> GraphSpec:
 
     return GraphSpec(model=run.driver, circuit=run.circuit, direction=run.direction,
                      laps=run.laps, lockstep=run.via == LOCKSTEP,
-                     sim="gz" if run.via == GAZEBO else "builtin")
+                     sim="gz" if run.via == GAZEBO else "builtin", world=run.world)
 
 
 def caller_domain() -> int:
@@ -124,6 +123,6 @@ def drive_through_ros(run: BenchRun, slot: int) -> dict:
     record = run_graph(graph_spec(run), quiet=True, env=env)
     if record["stop_reason"] == "interrupted":
         raise KeyboardInterrupt
-    record["circuit_file"] = load_circuit(run.circuit).source
+    record["circuit_file"] = run.load_circuit().source
     record["ros_domain_id"] = int(env[DOMAIN_ENV])
     return record

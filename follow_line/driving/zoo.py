@@ -12,6 +12,7 @@ from follow_line.driving.card import V_CLASS_VALUES, W_CLASS_VALUES, FrameSpec, 
 from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
 from follow_line.files import package_folder
+from follow_line.world.worlds import get_world
 
 if TYPE_CHECKING:
     import keras
@@ -28,12 +29,14 @@ DEFAULT_W_SCALE = 3.0
 DEFAULT_CONSTANT_V = 8.0
 
 
-def models_dir() -> Path:
-    """Where trained networks live: $FOLLOW_LINE_MODELS, the source tree or the ROS share."""
+def models_dir(world: str | None = None) -> Path:
+    """Where a world's trained networks live (world/worlds.py: models/ for wide).
+
+    The world's folder under $FOLLOW_LINE_MODELS, the source tree's or the ROS share's models/.
+    """
     env = os.environ.get("FOLLOW_LINE_MODELS")
-    if env:
-        return Path(env)
-    return package_folder("models")
+    base = Path(env) if env else package_folder("models")
+    return base / get_world(world).models
 
 
 def shipped_models(folder: Path | None = None) -> list[str]:
@@ -43,8 +46,8 @@ def shipped_models(folder: Path | None = None) -> list[str]:
 
 
 def default_card(network: str, name: str | None = None, image_mode: str = "cropped",
-                 constant_v: float | None = None) -> ModelCard:
-    """The card of a freshly built network: registry defaults, seed class tables."""
+                 constant_v: float | None = None, world: str | None = None) -> ModelCard:
+    """The card of a freshly built network for `world`: registry defaults, seed class tables."""
     from follow_line.driving.nets import network_info
 
     info = network_info(network)
@@ -65,7 +68,7 @@ def default_card(network: str, name: str | None = None, image_mode: str = "cropp
     card = ModelCard(name=name or network, network=network, task=info.task,
                      preprocessing=pre, frames=FrameSpec(info.frames, tuple(info.offsets)),
                      input_shape=(), outputs=outputs, constant_v=constant_v,
-                     description=info.description)
+                     description=info.description, world=get_world(world).name)
     card.input_shape = card.expected_input_shape()
     return card
 
@@ -242,15 +245,21 @@ def check_finite_weights(model: keras.Model, source: object) -> None:
 
 
 def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "auto",
-               threads: int | None = None, folder: Path | None = None) -> Pilot:
-    """A Pilot for a shipped network, a model file, or (untrained) a registry name."""
+               threads: int | None = None, folder: Path | None = None,
+               world: str | None = None) -> Pilot:
+    """A Pilot for `world` (None: the default), refused if trained for another world.
+
+    A shipped network of the world's folder (or `folder`), a model file, or (untrained) a
+    registry name.
+    """
     from follow_line.driving.nets import known_networks
     from follow_line.driving.pilot import Pilot
 
-    folder = folder or models_dir()
+    folder = folder or models_dir(world)
     text = str(name_or_path)
     if has_weights(text, folder):
         weights, card_path = network_files(text, folder)
+        ModelCard.load(card_path).check_world(world)
         if weights.suffix == ".onnx":
             pilot = Pilot(ModelCard.load(card_path), weights, backend=backend, device=device,
                           threads=threads)
@@ -262,7 +271,7 @@ def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "a
     elif text in known_networks():
         log.warning("no trained weights for %s in %s: driving a freshly built, untrained "
                     "network", text, folder)
-        model, card = build_untrained(text)
+        model, card = build_untrained(text, default_card(text, world=world))
     else:
         raise FollowLineError(f"unknown model {text!r}; shipped: "
                               f"{', '.join(shipped_models(folder)) or 'none'}; networks: "

@@ -217,12 +217,13 @@ def _twist(v: float, w: float) -> Any:
 
 
 def write_dataset_index(folder: Path, episodes: list[dict], topics: dict = TOPICS,
-                        appearance: dict | None = None) -> None:
+                        appearance: dict | None = None, world: str | None = None) -> None:
     """Write folder/dataset.yaml atomically: one entry per episode bag, in order.
 
     Each entry has name, bag (folder relative to `folder`), circuit, direction, kind, frames;
     `topics` are those the bags were written with; `appearance` says how the world looked
-    (nominal, or the ranges of its randomisation).
+    (nominal, or the ranges of its randomisation); `world` which world (world/worlds.py:
+    circuits, camera, explicit driver) recorded it.
     """
     _check_topics(topics, tuple(RECORDED))
     for i, entry in enumerate(episodes):
@@ -231,6 +232,8 @@ def write_dataset_index(folder: Path, episodes: list[dict], topics: dict = TOPIC
              "episodes": [{k: entry[k] for k in _INDEX_KEYS} for entry in episodes]}
     if appearance is not None:
         index["appearance"] = appearance
+    if world is not None:
+        index["world"] = world
     write_text_atomic(Path(folder) / INDEX_FILE, yaml.safe_dump(index, sort_keys=False))
 
 

@@ -47,7 +47,7 @@ from follow_line.interface import BASE_FRAME, CAMERA, CMD_VEL, DRIVE_NODE
 from follow_line.logs import native_stderr_silenced, quiet_python_libraries, set_verbose
 from follow_line.ros.conversions import stamp_to_seconds
 from follow_line.ros.image_conversion import image_to_rgb
-from follow_line.ros.parameters import check_choice, check_range, declare
+from follow_line.ros.parameters import check_choice, check_range, declare, declare_world
 from follow_line.ros.runner import exit_process, run_node
 from follow_line.world.kinematics import V_LIMITS, W_LIMITS
 
@@ -96,6 +96,7 @@ class DriveNode(LifecycleNode):
             self, "model", "pilotnet",
             "Driver: a shipped network, a NAME.keras or NAME.json path, a registry network "
             "(built untrained) or 'expert' (the explicit driver)")
+        self.world = declare_world(self).name
         self.stamped = declare(self, "stamped", False,
                                "Publish geometry_msgs/TwistStamped (stamped with the frame's "
                                "stamp; the lockstep simulator needs it) instead of Twist")
@@ -139,7 +140,7 @@ class DriveNode(LifecycleNode):
         check_range("watchdog_timeout", self.watchdog_timeout, 0.0, low_open=True)
         check_range("control_rate_limit", self.control_rate_limit, 0.0)
         try:
-            check_driver_name(self.model)
+            check_driver_name(self.model, self.world)
         except FollowLineError as exc:
             raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
 
@@ -158,7 +159,8 @@ class DriveNode(LifecycleNode):
         quiet_python_libraries()
         with native_stderr_silenced():  # TensorFlow's and LiteRT's start-up lines
             try:
-                self.driver = make_driver(self.model, self.backend, self.device)
+                self.driver = make_driver(self.model, self.backend, self.device,
+                                          world=self.world)
             except Exception as exc:  # noqa: BLE001 (an unusable model stays unconfigured)
                 self._configure_error = FollowLineError(
                     f"parameter 'model' is {self.model!r}: {exc}")

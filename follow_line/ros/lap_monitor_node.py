@@ -44,6 +44,7 @@ from follow_line.ros.parameters import (
     check_range,
     declare,
     declare_circuit,
+    declare_world,
     parameter_error,
 )
 from follow_line.ros.runner import exit_process, run_node
@@ -93,7 +94,7 @@ class LapMonitorNode(Node):
 
     def _declare_parameters(self) -> LapRules:
         """Declare and check the parameters; the run's rules."""
-        self.circuit, self.direction = declare_circuit(self)
+        self.circuit, self.direction = declare_circuit(self, declare_world(self))
         self.laps = declare(self, "laps", 1, "Laps to drive before the run ends", ">= 1")
         self.stamped = declare(self, "stamped", False,
                                "cmd_vel carries geometry_msgs/TwistStamped instead of Twist")

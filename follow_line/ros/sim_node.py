@@ -21,6 +21,7 @@ before the reader has discovered its writer) still gets the start pose.
 from __future__ import annotations
 
 import array
+import dataclasses
 import math
 import time
 from typing import Any
@@ -51,7 +52,13 @@ from follow_line.interface import (
     qos_override,
 )
 from follow_line.ros.conversions import quaternion_from_yaw, seconds_to_stamp, stamp_to_seconds
-from follow_line.ros.parameters import check_range, declare, declare_circuit, parameter_error
+from follow_line.ros.parameters import (
+    check_range,
+    declare,
+    declare_circuit,
+    declare_world,
+    parameter_error,
+)
 from follow_line.ros.runner import exit_process, run_node
 from follow_line.world.simulator import CameraModel, Simulator
 
@@ -75,7 +82,8 @@ class SimNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(SIM_NODE, **kwargs)
-        circuit, self.direction = declare_circuit(self)
+        world = declare_world(self)
+        circuit, self.direction = declare_circuit(self, world)
         self.stamped = declare(self, "stamped", False,
                                "cmd_vel carries geometry_msgs/TwistStamped instead of Twist")
         self.rate = declare(self, "rate", CameraModel.rate_hz,
@@ -95,7 +103,8 @@ class SimNode(Node):
         if self.lockstep and not self.stamped:
             raise parameter_error("stamped", self.stamped, "true when lockstep is true "
                                   "(commands are matched to frames by stamp)")
-        self.sim = Simulator(circuit, self.direction, camera=CameraModel(rate_hz=self.rate))
+        self.sim = Simulator(circuit, self.direction,
+                             camera=dataclasses.replace(world.camera, rate_hz=self.rate))
         self.dt = 1.0 / self.rate
         self.command: tuple[float, float] = (0.0, 0.0)
         self.command_t: float | None = None  # stamp of the last command (TwistStamped)

@@ -94,9 +94,9 @@ def _centre_line(control_points: tuple, interpolation: str) -> np.ndarray:
 SEED_ORDER = ("simple", "monaco", "nurburgring")  # the order of the seed study's tables
 
 
-def _builtin_files() -> dict[str, Path]:
-    """Every circuit file shipped with the package, by name (its file stem)."""
-    return {p.stem: p for p in sorted(CIRCUIT_DIR.glob("*.yaml"))}
+def _builtin_files(folder: Path = CIRCUIT_DIR) -> dict[str, Path]:
+    """Every circuit file of a circuit set (a folder; not recursive), by name (its file stem)."""
+    return {p.stem: p for p in sorted(Path(folder).glob("*.yaml"))}
 
 
 @lru_cache(maxsize=32)
@@ -106,61 +106,62 @@ def _marked_held_out(path: Path, mtime_ns: int) -> bool:
     return isinstance(doc, dict) and doc.get("held_out") is True
 
 
-def _builtin_groups() -> tuple[list[str], list[str]]:
-    """(training, held out) names of the built-in circuits."""
+def _builtin_groups(folder: Path) -> tuple[list[str], list[str]]:
+    """(training, held out) names of the circuits of a circuit set."""
     training: list[str] = []
     held_out: list[str] = []
-    for name, path in _builtin_files().items():
+    for name, path in _builtin_files(folder).items():
         group = held_out if _marked_held_out(path, path.stat().st_mtime_ns) else training
         group.append(name)
     return training, held_out
 
 
-def builtin_circuits() -> list[str]:
+def builtin_circuits(folder: Path = CIRCUIT_DIR) -> list[str]:
     """Names of the built-in training circuits, in the seed's table order.
 
     The default circuits of collect, bench and perf; the held-out circuits are not among them
-    (see `held_out_circuits`).
+    (see `held_out_circuits`). `folder` is the circuit set (a world's, world/worlds.py).
     """
-    names = _builtin_groups()[0]
+    names = _builtin_groups(folder)[0]
     return [n for n in SEED_ORDER if n in names] + [n for n in names if n not in SEED_ORDER]
 
 
-def held_out_circuits() -> list[str]:
+def held_out_circuits(folder: Path = CIRCUIT_DIR) -> list[str]:
     """Names of the built-in circuits held out for testing, in alphabetical order.
 
     Never used for training or for choosing hyper-parameters: they judge every network on
     tracks it never saw. `load_circuit` accepts them by name like the training circuits.
     """
-    return _builtin_groups()[1]
+    return _builtin_groups(folder)[1]
 
 
-def check_training_circuit(circuit: Circuit | str | Path) -> Circuit:
+def check_training_circuit(circuit: Circuit | str | Path, folder: Path = CIRCUIT_DIR) -> Circuit:
     """The circuit (a Circuit, built-in name or file path) if it may be used for training.
 
     Raises FollowLineError for a circuit held out for testing.
     """
     if not isinstance(circuit, Circuit):
-        circuit = load_circuit(circuit)
+        circuit = load_circuit(circuit, folder)
     if circuit.held_out:
         raise FollowLineError(
             f"circuit {circuit.name} is held out for testing: it is never used for training or"
             " for choosing hyper-parameters (training circuits: "
-            f"{', '.join(builtin_circuits())}, or a circuit file without 'held_out: true')")
+            f"{', '.join(builtin_circuits(folder))}, or a circuit file without "
+            "'held_out: true')")
     return circuit
 
 
-def load_circuit(name_or_path: str | Path) -> Circuit:
-    """A built-in circuit (training or held out) by name, or any circuit file by path."""
+def load_circuit(name_or_path: str | Path, folder: Path = CIRCUIT_DIR) -> Circuit:
+    """A circuit of the set in `folder` (training or held out) by name, or any file by path."""
     text = str(name_or_path)
     path = Path(text)
-    builtin = _builtin_files()
+    builtin = _builtin_files(folder)
     if text in builtin:
         path = builtin[text]
     elif not (path.suffix in (".yaml", ".yml") or path.exists()):
         raise FollowLineError(f"unknown circuit {text!r}; known: "
-                              f"{', '.join(builtin_circuits())} (training), "
-                              f"{', '.join(held_out_circuits())} (held out for testing)"
+                              f"{', '.join(builtin_circuits(folder))} (training), "
+                              f"{', '.join(held_out_circuits(folder))} (held out for testing)"
                               ", or the path of a circuit .yaml file")
     if path.is_dir():
         raise FollowLineError(f"{path} is a folder, not a circuit file (a .yaml file)")
