@@ -13,9 +13,13 @@ from follow_line.bench.ray_local import GRACE_S, MARK, marked
 
 # A stand-in for a bench: its `start` launches a child and an orphan in a new session (what
 # Ray's agents become when the raylet dies), then it waits or raises, as told.
+# SIGINT is set to Python's handler: a parent that ignores it (a shell's background job, as
+# CI may run us) would pass SIG_IGN on, and Ctrl-C in a terminal is what is meant.
 BENCH = textwrap.dedent("""
-    import subprocess, sys, time
+    import signal, subprocess, sys, time
     from follow_line.bench.ray_local import bound_to_this_process
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def start():
         subprocess.Popen(["sleep", "300"])
