@@ -11,8 +11,12 @@ SEED_NETWORKS = pilotnet,tinypilotnet,pilotnet_stacked,pilotnet_stacked_diff,lst
   deepest_lstm_tinypilotnet,classification_7w_1v,classification_7w_4v_biased,$\
   classification_7w_4v_balanced,classification_7w_4v_imbalanced
 SHIPPED = $(shell ls models/*.keras 2>/dev/null | xargs -n1 basename | sed 's/\.keras$$//' | paste -sd, -)
+# The reference world (docs/guide.md "Worlds"): its networks and its circuits, held out last.
+REFERENCE_SHIPPED = $(shell ls models/reference/*.keras 2>/dev/null | xargs -n1 basename | \
+  sed 's/\.keras$$//' | paste -sd, -)
+REFERENCE_CIRCUITS = simple,monaco,nurburgring,montmelo,montreal,lakeside,canyon
 
-.PHONY: help demo test test-all perf ros-perf readme docs-networks deploy models clean
+.PHONY: help demo test test-all perf ros-perf readme reference docs-networks deploy models models-reference clean
 
 $(STAMP): requirements.txt setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,7 +25,7 @@ $(STAMP): requirements.txt setup.py
 	touch $(STAMP)
 
 help:  ## this list of targets
-	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-9s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  make %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 EXTRAS = requirements-ros.txt requirements-onnx.txt requirements-ray.txt requirements-test.txt
 
@@ -37,6 +41,7 @@ demo: $(STAMP)  ## the expert and every shipped network on every circuit and dir
 JOBS ?=
 test: $(ROS_STAMP)  ## fast test suite (slow tests: make test-all; JOBS=2: in 2 workers)
 	$(PY) -m ruff check follow_line test setup.py $(wildcard launch)
+	$(PY) -m mypy
 	$(PY) -m pytest -q -m "not slow" $(if $(JOBS),-n $(JOBS) --dist loadfile)
 
 test-all: $(ROS_STAMP)  ## every test, the slow ones too
@@ -88,20 +93,36 @@ readme: docs-networks  ## regenerate the tables, plots and figures of README.md 
 	  latency=results/readme-latency/latency.md \
 	  metrics=results/readme/metrics.md perf=results/readme/perf.md
 
+reference: $(STAMP)  ## the reference world's tables in docs/results.md (expert, models/reference/)
+	rm -rf results/reference
+	$(VENV)/bin/follow-line bench --world reference --quiet --out results/reference \
+	  --models expert$(if $(REFERENCE_SHIPPED),$(comma)$(REFERENCE_SHIPPED)) \
+	  --circuits $(REFERENCE_CIRCUITS) > /dev/null
+	$(PY) -m follow_line.bench.report results/reference/results.json --drivers expert \
+	  --circuits simple,monaco,nurburgring > results/reference/results_seed_expert.md
+	$(PY) -m follow_line.bench.readme docs/results.md reference=results/reference/results.md \
+	  reference_seed=results/reference/results_seed_expert.md
+
 DEPLOY_MODELS = pilotnet,exports/pilotnet.onnx,exports/pilotnet_fp16.onnx,$\
   exports/pilotnet_int8.onnx
 
 deploy: $(ROS_STAMP) data/test/dataset.yaml  ## pilotnet as ONNX float32/fp16/int8, judged by driving
 	for q in "" fp16 int8; do $(VENV)/bin/follow-line export --model pilotnet --data data/test \
 	  --out exports --quiet $${q:+--quantize $$q} > /dev/null; done
-	rm -rf results/deploy
+	rm -rf results/deploy results/deploy-perturbed
 	$(VENV)/bin/follow-line bench --models $(DEPLOY_MODELS) --circuits simple,monaco,nurburgring \
 	  --out results/deploy --quiet > /dev/null
+	$(VENV)/bin/follow-line bench --models pilotnet,exports/pilotnet_int8.onnx --perturb all \
+	  --circuits simple,monaco,nurburgring --out results/deploy-perturbed --quiet > /dev/null
 	$(VENV)/bin/follow-line perf --networks pilotnet --onnx exports \
 	  --json results/deploy/perf.json > /dev/null
 	$(PY) -m follow_line.bench.deployment --network pilotnet --bench results/deploy \
-	  --perf results/deploy/perf.json --onnx exports > results/deploy/quantization.md
+	  --perturbed results/deploy-perturbed --perf results/deploy/perf.json --onnx exports \
+	  > results/deploy/quantization.md
 	$(PY) -m follow_line.bench.readme docs/deployment.md quantization=results/deploy/quantization.md
 
 models: $(STAMP)  ## regenerate every shipped network of models/ (config/zoo.yaml; hours on a CPU)
 	$(VENV)/bin/follow-line zoo --data data --out models
+
+models-reference: $(STAMP)  ## regenerate models/reference/ (config/zoo.yaml worlds: reference)
+	$(VENV)/bin/follow-line zoo --world reference --data data --out models/reference

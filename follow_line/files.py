@@ -45,19 +45,19 @@ def write_text_atomic(path: Path, text: str | bytes) -> None:
 _NUMBER_LIST = re.compile(r"\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]")
 
 
-def json_text(data) -> str:
+def json_text(data: object) -> str:
     """Indented JSON with lists of numbers kept on one line (trajectories stay compact)."""
     text = json.dumps(data, indent=2, sort_keys=False)
     return _NUMBER_LIST.sub(
         lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text) + "\n"
 
 
-def write_json_atomic(path: Path, data) -> None:
+def write_json_atomic(path: Path, data: object) -> None:
     """Write `data` as JSON (see `json_text`), atomically."""
     write_text_atomic(path, json_text(data))
 
 
-def write_json_new(path: Path, data) -> Path:
+def write_json_new(path: Path, data: object) -> Path:
     """Write `data` as JSON to `path`, or `STEM_2.json`, `STEM_3.json`... if taken; the path.
 
     Never replaces a file, even one created meanwhile by another process: the complete file

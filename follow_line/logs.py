@@ -49,7 +49,8 @@ def quiet_libraries() -> None:
     Skipped when verbose, and when `sys.stderr` is not the process's own (a test capturing
     it): then there is no terminal to protect.
     """
-    if verbose() or sys.stderr is not sys.__stderr__:
+    own = sys.__stderr__
+    if verbose() or own is None or sys.stderr is not own:
         return
     quiet_python_libraries()
     try:

@@ -1,7 +1,7 @@
 """Drive a circuit with a network: Gazebo or the built-in simulator, drive and lap monitor.
 
 ros2 launch follow_line drive.launch.py model:=pilotnet circuit:=monaco direction:=clockwise
-    sim:=gz|gazebo|builtin lockstep:=true headless:=false use_sim_time:=true
+    world:=wide|reference sim:=gz|gazebo|builtin lockstep:=true headless:=false use_sim_time:=true
     laps:=1 timeout:=0 record:=auto|''|PATH end:=shutdown|keep verbose:=false
 
 A launched run is a benchmark run: when the lap monitor's run ends (laps completed, off
@@ -21,6 +21,9 @@ worlds/gz/<circuit>.sdf (`-r`; `-s --headless-rendering` when headless), the car
 models/f1_car_gz created at the start gate by ros_gz_sim's `create`, ros_gz_bridge's
 parameter_bridge with config/gz_bridge.yaml (/clock, /cmd_vel, /odom) and ros_gz_image's
 image_bridge for the camera. sim:=gazebo: Gazebo classic through gazebo_ros (Humble only).
+world:=reference takes the reference world's circuit, Gazebo world (worlds/gz/reference/,
+worlds/reference/), car (models/reference/f1_car*) and networks (models/reference/); every
+node gets the world (its default: follow_line's default world, world/worlds.py).
 
 The nodes' relative topics (camera/image_raw, cmd_vel, odom) are remapped to the car's
 (`interface.remappings`: /cam_f1_left/image_raw, /cmd_vel, /odom), and their QoS overrides
@@ -58,8 +61,14 @@ from launch_ros.substitutions import FindPackageShare
 ARGUMENTS = [  # name, default, description, choices (a literal: tests read it)
     ("model", "pilotnet", "trained network in share/follow_line/models (or 'expert', or a "
                           "registry name to drive untrained)", None),
-    ("circuit", "simple", "circuit to drive (hungaroring and montreal are held out for testing)",
-     ["simple", "monaco", "nurburgring", "hungaroring", "montreal"]),
+    ("world", None, "world: its circuits, its car's camera and its networks (wide: the "
+                    "built-in 8 m roads, models/; reference: the seed's Gazebo F1 proportions, "
+                    "models/reference/); default: follow_line's default world",
+     ["wide", "reference"]),
+    ("circuit", "simple", "circuit to drive, of the world (held out for testing: hungaroring "
+                          "and montreal in wide, canyon and lakeside in reference)",
+     ["simple", "monaco", "nurburgring", "hungaroring", "montreal", "montmelo", "canyon",
+      "lakeside"]),
     ("direction", "clockwise", "driving direction", ["clockwise", "anticlockwise"]),
     ("sim", "gz", "simulator: gz = Gazebo Sim (Harmonic or later, ros_gz) with "
                   "worlds/gz/<circuit>.sdf; gazebo = Gazebo classic (gazebo_ros, Humble) with "
@@ -127,12 +136,13 @@ def _gz(context):
         spawn_pose,
         world_file,
     )
-    from follow_line.world.circuits import load_circuit
+    from follow_line.world.worlds import get_world
 
     name = LaunchConfiguration("circuit").perform(context)
     direction = LaunchConfiguration("direction").perform(context)
     headless = LaunchConfiguration("headless").perform(context) == "true"
-    circuit = load_circuit(name)
+    world = LaunchConfiguration("world").perform(context)
+    circuit = get_world(world).load(name)
     x, y, z, yaw = spawn_pose(circuit, direction)
     share = FindPackageShare("follow_line")
     # gz sim: -r runs at once; -s is the server alone, --headless-rendering renders the camera
@@ -142,12 +152,12 @@ def _gz(context):
         PythonLaunchDescriptionSource(
             PathJoinSubstitution([FindPackageShare("ros_gz_sim"), "launch", "gz_sim.launch.py"])),
         launch_arguments={
-            "gz_args": [flags, PathJoinSubstitution([share, world_file(name, "gz")])],
+            "gz_args": [flags, PathJoinSubstitution([share, world_file(name, "gz", world)])],
             "on_exit_shutdown": "true",
         }.items())
     create = Node(package="ros_gz_sim", executable="create", output="screen",
                   arguments=["-world", circuit.name, "-name", CAR_MODEL,
-                             "-file", PathJoinSubstitution([share, car_model_dir("gz"),
+                             "-file", PathJoinSubstitution([share, car_model_dir("gz", world),
                                                             "model.sdf"]),
                              "-x", str(x), "-y", str(y), "-z", str(z), "-Y", str(yaw)])
     bridge = Node(package="ros_gz_bridge", executable="parameter_bridge",
@@ -168,24 +178,26 @@ def _gazebo(context):
     failing.
     """
     from follow_line.gazebo.sdf import CAR_MODEL, car_model_dir, spawn_pose, world_file
-    from follow_line.world.circuits import load_circuit
+    from follow_line.world.worlds import get_world
 
     circuit = LaunchConfiguration("circuit").perform(context)
     direction = LaunchConfiguration("direction").perform(context)
-    x, y, z, yaw = spawn_pose(load_circuit(circuit), direction)
+    world = LaunchConfiguration("world").perform(context)
+    x, y, z, yaw = spawn_pose(get_world(world).load(circuit), direction)
     share = FindPackageShare("follow_line")
     gazebo = IncludeLaunchDescription(
         PythonLaunchDescriptionSource(
             PathJoinSubstitution([FindPackageShare("gazebo_ros"), "launch", "gazebo.launch.py"])),
         launch_arguments={
-            "world": PathJoinSubstitution([share, world_file(circuit)]),
+            "world": PathJoinSubstitution([share, world_file(circuit, "classic", world)]),
             "gui": PythonExpression(["'false' if '", LaunchConfiguration("headless"),
                                      "' == 'true' else 'true'"]),
             "server_required": "true",
         }.items())
     spawn = Node(package="gazebo_ros", executable="spawn_entity.py", output="screen",
                  arguments=["-entity", CAR_MODEL,
-                            "-file", PathJoinSubstitution([share, car_model_dir(), "model.sdf"]),
+                            "-file", PathJoinSubstitution([share, car_model_dir("classic", world),
+                                                           "model.sdf"]),
                             "-x", str(x), "-y", str(y), "-z", str(z), "-Y", str(yaw)])
     return [gazebo, spawn,
             _shut_down_on_exit(spawn, "gazebo_ros spawn_entity.py", failures_only=True)]
@@ -202,6 +214,7 @@ def generate_launch_description():
         qos_override,
         remappings,
     )
+    from follow_line.world.worlds import DEFAULT_WORLD
 
     share = FindPackageShare("follow_line")
     use_sim_time = PythonExpression(["'", LaunchConfiguration("use_sim_time"),
@@ -209,12 +222,14 @@ def generate_launch_description():
     is_gz = PythonExpression(["'", LaunchConfiguration("sim"), "' == 'gz'"])
     is_gazebo = PythonExpression(["'", LaunchConfiguration("sim"), "' == 'gazebo'"])
     is_builtin = PythonExpression(["'", LaunchConfiguration("sim"), "' == 'builtin'"])
-    declared = [DeclareLaunchArgument(name, default_value=default, description=description,
+    declared = [DeclareLaunchArgument(name, default_value=DEFAULT_WORLD if name == "world"
+                                      else default, description=description,
                                       **({"choices": choices} if choices else {}))
                 for name, default, description, choices in ARGUMENTS]
     stamped = PythonExpression(["'", LaunchConfiguration("sim"), "' == 'builtin' and '",
                                 LaunchConfiguration("lockstep"), "' == 'true'"])
-    common = {"use_sim_time": use_sim_time, "stamped": stamped}
+    common = {"use_sim_time": use_sim_time, "stamped": stamped,
+              "world": LaunchConfiguration("world")}
     profile = EnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", default_value=[
         PathJoinSubstitution([share, "config", "fastdds.xml"])])
     sim = Node(package="follow_line", executable="sim_node", name=SIM_NODE,

@@ -22,7 +22,7 @@ class Crashing:
 
 
 def test_bench_writes_tables_resumes_and_keeps_failures(tmp_path, oval_file, monkeypatch):
-    monkeypatch.setitem(drivers.DRIVERS, "crashing", Crashing)
+    monkeypatch.setitem(drivers.DRIVERS, "crashing", lambda world: Crashing())
     runs = plan(["expert", "crashing"], [str(oval_file)], ["clockwise", "anticlockwise"])
     assert len(runs) == 4
     records = run_bench(runs, tmp_path, jobs=1, progress=False)

@@ -24,6 +24,7 @@ from follow_line.world.circuits import (
 from follow_line.world.circuits.geometry import ReferenceLine
 from follow_line.world.kinematics import Pose
 from follow_line.world.render import Renderer
+from follow_line.world.worlds import get_world
 
 ROOT = Path(__file__).resolve().parents[1]
 CIRCUITS = builtin_circuits() + held_out_circuits()  # worlds for both groups
@@ -349,6 +350,11 @@ def test_committed_assets_are_what_the_generator_writes(tmp_path, capsys):
                  for f in ("model.config", "model.sdf")]
     expected += [f"worlds/gz/{name}.sdf" for name in CIRCUITS]
     expected += [f"worlds/{name}.world" for name in CIRCUITS]
+    reference = get_world("reference")  # every other world's, one folder down
+    expected += [f"models/reference/{m}/{f}" for m in ("f1_car", "f1_car_gz")
+                 for f in ("model.config", "model.sdf")]
+    expected += [gazebo.world_file(name, flavour, "reference") for flavour in gazebo.FLAVOURS
+                 for name in reference.circuits() + reference.held_out()]
     assert written == sorted(expected)
     for relative in written:
         assert (tmp_path / relative).read_bytes() == (ROOT / relative).read_bytes(), (

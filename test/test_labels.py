@@ -53,3 +53,13 @@ def test_the_built_in_circuit_and_a_user_file_of_its_name_are_two_rows(tmp_path)
 def test_names_that_are_not_shared_are_kept():
     records = [record("expert"), record("pilotnet", circuit="monaco")]
     assert distinct_labels(records) == records
+
+
+def test_a_failed_run_naming_no_file_joins_the_only_circuit_of_its_name():
+    failed = {"driver": "crashing", "circuit": "oval", "direction": "clockwise",
+              "error": "RuntimeError: boom"}
+    records = [record("expert", circuit="oval", circuit_file="/u/oval.yaml"), failed]
+    assert distinct_labels(records) == records  # one oval: no suffix
+    records.append(record("expert", circuit="oval", circuit_file="/v/oval.yaml"))
+    shown = distinct_labels(records)
+    assert [r["circuit"] for r in shown] == ["oval (u/)", "oval", "oval (v/)"]  # unknown

@@ -15,7 +15,8 @@ from catkin_pkg.package import parse_package
 
 from follow_line import interface
 from follow_line.gazebo import sdf as gazebo
-from follow_line.world.circuits import builtin_circuits, held_out_circuits, load_circuit
+from follow_line.world.circuits import load_circuit
+from follow_line.world.worlds import get_world, world_names
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "drive.launch.py"
@@ -23,8 +24,8 @@ LAUNCH_MODULES = ("launch", "launch.actions", "launch.conditions", "launch.event
                   "launch.launch_description_sources", "launch.substitutions", "launch_ros",
                   "launch_ros.actions", "launch_ros.parameter_descriptions",
                   "launch_ros.substitutions")
-ARGUMENT_NAMES = {"model", "circuit", "direction", "sim", "lockstep", "headless", "use_sim_time",
-                  "laps", "timeout", "record", "end", "verbose"}
+ARGUMENT_NAMES = {"model", "world", "circuit", "direction", "sim", "lockstep", "headless",
+                  "use_sim_time", "laps", "timeout", "record", "end", "verbose"}
 
 
 def declared_arguments():
@@ -44,12 +45,15 @@ def test_the_arguments_with_descriptions_and_choices():
     assert (args["laps"][0], args["timeout"][0]) == ("1", "0")
     for name, (default, description, choices) in args.items():
         assert len(description) > 10, name
-        if choices is not None:
+        if choices is not None and name != "world":
             assert default in choices, name
+    # world: the launch takes its default from DEFAULT_WORLD (one constant), its choices here
+    assert args["world"][0] is None and args["world"][2] == world_names()
     assert args["sim"][2] == ["gz", "gazebo", "builtin"]
     assert args["sim"][0] == "gz"  # Gazebo Sim: every current distro (classic is Humble only)
     assert args["direction"][2] == ["clockwise", "anticlockwise"]
-    assert args["circuit"][2] == builtin_circuits() + held_out_circuits()
+    circuits = [c for w in map(get_world, world_names()) for c in w.circuits() + w.held_out()]
+    assert args["circuit"][2] == list(dict.fromkeys(circuits))  # every world's, each once
     assert args["headless"][2] == args["use_sim_time"][2] == ["true", "false"]
     assert args["lockstep"][2] == ["true", "false"]
     assert args["model"][2] is None  # any shipped network or model file
@@ -57,9 +61,12 @@ def test_the_arguments_with_descriptions_and_choices():
 
 def test_every_circuit_choice_has_a_world():
     circuits = dict((a[0], a[3]) for a in declared_arguments())["circuit"]
-    for name in circuits:
-        assert (ROOT / "worlds" / f"{name}.world").is_file()
-        assert (ROOT / "worlds" / "gz" / f"{name}.sdf").is_file()
+    for world in world_names():
+        names = get_world(world).circuits() + get_world(world).held_out()
+        assert set(names) <= set(circuits)
+        for name in names:
+            assert (ROOT / gazebo.world_file(name, "classic", world)).is_file()
+            assert (ROOT / gazebo.world_file(name, "gz", world)).is_file()
 
 
 def launched_nodes() -> list[tuple[str, str]]:
@@ -109,7 +116,7 @@ def test_launch_description_builds_with_real_launch_ros():
 def declared_defaults(node: str) -> dict[str, str]:
     """The parameters node `node` declares, each with its default's source text."""
     source = (ROOT / "follow_line" / "ros" / f"{node}.py").read_text()
-    if "declare_circuit(self)" in source:  # circuit and direction, declared by the helper
+    if "declare_circuit(self" in source or "declare_world(self" in source:  # by the helpers
         source += (ROOT / "follow_line" / "ros" / "parameters.py").read_text()
     return dict(re.findall(r'declare\(\s*(?:self|node),\s*"(\w+)",\s*([^,]+),', source))
 

@@ -60,6 +60,72 @@ def test_quantised_exports_are_smaller_and_say_how_far_they_are(tmp_path, frames
         export_network("tinypilotnet", tmp_path, frames, "int4", progress=False)
 
 
+def test_int8_stays_near_float32_on_frames_it_was_not_calibrated_on(tmp_path, frames):
+    """Calibrated on the oval's frames, checked on frames of another circuit (simple)."""
+    from follow_line.driving.onnx_runtime import keras_to_onnx
+    from follow_line.learning.export import (
+        INT8_TOLERANCE,
+        fold_input_normalisation,
+        quantize_int8,
+        sample_inputs,
+    )
+    from follow_line.world.simulator import Simulator
+
+    model, card = load_model("tinypilotnet")
+    calibration, _ = sample_inputs(frames, card, progress=False)
+    int8 = quantize_int8(keras_to_onnx(fold_input_normalisation(model)), calibration)
+    graph = onnx.load_from_string(int8)
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in graph.graph.node}
+    predict, names = onnx_predictor(int8, card)
+    keras = Pilot(card, model, backend="keras")
+    sim = Simulator(load_circuit("simple"), "clockwise")
+    diffs = []
+    for k in range(40):
+        sim.pose = sim.pose.__class__(*sim.line.pose_at(k * sim.line.length / 40))
+        x = keras.network_input(sim.frame(), 0.05 * k)
+        diffs += [float(np.max(np.abs(a - b))) for a, b in zip(predict(x), keras.predict(x),
+                                                                 strict=True)]
+    assert 0 < max(diffs) <= INT8_TOLERANCE["regression"]
+    path = export_network("tinypilotnet", tmp_path, frames, "int8", progress=False)
+    export = json.loads(path.with_suffix(".json").read_text())["training"]["export"]
+    checked = export["checked_on"]
+    assert checked["calibrated_on_other_inputs"] in (checked["inputs"], checked["inputs"] + 1)
+    assert 0 < export["max_abs_diff"] <= INT8_TOLERANCE["regression"]
+
+
+def test_folding_the_input_normalisation_keeps_what_the_network_computes():
+    import keras
+
+    from follow_line.learning.export import fold_input_normalisation
+
+    model, _ = load_model("pilotnet")
+    folded = fold_input_normalisation(model)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in folded.layers)
+    x = np.random.default_rng(3).random((2, 66, 200, 3), dtype=np.float32)
+    for a, b in zip(model(x), folded(x), strict=True):
+        assert np.allclose(a, b, atol=1e-5)
+    inputs = keras.Input((8, 8, 3))  # a "same" convolution pads the normalised image
+    norm = keras.layers.BatchNormalization()(inputs)
+    same = keras.Model(inputs, keras.layers.Conv2D(4, 3, padding="same")(norm))
+    assert fold_input_normalisation(same) is same
+
+
+def test_auto_backend_never_picks_int8_unasked(tmp_path, frames):
+    """int8 is a model of its own: only naming its file (--model NAME_int8.onnx) drives it."""
+    from follow_line.driving.inference import BACKENDS
+
+    export_network("tinypilotnet", tmp_path, frames, "int8", progress=False)
+    assert not any("int8" in backend for backend in BACKENDS)
+    model, card = load_model("tinypilotnet")
+    auto = Pilot(card, model)
+    keras = Pilot(card, model, backend="keras")
+    assert auto.backend in ("keras", "litert", "onnxruntime")
+    x = np.random.default_rng(4).random((1, *card.input_shape), dtype=np.float32)
+    assert np.allclose(auto.predict(x), keras.predict(x), atol=FP32_TOLERANCE)
+    asked = load_pilot(str(tmp_path / "tinypilotnet_int8.onnx"))
+    assert asked.name == "tinypilotnet_int8" and asked.backend == "onnxruntime"
+
+
 def nchw_pilotnet(path, output_names=("speed", "steer")):
     """An NCHW PilotNet written node by node with onnx.helper, from the shipped weights."""
     from onnx import TensorProto, helper, numpy_helper
@@ -198,12 +264,18 @@ def test_quantisation_table_compares_each_variant_with_keras(tmp_path, frames):
     inference = [{"network": "tinypilotnet", "backend": "litert", "median_ms": 0.2},
                  {"network": "tinypilotnet_int8.onnx", "backend": "onnxruntime (1 thread)",
                   "median_ms": 0.1}]
-    table = quantization_grid("tinypilotnet", records, inference, files)
+    perturbed = [{**run(driver, "simple", lap), "perturbation": name}
+                 for driver, name, lap in (("tinypilotnet", "dark", 40.0),
+                                           ("tinypilotnet", "noise", 50.0),
+                                           ("tinypilotnet_int8.onnx", "dark", 40.4),
+                                           ("tinypilotnet_int8.onnx", "noise", 49.0))]
+    table = quantization_grid("tinypilotnet", records, inference, files, perturbed)
     keras, fp32, int8 = table.rows
     assert keras[0] == "tinypilotnet.keras (float32, LiteRT)" and keras[2] == "0.20 / -"
-    assert keras[5:] == ["100 % (2/2)", "1.000"] and fp32[5:] == ["100 % (2/2)", "1.000"]
+    assert keras[5:] == ["100 % (2/2)", "1.000", "100 % (2/2)", "1.000 (1.000)"]
+    assert fp32[5:] == ["100 % (2/2)", "1.000", "-", "-"]
     assert int8[0] == "tinypilotnet_int8.onnx (int8, ONNX Runtime)" and int8[2] == "- / 0.10"
-    assert int8[5:] == ["75 % (1/2)", "1.100"]
+    assert int8[5:] == ["75 % (1/2)", "1.100", "100 % (2/2)", "0.995 (0.980)"]
     assert float(int8[1]) < float(fp32[1])
 
 
@@ -279,7 +351,9 @@ def test_without_data_the_export_is_checked_on_frames_the_simulator_renders(tmp_
     export = json.loads(path.with_suffix(".json").read_text())["training"]["export"]
     assert export["checked_on"]["simulator"] == [str(oval_file)]
     assert export["checked_on"]["driver"] == "expert"
-    assert 150 <= export["checked_on"]["inputs"] <= 2 * export_module.CHECK_FRAMES
+    checked = export["checked_on"]  # int8: calibrated on every other input, checked on the rest
+    assert 150 <= checked["inputs"] + checked["calibrated_on_other_inputs"] <= 2 * \
+        export_module.CHECK_FRAMES
     assert 0 < export["max_abs_diff"] < 0.2 and export["mae"]["onnx"]["w"] < 0.5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no dataset written
 

@@ -24,9 +24,20 @@ def distinct_labels(records: list[dict]) -> list[dict]:
     """
     out = [dict(r) for r in records]
     for field, identity in (("driver", _driver_identity), ("circuit", _circuit_identity)):
-        labels = _labels({(r[field], identity(r)) for r in out if field in r})
+        known: set[tuple[str, str]] = set()
         for r in out:
-            label = labels.get((r.get(field), identity(r)))
+            if field in r and (found := identity(r)):
+                known.add((r[field], found))
+        labels = _labels(known)
+        # a record that does not say which (a failed run's): the name's only identity, if one
+        alone: dict[str, str | None] = {}
+        for name, found in known:
+            alone[name] = None if name in alone else found
+        for r in out:
+            if field not in r:
+                continue
+            key = identity(r) or alone.get(r[field])
+            label = labels.get((r[field], key)) if key else None
             if label and label != r[field]:
                 r[f"{field}_name"], r[field] = r[field], label
     return out
@@ -37,9 +48,14 @@ def _driver_identity(record: dict) -> str:
     return record.get("driver_file") or f"{record.get('driver')}|{record.get('weights')}"
 
 
-def _circuit_identity(record: dict) -> str:
-    """The circuit file's path; the built-in circuits' files are one, wherever installed."""
-    path = record.get("circuit_file") or BUILTIN
+def _circuit_identity(record: dict) -> str | None:
+    """The circuit file's path (the built-in circuits' are one, wherever installed).
+
+    None for a record that names none (a failed run's).
+    """
+    path = record.get("circuit_file")
+    if not path:
+        return None
     return BUILTIN if PurePath(path).parts[-4:-1] == _BUILTIN_FOLDER else path
 
 

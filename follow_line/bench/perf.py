@@ -8,6 +8,7 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,7 @@ import numpy as np
 
 from follow_line.driving.expert import ExpertDriver
 from follow_line.driving.pilot import Pilot
-from follow_line.driving.run import RunSpec, run_drive
+from follow_line.driving.run import Driver, RunSpec, run_drive
 from follow_line.world.circuits import CIRCUIT_DIR, load_circuit
 from follow_line.world.simulator import Simulator
 
@@ -74,7 +75,8 @@ def time_render(circuit: str = "monaco", frames: int = 1000) -> dict:
             "load_s": load_s}
 
 
-def _real_time_factors(spec: RunSpec, make_driver, threads: int, repeats: int) -> dict:
+def _real_time_factors(spec: RunSpec, make_driver: Callable[[], Driver], threads: int,
+                       repeats: int) -> dict:
     """Median (and range) real-time factor of `repeats` identical runs on `threads` threads."""
     cv2.setNumThreads(threads)
     records = [run_drive(spec, make_driver()) for _ in range(repeats)]
@@ -93,7 +95,7 @@ def closed_loop(circuits: list[str], threads: int, direction: str = "clockwise",
                                repeats) for name in circuits]
 
 
-def _latencies(fn, x, repeats: int) -> list[float]:
+def _latencies(fn: Callable[[np.ndarray], object], x: np.ndarray, repeats: int) -> list[float]:
     for _ in range(min(20, repeats)):
         fn(x)
     times = []
@@ -112,7 +114,7 @@ def inference_backends() -> tuple[str, ...]:
 
 
 def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
-                   repeats: int = 300, onnx_files: list[Path] = ()) -> list[dict]:
+                   repeats: int = 300, onnx_files: Sequence[Path] = ()) -> list[dict]:
     """Batch-1 latency (ms) of each network and backend on a real camera frame.
 
     Shipped weights are used where they exist, else a freshly built network (same cost).
@@ -152,7 +154,7 @@ def time_inference(networks: list[str], backends: tuple[str, ...] | None = None,
     return rows
 
 
-def _frames(pilot: Pilot):
+def _frames(pilot: Pilot) -> Callable[[np.ndarray], list[np.ndarray]]:
     """What `pilot` does with a preprocessed frame, the frames one period (1/20 s) apart."""
     clock = itertools.count()
     return lambda x: pilot.infer(x, next(clock) / 20)
@@ -198,7 +200,8 @@ def default_benchmark(network: str) -> dict:
             "completed": sum(r.get("stop_reason") == "lap_completed" for r in records)}
 
 
-def run_perf(circuits: list[str], networks: list[str], onnx_files: list[Path] = ()) -> dict:
+def run_perf(circuits: list[str], networks: list[str],
+             onnx_files: Sequence[Path] = ()) -> dict:
     """All the figures (`onnx_files`: exported models also timed for inference).
 
     Render on one thread; closed loops as `follow-line drive` runs them (every core) and on

@@ -13,9 +13,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.cm import ScalarMappable  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
@@ -42,7 +44,7 @@ def _circuit_of(record: dict) -> Circuit:
                         else record.get("circuit_name", record["circuit"]))
 
 
-def draw_circuit(ax, circuit: Circuit, direction: str = "anticlockwise") -> None:
+def draw_circuit(ax: Axes, circuit: Circuit, direction: str = "anticlockwise") -> None:
     """The road as a grey band with the red line, the start gate and the driving direction."""
     line = circuit.line(direction)
     pts = np.vstack([line.points, line.points[:1]])
@@ -115,7 +117,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("_")
 
 
-def _save(fig, path: Path) -> None:
+def _save(fig: Figure, path: Path) -> None:
     """Write the figure as a small PNG and free it."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=80)
@@ -141,7 +143,7 @@ def plot_trajectories(records: list[dict], path: Path) -> None:
         draw_circuit(ax, _circuit_of(run), run["direction"])
         traj = run["trajectory"]
         pts = np.column_stack([traj["x"], traj["y"]])
-        segments = LineCollection(np.stack([pts[:-1], pts[1:]], axis=1), cmap=SPEED_CMAP,
+        segments = LineCollection(list(np.stack([pts[:-1], pts[1:]], axis=1)), cmap=SPEED_CMAP,
                                   norm=norm, linewidth=2, zorder=6)
         segments.set_array(np.asarray(traj["v"][:-1]))
         ax.add_collection(segments)

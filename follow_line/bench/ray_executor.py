@@ -18,13 +18,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from follow_line.bench.ray_local import bound_to_this_process
 from follow_line.bench.runner import BenchRun, drive_record, failed_record
 from follow_line.driving.drivers import DRIVERS
-from follow_line.driving.zoo import has_weights, network_files
+from follow_line.driving.zoo import has_weights, models_dir, network_files
 from follow_line.errors import FollowLineError
-from follow_line.world.circuits import load_circuit
 
 INSTALL = "pip install -r requirements-ray.txt"
 CONNECT_S = 10.0  # how long a cluster address may take to accept a connection
@@ -58,17 +59,17 @@ def check_reachable(address: str, timeout: float = CONNECT_S) -> None:
 
 def payloads(runs: list[BenchRun]) -> tuple[dict, dict]:
     """The files each driver and circuit of `runs` needs: {name: {file name: bytes}}."""
-    drivers = {}
-    for name in {r.driver for r in runs}:
-        if name in DRIVERS or not has_weights(name):
+    drivers: dict[str, dict[str, bytes]] = {}
+    for name, world in {(r.driver, r.world) for r in runs}:
+        if name in DRIVERS or not has_weights(name, models_dir(world)):
             drivers[name] = {}  # the explicit driver, or an untrained registry network
         else:
-            weights, card = network_files(name, None)
+            weights, card = network_files(name, models_dir(world))
             drivers[name] = {weights.name: weights.read_bytes(), card.name: card.read_bytes()}
     circuits = {}
-    for name in {r.circuit for r in runs}:
-        source = Path(load_circuit(name).source)
-        circuits[name] = {source.name: source.read_bytes()}
+    for run in runs:
+        source = Path(run.load_circuit().source)
+        circuits[run.circuit] = {source.name: source.read_bytes()}
     return drivers, circuits
 
 
@@ -122,10 +123,10 @@ def run_on_ray(todo: list[BenchRun], write: Callable[[BenchRun, dict], None],
         _run_tasks(ray, todo, write)
 
 
-def _connect(ray, address: str | None, jobs: int | None) -> None:
+def _connect(ray: ModuleType, address: str | None, jobs: int | None) -> None:
     """`ray.init`: a new local instance of `jobs` CPUs (address None) or a cluster's."""
-    options = {"include_dashboard": False, "log_to_driver": False,
-               "logging_level": logging.ERROR}
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                               "logging_level": logging.ERROR}
     if address is None:
         options["num_cpus"] = jobs
     else:
@@ -140,7 +141,7 @@ def _connect(ray, address: str | None, jobs: int | None) -> None:
                               f"{exc}") from None
 
 
-def _run_tasks(ray, todo: list[BenchRun],
+def _run_tasks(ray: ModuleType, todo: list[BenchRun],
                write: Callable[[BenchRun, dict], None]) -> None:
     """One task per run, `write` each record as it comes; Ctrl-C cancels what is left."""
     from ray.exceptions import RayError

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 
 MARK = "FOLLOW_LINE_RAY_OWNER"  # environment variable of the processes the bench started
 GRACE_S = 2.0  # SIGTERM to SIGKILL, for Ray's processes
@@ -65,7 +66,7 @@ class _StopSignal(Exception):  # noqa: N818 (a signal, not an error)
     """A signal asked the watchdog to end the marked processes now."""
 
 
-def _raise_stop(signum, frame) -> None:
+def _raise_stop(signum: int, frame: FrameType | None) -> None:
     raise _StopSignal
 
 

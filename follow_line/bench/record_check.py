@@ -9,6 +9,7 @@ field that does not fit, and the bench then drives that run again.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from follow_line.world.circuits import DIRECTIONS
 from follow_line.world.lap import STOP_REASONS
@@ -23,7 +24,7 @@ NUMBER_FIELDS = {"distance_m": (0.0, None), "avg_speed_mps": (0.0, None),
                  "real_time_factor": (0.0, None), "sim_time_s": (0.0, None)}
 
 
-def _number(value) -> bool:
+def _number(value: object) -> bool:
     """A finite int or float (not a bool, not text)."""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
             and math.isfinite(value))
@@ -35,12 +36,12 @@ def _range_text(low: float | None, high: float | None) -> str:
     return f"a number in [{low:g}, {high:g}]"
 
 
-def _in_range(value, low: float | None, high: float | None) -> bool:
+def _in_range(value: Any, low: float | None, high: float | None) -> bool:
     return (_number(value) and (low is None or value >= low)
             and (high is None or value <= high))
 
 
-def record_problem(record) -> str | None:
+def record_problem(record: object) -> str | None:
     """What makes `record` unusable as a finished run (one phrase), or None if it is."""
     if not isinstance(record, dict):
         return f"a record is a JSON object, not {type(record).__name__}"
@@ -65,7 +66,7 @@ def record_problem(record) -> str | None:
     return _trajectory_problem(record.get("trajectory"))
 
 
-def _trajectory_problem(trajectory) -> str | None:
+def _trajectory_problem(trajectory: object) -> str | None:
     if not isinstance(trajectory, dict):
         return f"trajectory is {type(trajectory).__name__} (allowed: columns {TRAJECTORY_COLUMNS})"
     lengths = set()

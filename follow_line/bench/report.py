@@ -14,6 +14,7 @@ import html
 import io
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 DIRECTION_LABELS = {"clockwise": "clockwise", "anticlockwise": "anti-clockwise"}
@@ -154,7 +155,8 @@ def _cell(records: list[dict]) -> str:
     return text
 
 
-def mean_laps(records: list[dict], keep) -> dict[tuple[str, str], float]:
+def mean_laps(records: list[dict],
+              keep: Callable[[dict], bool]) -> dict[tuple[str, str], float]:
     """Mean first-lap time per (circuit, direction) of the completed runs `keep` accepts."""
     found: dict[tuple[str, str], list[float]] = {}
     for r in records:
@@ -335,8 +337,9 @@ def main(argv: list[str] | None = None) -> int:
             missing = sorted(set(names) - {r[field] for r in records})
             if missing:
                 parser.error(f"no runs of {field} {', '.join(missing)} in {args.results}")
+            order = {name: i for i, name in enumerate(names)}
             records = sorted((r for r in records if r[field] in names),
-                             key=lambda r, f=field, n=names: n.index(r[f]))
+                             key=lambda r: order[r[field]])
     print(results_seed_markdown(records), end="")
     return 0
 

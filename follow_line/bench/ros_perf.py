@@ -16,6 +16,7 @@ import statistics
 import threading
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ def lockstep_figures(spec: GraphSpec, repeats: int = 3, shipped_profile: bool = 
 class Probe:
     """Receive times of /clock ticks and of the TwistStamped answers, by stamp (ns)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         import rclpy
         from geometry_msgs.msg import TwistStamped
         from rclpy.executors import SingleThreadedExecutor
@@ -73,12 +74,12 @@ class Probe:
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
 
-    def _on_clock(self, msg) -> None:
+    def _on_clock(self, msg: Any) -> None:
         stamp = stamp_to_ns(msg.clock)
         self.repeated_ticks += stamp in self.ticks
         self.ticks.setdefault(stamp, time.perf_counter())
 
-    def _on_cmd(self, msg) -> None:
+    def _on_cmd(self, msg: Any) -> None:
         if msg.twist.linear.x > 0:  # an answer to a frame, not a stop command
             self.answers.setdefault(stamp_to_ns(msg.header.stamp), time.perf_counter())
 

@@ -22,9 +22,13 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from follow_line.errors import FollowLineError, unknown_name
-from follow_line.world.circuits import load_circuit
+
+if TYPE_CHECKING:
+    from follow_line.bench.runner import BenchRun
+    from follow_line.ros.bringup import GraphSpec
 
 LOCKSTEP, FREE_RUNNING, GAZEBO = "ros-lockstep", "ros-free-running", "ros-gazebo-sim"
 #: How a run is driven -> its latency label.
@@ -70,13 +74,13 @@ def check_ros_runs(runs: list) -> None:
     caller_domain()
 
 
-def graph_spec(run):
+def graph_spec(run: BenchRun) -> GraphSpec:
     """The `GraphSpec` of a bench run (a `runner.BenchRun` driven through ROS)."""
     from follow_line.ros.bringup import GraphSpec
 
     return GraphSpec(model=run.driver, circuit=run.circuit, direction=run.direction,
                      laps=run.laps, lockstep=run.via == LOCKSTEP,
-                     sim="gz" if run.via == GAZEBO else "builtin")
+                     sim="gz" if run.via == GAZEBO else "builtin", world=run.world)
 
 
 def caller_domain() -> int:
@@ -91,7 +95,7 @@ def run_domain(slot: int) -> int:
     return (caller_domain() + 1 + slot % (DOMAIN_IDS - 1)) % DOMAIN_IDS
 
 
-def run_environment(run, slot: int) -> dict[str, str]:
+def run_environment(run: BenchRun, slot: int) -> dict[str, str]:
     """The environment of `run`'s processes: process `slot`'s domain, a Gazebo partition.
 
     The partition (Gazebo runs only) is `follow_line_<run key>_<pid>`, letters, digits and
@@ -107,7 +111,7 @@ def run_environment(run, slot: int) -> dict[str, str]:
     return env
 
 
-def drive_through_ros(run, slot: int) -> dict:
+def drive_through_ros(run: BenchRun, slot: int) -> dict:
     """Drive `run` through the ROS graph in process `slot`'s domain; the lap monitor's record.
 
     A graph stopped by a signal (Ctrl-C, the bench stopping its workers) raises
@@ -119,6 +123,6 @@ def drive_through_ros(run, slot: int) -> dict:
     record = run_graph(graph_spec(run), quiet=True, env=env)
     if record["stop_reason"] == "interrupted":
         raise KeyboardInterrupt
-    record["circuit_file"] = load_circuit(run.circuit).source
+    record["circuit_file"] = run.load_circuit().source
     record["ros_domain_id"] = int(env[DOMAIN_ENV])
     return record

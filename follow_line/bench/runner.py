@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 
 from tqdm import tqdm
@@ -51,8 +52,9 @@ from follow_line.driving.latency import parse_latency
 from follow_line.driving.run import Driver, RunSpec, run_drive
 from follow_line.errors import FollowLineError, unknown_name
 from follow_line.files import write_json_atomic, write_text_atomic
-from follow_line.world.circuits import DIRECTIONS, load_circuit
+from follow_line.world.circuits import DIRECTIONS, Circuit
 from follow_line.world.lap import LapRules
+from follow_line.world.worlds import get_world
 
 log = logging.getLogger(__name__)
 ORPHAN_CHECK_S = 0.5  # how often a worker checks that the main process is still there
@@ -74,6 +76,7 @@ class BenchRun:
     perturbation: str = "clean"
     latency: str = "0"  # a `parse_latency` label
     via: str = IN_PROCESS  # how it is driven: here, or through the ROS graph
+    world: str = "wide"  # whose circuits, car and networks (world/worlds.py)
 
     @property
     def key(self) -> str:
@@ -94,14 +97,18 @@ class BenchRun:
         if self.via != IN_PROCESS:
             key = f"{key}__{self.via}"
         digest = _identity_digest(self.driver, self.circuit, self.perturbation, self.repeat,
-                                  self.latency, self.via)
+                                  self.latency, self.via, self.world)
         return f"{key}__{digest}"
+
+    def load_circuit(self) -> Circuit:
+        """The run's circuit, a name resolved in the run's world."""
+        return get_world(self.world).load(self.circuit)
 
 
 @functools.cache
 def _identity_digest(driver: str, circuit: str, perturbation: str, repeat: int,
-                     latency: str, via: str) -> str:
-    c = load_circuit(circuit)
+                     latency: str, via: str, world: str = "wide") -> str:
+    c = get_world(world).load(circuit)
     who = str(Path(driver).resolve()) if Path(driver).suffix else driver
     geometry = json.dumps([c.road_width, c.line_width, c.control_points, c.start,
                            c.interpolation])
@@ -111,28 +118,32 @@ def _identity_digest(driver: str, circuit: str, perturbation: str, repeat: int,
         conditions += f"|latency {latency}"
     if via != IN_PROCESS:  # in-process runs keep the identity they had before ROS runs
         conditions += f"|via {via}"
+    if world != "wide":  # the wide world's runs keep the identity they had before worlds
+        conditions += f"|world {world}"
     return hashlib.sha256(f"{who}|{geometry}|{conditions}".encode()).hexdigest()[:8]
 
 
 def plan(drivers: list[str], circuits: list[str], directions: list[str], repeat: int = 1,
          laps: int = 1, perturbations: tuple[str, ...] | list[str] = ("clean",),
-         latencies: tuple[str, ...] | list[str] = ("0",), via: str = IN_PROCESS
-         ) -> list[BenchRun]:
+         latencies: tuple[str, ...] | list[str] = ("0",), via: str = IN_PROCESS,
+         world: str | None = None) -> list[BenchRun]:
     """Every run of the matrix, validating names and latencies before anything starts.
 
-    `via`: how the runs are driven, here or one of `ros_runs.VIAS` through the ROS graph.
+    `via`: how the runs are driven, here or one of `ros_runs.VIAS` through the ROS graph;
+    `world`: whose circuits (names resolve in it), car and networks (None: the default).
     """
+    world = get_world(world).name
     for name in drivers:
-        check_driver_name(name)
+        check_driver_name(name, world)
     for circuit in circuits:
-        load_circuit(circuit)
+        get_world(world).load(circuit)
     for direction in directions:
         if direction not in DIRECTIONS:
             raise unknown_name("direction", direction, DIRECTIONS)
     for name in perturbations:
         perturbation(name)
     labels = list(dict.fromkeys(parse_latency(text).label for text in latencies))
-    runs = [BenchRun(d, c, r, k, laps, p, lat, via) for d in drivers for lat in labels
+    runs = [BenchRun(d, c, r, k, laps, p, lat, via, world) for d in drivers for lat in labels
             for p in perturbations for c in circuits for r in directions for k in range(repeat)]
     if via != IN_PROCESS:
         from follow_line.bench.ros_runs import check_ros_runs
@@ -162,17 +173,21 @@ def drive_record(run: BenchRun, threads: int = 1) -> dict:
 
             return drive_through_ros(run, _slot)
         appearance, start = run_conditions(run.perturbation, run.repeat)
-        spec = RunSpec(load_circuit(run.circuit), run.direction, LapRules(laps=run.laps),
-                       appearance, start, parse_latency(run.latency))
-        return run_drive(spec, _driver(run.driver, threads))
+        spec = RunSpec(run.load_circuit(), run.direction, LapRules(laps=run.laps),
+                       appearance, start, parse_latency(run.latency), get_world(run.world))
+        return run_drive(spec, _driver(run.driver, threads, run.world))
     except Exception as exc:  # noqa: BLE001 (a failing run must not stop the others)
         return failed_record(run, f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
 
 def failed_record(run: BenchRun, error: str, trace: str = "") -> dict:
-    """The record of a run that did not finish (retried on the next invocation)."""
-    return {"circuit": Path(run.circuit).stem, "direction": run.direction, "error": error,
-            "traceback": trace}
+    """The record of a run that did not finish (retried on the next invocation).
+
+    It names the circuit's file like a finished run's, so that the reports put it in the
+    same column (`bench.labels`).
+    """
+    return {"circuit": Path(run.circuit).stem, "circuit_file": run.load_circuit().source,
+            "direction": run.direction, "error": error, "traceback": trace}
 
 
 def finish_record(run: BenchRun, record: dict, weights: str | None) -> dict:
@@ -197,12 +212,12 @@ def driver_label(driver: str) -> str:
 
 
 @functools.cache
-def _driver(name: str, threads: int) -> Driver:
-    """A worker's driver, loaded once per process (a network takes seconds to load).
+def _driver(name: str, threads: int, world: str) -> Driver:
+    """A worker's driver for a world, loaded once per process (a network takes seconds).
 
     `run_drive` resets it before every run.
     """
-    return make_driver(name, threads=threads)
+    return make_driver(name, threads=threads, world=world)
 
 
 EXECUTORS = ("local", "ray")
@@ -225,7 +240,8 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
     out = Path(out)
     check_report_paths(out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    weights = {name: driver_weights(name) for name in {r.driver for r in runs}}
+    weights = {name: driver_weights(name, world)
+               for name, world in {(r.driver, r.world) for r in runs}}
     todo = [r for r in runs if not _finished(out / "runs" / f"{r.key}.json", weights[r.driver])]
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc="bench", unit="run",
                disable=not progress)
@@ -234,7 +250,7 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
 
         def write(run: BenchRun, record: dict) -> None:
             if "circuit_file" in record:  # the worker's copy: name the user's file
-                record["circuit_file"] = load_circuit(run.circuit).source
+                record["circuit_file"] = run.load_circuit().source
             record = finish_record(run, record, weights[run.driver])
             write_json_atomic(out / "runs" / f"{run.key}.json", record)
             _report_progress(bar, record)
@@ -248,7 +264,8 @@ def run_bench(runs: list[BenchRun], out: Path, jobs: int = 1, progress: bool = T
         _run_in_workers(todo, out, weights, jobs, bar)
     bar.close()
     records = [json.loads((out / "runs" / f"{r.key}.json").read_text()) for r in runs]
-    tasks = {name: driver_task(name) for name in weights}
+    worlds = {r.driver: r.world for r in runs}
+    tasks = {name: driver_task(name, worlds[name]) for name in weights}
     for run, record in zip(runs, records, strict=True):
         record["task"] = tasks[run.driver]  # for the reports' grouping, not stored in runs/
     keys = [r.key for r in runs]
@@ -303,7 +320,7 @@ def _execute_task(task: tuple) -> dict:
         os._exit(EXIT_INTERRUPTED)
 
 
-def _worker_init(main_pid: int, slots) -> None:
+def _worker_init(main_pid: int, slots: Synchronized) -> None:
     """Take the next number of `slots`; ignore SIGINT; end when the main process is gone.
 
     An orphaned worker sends itself SIGTERM (which ends it, or makes the ROS graph it drives

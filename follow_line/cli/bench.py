@@ -17,7 +17,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from follow_line.bench.perturb import expand_perturbations
     from follow_line.bench.ros_runs import VIAS, check_simulator, via_of
     from follow_line.bench.runner import IN_PROCESS, default_jobs, plan, run_bench
-    from follow_line.world.circuits import DIRECTIONS, builtin_circuits
+    from follow_line.world.circuits import DIRECTIONS
+    from follow_line.world.worlds import get_world
 
     if args.out.exists() and not args.out.is_dir():
         raise FollowLineError(f"--out {args.out} is a file; give a results folder")
@@ -27,9 +28,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.ros:
         check_simulator(args.sim or "builtin")
     via = via_of(args.sim or "builtin", args.free_running) if args.ros else IN_PROCESS
-    runs = plan(args.models, args.circuits or builtin_circuits(),
+    runs = plan(args.models, args.circuits or get_world(args.world).circuits(),
                 args.directions or list(DIRECTIONS), args.repeat, args.laps,
-                expand_perturbations(args.perturb), args.latency or [VIAS.get(via, "0")], via)
+                expand_perturbations(args.perturb), args.latency or [VIAS.get(via, "0")], via,
+                args.world)
     if args.address and args.executor != "ray":
         raise FollowLineError("--address is the Ray cluster of --executor ray")
     records = run_bench(runs, args.out, jobs=args.jobs or default_jobs(),
@@ -49,7 +51,7 @@ def add_bench(command: AddCommand) -> None:
     p.add_argument("--models", type=csv, default=["pilotnet"],
                    help="comma-separated drivers: expert, shipped networks, model files "
                         "(default: pilotnet)")
-    add(p, "circuits", "directions")
+    add(p, "world", "circuits", "directions")
     p.add_argument("--repeat", type=positive_int, default=1,
                    help="repetitions per run; repetition k > 0 jitters the start (seed k)")
     add(p, "laps")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from follow_line.cli.options import AddCommand
+from follow_line.cli.options import AddCommand, add
 
 
 def cmd_circuits(args: argparse.Namespace) -> int:
-    """List the built-in circuits (training, then held out for testing) with their lengths."""
-    from follow_line.world.circuits import builtin_circuits, held_out_circuits, load_circuit
+    """List a world's circuits (training, then held out for testing) with their lengths."""
+    from follow_line.world.worlds import get_world
 
-    training = [load_circuit(name) for name in builtin_circuits()]
-    held_out = [load_circuit(name) for name in held_out_circuits()]
+    world = get_world(args.world)
+    training = [world.load(name) for name in world.circuits()]
+    held_out = [world.load(name) for name in world.held_out()]
     print(f"{'circuit':<14}{'length (m)':>11}  {'road (m)':>8}  {'use':<9} description")
     for c in training + held_out:
         use = "held out" if c.held_out else "training"
@@ -34,4 +35,5 @@ def register(command: AddCommand) -> None:
                 "testing) and their lengths")
     p.add_argument("--plot", type=Path, help="also draw their maps to this PNG (the held-out "
                    "ones in a tinted bottom row)")
+    add(p, "world")
     p.set_defaults(func=cmd_circuits)

@@ -28,7 +28,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         shape = "x".join(str(d) for d in info.model_input_shape())
         print(f"  {info.name:<27}{info.task:<16}{info.frames:<12}{shape:<14}"
               f"{', '.join(info.outputs)}")
-    folder = models_dir()
+    folder = models_dir(args.world)
     names = shipped_models(folder)
     print(f"\nShipped networks in {folder}:" + ("" if names else " none yet"))
     for name in names:
@@ -45,6 +45,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def add_models(command: AddCommand) -> None:
     """Add `models`."""
     p = command("models", help="list the network registry and the shipped networks")
+    add(p, "world", help="list the networks trained for this world")
     p.set_defaults(func=cmd_models)
 
 
@@ -52,14 +53,15 @@ def cmd_collect(args: argparse.Namespace) -> int:
     """Record a dataset with the explicit driver (rosbag2 episodes + dataset.yaml)."""
     from follow_line.learning.collect import collect
     from follow_line.world.appearance import Randomisation
-    from follow_line.world.circuits import DIRECTIONS, builtin_circuits
+    from follow_line.world.circuits import DIRECTIONS
+    from follow_line.world.worlds import get_world
 
-    metas = collect(args.out, args.circuits or builtin_circuits(),
+    metas = collect(args.out, args.circuits or get_world(args.world).circuits(),
                     args.directions or list(DIRECTIONS), laps=args.laps,
                     recovery=args.recovery, seed=args.seed, overwrite=args.overwrite,
                     progress=not args.quiet,
                     randomisation=Randomisation() if args.randomise else None,
-                    storage=args.storage)
+                    storage=args.storage, world=args.world)
     frames = sum(m["frames"] for m in metas)
     print(f"{len(metas)} episodes, {frames} frames written to {args.out}")
     for m in metas:
@@ -71,7 +73,7 @@ def add_collect(command: AddCommand) -> None:
     """Add `collect`."""
     p = command("collect", help="record a dataset with the explicit driver")
     add(p, "out", required=True, help="dataset folder to create")
-    add(p, "circuits", "directions")
+    add(p, "world", "circuits", "directions")
     add(p, "laps", type=non_negative_int, help="clean laps per circuit and direction")
     p.add_argument("--recovery", type=non_negative_int, default=1,
                    help="recovery laps (off-line start, steering disturbances) per circuit "
@@ -92,7 +94,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train one network on a dataset and save it with its card."""
     from follow_line.driving.zoo import default_card
     from follow_line.learning.data import load_episodes
-    from follow_line.learning.train import TrainConfig, train_network
+    from follow_line.learning.train import TrainConfig, check_dataset_world, train_network
 
     config = TrainConfig(network=args.model, name=args.name, image_mode=args.image,
                          constant_v=args.constant_v, balance=args.balance, epochs=args.epochs,
@@ -101,11 +103,14 @@ def cmd_train(args: argparse.Namespace) -> int:
                          learning_rate=args.learning_rate,
                          val_circuits=tuple(args.val_circuits or ()), augment=args.augment,
                          options=dict(args.arch))
-    card = default_card(config.network, config.name, config.image_mode, config.constant_v)
+    card = default_card(config.network, config.name, config.image_mode, config.constant_v,
+                        args.world)
+    check_dataset_world(args.data, card.world)
+    out = args.out or world_models(args.world)
     episodes = load_episodes(args.data, card.preprocessing, progress=not args.quiet)
-    card = train_network(config, episodes, args.out, card=card,
+    card = train_network(config, episodes, out, card=card,
                          verbose=2 if args.quiet else "auto", dataset=str(args.data))
-    print(f"saved {args.out / (card.name + '.keras')} and its card "
+    print(f"saved {out / (card.name + '.keras')} and its card "
           f"(best validation loss {card.training['best_val_loss']:.4f})")
     return 0
 
@@ -142,8 +147,8 @@ def add_train(command: AddCommand) -> None:
     p.add_argument("--learning-rate", type=positive, default=1e-3, help="Adam's step size")
     p.add_argument("--val-circuits", type=csv,
                    help="hold these circuits out for validation (default: 20%% of episodes)")
-    add(p, "seed")
-    add(p, "out", default=Path("models"), help="folder for NAME.keras")
+    add(p, "seed", "world")
+    add(p, "out", help="folder for NAME.keras (default: models/, or models/WORLD/)")
     add(p, "quiet", help="one line per epoch")
     p.set_defaults(func=cmd_train)
 
@@ -153,13 +158,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from follow_line.learning.evaluate import card_metrics, evaluate_models
 
     if args.from_cards:
-        rows = card_metrics(args.models, args.out, folder=args.models_dir)
+        rows = card_metrics(args.models, args.out, folder=args.models_dir, world=args.world)
     elif args.train_data is None or args.test_data is None:
         raise FollowLineError("evaluate needs --train-data and --test-data, or --from-cards")
     else:
         rows = evaluate_models(args.models, {"train": args.train_data, "test": args.test_data},
                                args.out, folder=args.models_dir,
-                               update_cards=args.update_cards, progress=not args.quiet)
+                               update_cards=args.update_cards, progress=not args.quiet,
+                               world=args.world)
     print((args.out / "metrics.md").read_text())
     return 0 if rows else 1
 
@@ -173,7 +179,9 @@ def add_evaluate(command: AddCommand) -> None:
     p.add_argument("--from-cards", action="store_true",
                    help="tables from the metrics stored in the cards (no data needed)")
     add(p, "out", required=True, help="folder for metrics.md/.json")
-    p.add_argument("--models-dir", type=Path, help="where the networks are (default: models/)")
+    p.add_argument("--models-dir", type=Path,
+                   help="where the networks are (default: models/, or models/WORLD/)")
+    add(p, "world")
     p.add_argument("--update-cards", action="store_true",
                    help="also store the metrics in each model's card")
     add(p, "quiet")
@@ -185,11 +193,13 @@ def cmd_zoo(args: argparse.Namespace) -> int:
     from follow_line.learning.regenerate import record_datasets, regenerate
 
     if args.datasets:
-        folders = record_datasets(args.data, args.datasets, progress=not args.quiet)
+        folders = record_datasets(args.data, args.datasets, progress=not args.quiet,
+                                  world=args.world)
         print(f"datasets: {', '.join(str(f) for f in folders.values())}")
         return 0
-    names = regenerate(args.data, args.out, args.only, progress=not args.quiet)
-    print(f"trained {len(names)} networks into {args.out}: {', '.join(names)}")
+    out = args.out or world_models(args.world)
+    names = regenerate(args.data, out, args.only, progress=not args.quiet, world=args.world)
+    print(f"trained {len(names)} networks into {out}: {', '.join(names)}")
     return 0
 
 
@@ -198,12 +208,20 @@ def add_zoo(command: AddCommand) -> None:
     p = command("zoo", help="regenerate every shipped network (config/zoo.yaml)")
     p.add_argument("--data", type=Path, default=Path("data"),
                    help="where the train/test datasets are (recorded if missing)")
-    add(p, "out", default=Path("models"), help="folder for the trained networks")
+    add(p, "out", help="folder for the trained networks (default: models/, or models/WORLD/)")
+    add(p, "world", help="whose recipe (config/zoo.yaml worlds:) and datasets (DATA/WORLD/)")
     p.add_argument("--only", type=csv, help="comma-separated subset of the zoo's names")
     p.add_argument("--datasets", type=csv, metavar="SPLITS",
                    help="only record these datasets if missing (train,test) and train nothing")
     add(p, "quiet")
     p.set_defaults(func=cmd_zoo)
+
+
+def world_models(world: str) -> Path:
+    """The default --out of train and zoo: models/, or models/WORLD/ for another world."""
+    from follow_line.world.worlds import get_world
+
+    return Path("models") / get_world(world).models
 
 
 def register(command: AddCommand) -> None:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from follow_line.cli.options import AddCommand, add, key_value, positive, size
+from follow_line.driving.onnx_runtime import QUANTIZATIONS
 from follow_line.errors import FollowLineError
 
 
@@ -36,7 +37,7 @@ def add_export(command: AddCommand) -> None:
                 "fp16/int8), checked against Keras on a dataset's or the simulator's frames")
     add(p, "model", default=None, required=True, help="a shipped network or a NAME.keras path")
     p.add_argument("--format", default="onnx", choices=("onnx",))
-    p.add_argument("--quantize", choices=("fp16", "int8"),
+    p.add_argument("--quantize", choices=QUANTIZATIONS,
                    help="quantise: fp16 weights, or int8 calibrated on --data frames")
     p.add_argument("--data", type=Path,
                    help="dataset whose frames check the export and calibrate int8 (default: "

@@ -17,19 +17,20 @@ def cmd_frame(args: argparse.Namespace) -> int:
     import cv2
 
     from follow_line.files import write_text_atomic
-    from follow_line.world.circuits import load_circuit
     from follow_line.world.simulator import Simulator, StartOffset
+    from follow_line.world.worlds import get_world
 
     if args.out.suffix.lower() not in IMAGE_SUFFIXES:
         raise FollowLineError(f"--out {args.out}: give an image file name ending in "
                               f"{', '.join(IMAGE_SUFFIXES)}")
-    circuit = load_circuit(args.circuit)
+    world = get_world(args.world)
+    circuit = world.load(args.circuit)
     if abs(args.at) > circuit.length:
         raise FollowLineError(f"--at {args.at:g}: not on the lap (allowed: within "
                               f"+-{circuit.length:.1f} m, the length of {circuit.name})")
     check_writable(args.out)
     appearance, _ = conditions(args)
-    sim = Simulator(circuit, args.direction, appearance=appearance,
+    sim = Simulator(circuit, args.direction, camera=world.camera, appearance=appearance,
                     start=StartOffset(along=args.at, lateral=args.lateral))
     ok, encoded = cv2.imencode(args.out.suffix.lower(), sim.frame()[..., ::-1])
     if not ok:
@@ -42,7 +43,7 @@ def cmd_frame(args: argparse.Namespace) -> int:
 def add_frame(command: AddCommand) -> None:
     """Add `frame`."""
     p = command("frame", help="save the camera image at a point of a circuit")
-    add(p, "circuit", "direction")
+    add(p, "world", "circuit", "direction")
     p.add_argument("--at", type=finite, default=0.0,
                    help="metres along the line from the start (within +- the lap's length)")
     p.add_argument("--lateral", type=finite, default=0.0, help="metres left of the line")
@@ -59,14 +60,16 @@ def cmd_drive(args: argparse.Namespace) -> int:
     from follow_line.driving.latency import parse_latency
     from follow_line.driving.run import RunSpec, run_drive
     from follow_line.files import write_json_atomic
-    from follow_line.world.circuits import load_circuit
     from follow_line.world.lap import LapRules
+    from follow_line.world.worlds import get_world
 
-    circuit = load_circuit(args.circuit)
+    world = get_world(args.world)
+    circuit = world.load(args.circuit)
     latency = parse_latency(args.latency)
     check_writable(args.json)
     check_writable(args.video)
-    driver = make_driver(args.model or args.driver, backend=args.backend, device=args.device)
+    driver = make_driver(args.model or args.driver, backend=args.backend, device=args.device,
+                         world=world.name)
     rules = LapRules(laps=args.laps, timeout_seconds=args.timeout)
     with tqdm(total=100.0, desc=f"{circuit.name} {args.direction}", unit="%",
               bar_format="{l_bar}{bar}| {n:.1f}/100 % [{elapsed}<{remaining}]{postfix}",
@@ -77,8 +80,8 @@ def cmd_drive(args: argparse.Namespace) -> int:
             bar.update(0)
 
         appearance, start = conditions(args)
-        record = run_drive(RunSpec(circuit, args.direction, rules, appearance, start, latency),
-                           driver, video=args.video, on_progress=on_progress)
+        record = run_drive(RunSpec(circuit, args.direction, rules, appearance, start, latency,
+                                   world), driver, video=args.video, on_progress=on_progress)
     print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
     if args.json:
         write_json_atomic(args.json, record)
@@ -92,7 +95,7 @@ def add_drive(command: AddCommand) -> None:
     who.add_argument("--driver", default="expert", help="'expert' (default) or a model name")
     add(who, "model", default=None, help="a shipped network, a registry network (untrained) "
         "or a NAME.keras path; see `follow-line models`")
-    add(p, "backend", "device", "circuit", "direction", "laps", "timeout")
+    add(p, "backend", "device", "world", "circuit", "direction", "laps", "timeout")
     p.add_argument("--latency", default="0",
                    help="0 (lockstep, the default: the simulator waits for the driver), N "
                         "ms (the command from frame t acts at t + N ms; frames that arrive "

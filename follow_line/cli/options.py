@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from follow_line.driving.inference import BACKENDS, DEVICES
 from follow_line.errors import FollowLineError
 from follow_line.world.circuits import DIRECTIONS
+from follow_line.world.worlds import DEFAULT_WORLD, world_names
 
 if TYPE_CHECKING:
     from follow_line.world.appearance import Appearance
@@ -148,6 +149,9 @@ SHARED: dict[str, dict[str, Any]] = {
     "backend": {"default": "auto", "choices": BACKENDS,
                 "help": "inference backend for networks (default: auto = fastest that works)"},
     "device": {"default": "auto", "choices": DEVICES},
+    "world": {"default": DEFAULT_WORLD, "choices": world_names(),
+              "help": "the world: its circuits (names resolve in it), its car's camera, its "
+                      f"networks (docs/guide.md 'Worlds'; default: {DEFAULT_WORLD})"},
     "circuit": {"default": "simple", "help": "built-in name or path to a YAML file"},
     "direction": {"default": "clockwise", "choices": DIRECTIONS},
     "circuits": {"type": csv, "help": "comma-separated (default: all built-in)"},

@@ -22,7 +22,7 @@ def cmd_ros(args: argparse.Namespace) -> int:
     spec = GraphSpec(model=args.model, circuit=args.circuit, direction=args.direction,
                      laps=args.laps, lockstep=not args.free_running and args.sim == "builtin",
                      real_time_factor=args.real_time_factor, timeout_seconds=args.timeout or 0.0,
-                     device=args.device, backend=args.backend, sim=args.sim)
+                     device=args.device, backend=args.backend, sim=args.sim, world=args.world)
     check_writable(args.json)
     record = run_graph(spec, record_path=args.json, quiet=args.quiet)
     print(json.dumps({k: v for k, v in record.items() if k != "trajectory"}, indent=2))
@@ -35,7 +35,7 @@ def add_ros(command: AddCommand) -> None:
     """Add `ros`."""
     p = command("ros", help="drive one circuit through the ROS 2 graph (sim, drive and "
                 "lap-monitor nodes as processes; needs rclpy, not launch)")
-    add(p, "model", "backend", "device", "circuit", "direction", "laps")
+    add(p, "model", "backend", "device", "world", "circuit", "direction", "laps")
     p.add_argument("--free-running", action="store_true",
                    help="simulate in real time (x --real-time-factor) instead of in lockstep "
                         "with the driver")

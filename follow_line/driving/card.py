@@ -11,18 +11,27 @@ import copy
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
 
 from follow_line.driving.frames import FRAME_MODES
 from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
+from follow_line.world.worlds import WORLDS, get_world, world_names
 
 CARD_VERSION = 1
+# The world of a card that names none: every card written before worlds existed was trained
+# for the wide one (a fixed name, not the default world, which may change).
+CARD_WORLD = "wide"
 TASKS = ("regression", "classification")
 DECODINGS = ("argmax", "expectation")
 WARM_UPS = ("pad_first",)
 LAYOUTS = ("NHWC", "NCHW")
 #: The `network` of a card written for a model made elsewhere (an ONNX file).
 EXTERNAL = "external"
+#: A value or an array of values of one output.
+ArrayOrFloat = TypeVar("ArrayOrFloat", float, np.ndarray)
 
 # The seed study's classes (docs/architecture.md "Networks and model cards"):
 # |w| >= 1.0 / 0.5 / 0.1 -> 1.9 / 0.75 / 0.25, else 0; v > 11 / > 9 / > 7 -> 13 / 10 / 8, else 5.
@@ -32,7 +41,7 @@ V_CLASS_VALUES = (5.0, 8.0, 10.0, 13.0)
 V_CLASS_THRESHOLDS = (7.0, 9.0, 11.0)
 
 
-def _number(card: str, field_name: str, value, positive: bool = False) -> float:
+def _number(card: str, field_name: str, value: Any, positive: bool = False) -> float:
     """`value` if it is a finite number (> 0 with `positive`), else an error naming the field."""
     import math
 
@@ -73,9 +82,14 @@ class ModelCard:
     training: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     version: int = CARD_VERSION
+    world: str = CARD_WORLD  # the world (camera, circuits) it was trained for: world/worlds.py
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         from follow_line.driving.nets import known_networks
+
+        if self.world not in WORLDS:
+            raise FollowLineError(f"card {self.name}: world {self.world!r} is not one of "
+                                  f"{', '.join(world_names())}")
 
         if self.network not in (*known_networks(), EXTERNAL):
             raise FollowLineError(f"card {self.name}: network {self.network!r} is not in the "
@@ -122,7 +136,7 @@ class ModelCard:
             raise FollowLineError(f"card {self.name}: a classifier without v classes needs "
                                   "'constant_v'")
 
-    def unscale(self, name: str, value):
+    def unscale(self, name: str, value: ArrayOrFloat) -> ArrayOrFloat:
         """Regression output `name` (a float or an array) in m/s or rad/s: x scale + offset."""
         spec = self.outputs[name]
         return value * spec["scale"] + spec.get("offset", 0.0)
@@ -145,7 +159,7 @@ class ModelCard:
         """JSON-ready card (a deep copy: editing it leaves the card alone)."""
         return copy.deepcopy({
             "version": self.version, "name": self.name, "network": self.network,
-            "task": self.task, "description": self.description,
+            "task": self.task, "world": self.world, "description": self.description,
             "preprocessing": self.preprocessing.to_dict(),
             "frames": {"mode": self.frames.mode, "offsets": list(self.frames.offsets),
                        "warm_up": self.frames.warm_up, "max_gap_s": self.frames.max_gap_s},
@@ -182,13 +196,23 @@ class ModelCard:
                 architecture=data.get("architecture", {}),
                 layout=data.get("layout", "NHWC"), output_names=data.get("output_names", {}),
                 training=data.get("training", {}),
-                metrics=data.get("metrics", {}),
+                metrics=data.get("metrics", {}), world=data.get("world", CARD_WORLD),
             )
         except FollowLineError as exc:
             raise FollowLineError(f"{source}: {exc}") from None
         except (KeyError, TypeError, ValueError) as exc:
             raise FollowLineError(f"{source}: malformed card ({type(exc).__name__}: {exc})") \
                 from None
+
+    def check_world(self, world: str | None) -> None:
+        """Refuse to drive this network in another world than the one it was trained for."""
+        here, trained = get_world(world), get_world(self.world)
+        if here.name != trained.name:
+            raise FollowLineError(
+                f"network {self.name} was trained for the {trained.name} world (camera "
+                f"{trained.camera.mount_height:g} m high), not {here.name} (camera "
+                f"{here.camera.mount_height:g} m high): pass --world {trained.name}, or a "
+                f"network trained for {here.name} (models/{here.models or ''})")
 
     def save(self, path: Path) -> None:
         """Write the card as JSON, atomically."""

@@ -2,43 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from follow_line.driving.expert import ExpertDriver
 from follow_line.driving.run import Driver
 from follow_line.errors import FollowLineError
 
-DRIVERS = {"expert": ExpertDriver}
+# Drivers that are no network, by name: each makes the driver for a world (None: the default).
+DRIVERS: dict[str, Callable[[str | None], Driver]] = {"expert": ExpertDriver.for_world}
 
 
-def known_drivers() -> list[str]:
-    """Every name `make_driver` accepts (a model file path is accepted too)."""
+def known_drivers(world: str | None = None) -> list[str]:
+    """Every name `make_driver` accepts in `world` (a model file path is accepted too)."""
     from follow_line.driving.nets import known_networks
-    from follow_line.driving.zoo import shipped_models
+    from follow_line.driving.zoo import models_dir, shipped_models
 
-    shipped = shipped_models()
+    shipped = shipped_models(models_dir(world))
     return sorted(DRIVERS) + shipped + [n for n in known_networks() if n not in shipped]
 
 
-def check_driver_name(name: str) -> None:
-    """Refuse an unknown driver before any work starts, listing the known ones."""
-    from follow_line.driving.zoo import has_weights
+def check_driver_name(name: str, world: str | None = None) -> None:
+    """Refuse an unknown driver before any work starts, listing the known ones.
 
-    if name in DRIVERS or has_weights(name):
-        return  # known without importing the network registry (and TensorFlow)
-    if name not in known_drivers():
-        raise FollowLineError(f"unknown driver {name!r}; known: {', '.join(known_drivers())}")
+    A trained network must have been trained for `world` (its card's world).
+    """
+    from follow_line.driving.zoo import has_weights, load_card, models_dir
+
+    if name in DRIVERS:
+        return
+    if has_weights(name, models_dir(world)):  # known without the registry (and TensorFlow)
+        load_card(name, models_dir(world)).check_world(world)
+        return
+    if name not in known_drivers(world):
+        raise FollowLineError(f"unknown driver {name!r}; known: "
+                              f"{', '.join(known_drivers(world))}")
 
 
-def driver_weights(name: str) -> str | None:
+def driver_weights(name: str, world: str | None = None) -> str | None:
     """The digest of a network driver's weights file (`weights_digest`).
 
     None for the explicit driver and for untrained registry networks (no weights file).
     """
-    from follow_line.driving.zoo import has_weights, weights_digest
+    from follow_line.driving.zoo import has_weights, models_dir, weights_digest
 
-    return None if name in DRIVERS or not has_weights(name) else weights_digest(name)
+    folder = models_dir(world)
+    return None if name in DRIVERS or not has_weights(name, folder) \
+        else weights_digest(name, folder)
 
 
-def driver_task(name: str) -> str:
+def driver_task(name: str, world: str | None = None) -> str:
     """'explicit' for the explicit driver, else the network card's task.
 
     'regression' or 'classification'; read from the card file beside a network's weights,
@@ -46,17 +58,21 @@ def driver_task(name: str) -> str:
     """
     if name in DRIVERS:
         return "explicit"
-    from follow_line.driving.zoo import default_card, has_weights, load_card
+    from follow_line.driving.zoo import default_card, has_weights, load_card, models_dir
 
-    return (load_card(name) if has_weights(name) else default_card(name)).task
+    folder = models_dir(world)
+    return (load_card(name, folder) if has_weights(name, folder) else default_card(name)).task
 
 
 def make_driver(name: str, backend: str = "auto", device: str = "auto",
-                threads: int | None = None) -> Driver:
-    """A fresh driver: 'expert', a shipped network, a model file, or a registry network."""
+                threads: int | None = None, world: str | None = None) -> Driver:
+    """A fresh driver for `world`: 'expert', a shipped network, a model file, or a registry one.
+
+    A trained network drives only the world its card names.
+    """
     if name in DRIVERS:
-        return DRIVERS[name]()
-    check_driver_name(name)
+        return DRIVERS[name](world)
+    check_driver_name(name, world)
     from follow_line.driving.zoo import load_pilot
 
-    return load_pilot(name, backend=backend, device=device, threads=threads)
+    return load_pilot(name, backend=backend, device=device, threads=threads, world=world)

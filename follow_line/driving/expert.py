@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
 from follow_line.world.camera import CameraModel
 from follow_line.world.kinematics import V_LIMITS, W_LIMITS
+from follow_line.world.worlds import World, get_world
 
 MAX_JUMP = 0.25  # of the image width: a larger step between scanned rows is another line
 
@@ -39,12 +41,14 @@ class ExpertParams:
     red_margin: int = 60
 
 
-# For the reference F1 car's camera (world.camera.REFERENCE_CAMERA: 0.144 m high, 0.38 m ahead
-# of the origin) on the reference circuits (3 m road, 0.11 m line, corners down to 2 m): rows
-# from 0.25 m ahead of the camera (it sees from 0.19 m) to 20 m (2 rows below the horizon),
-# a pursuit point 1.2-4 m ahead, and 4 m/s in a 2 m hairpin (sqrt(8 m/s^2 * 2 m)).
-REFERENCE_PARAMS = ExpertParams(v_max=10.0, v_min=2.0, lateral_accel=8.0, look_ahead_gain=0.2,
-                                look_ahead_min=1.2, look_ahead_max=4.0, near_m=0.25, far_m=20.0)
+def world_params(world: World | str | None = None) -> ExpertParams:
+    """The explicit driver's parameters for a world's camera and circuits (world/worlds.py)."""
+    fields: dict[str, Any] = dict(get_world(world).expert)
+    return ExpertParams(**fields)
+
+
+# For the reference F1 car's camera on the reference circuits (the `reference` world).
+REFERENCE_PARAMS = world_params("reference")
 
 
 class ExpertDriver:
@@ -65,6 +69,12 @@ class ExpertDriver:
         self._col_scale = cam.mount_height / row_offsets  # metres left per pixel left
         self._padded = np.zeros((len(self.rows), cam.width + 2), dtype=bool)
         self.reset()
+
+    @classmethod
+    def for_world(cls, world: World | str | None = None) -> ExpertDriver:
+        """The explicit driver with a world's camera and parameters (None: the default)."""
+        world = get_world(world)
+        return cls(world.camera, world_params(world))
 
     def reset(self) -> None:
         """Forget the previous command (new run)."""
@@ -109,7 +119,8 @@ class ExpertDriver:
         by_row: dict[int, list[float]] = {}
         for row, centre in zip(run_rows, centres, strict=True):
             by_row.setdefault(row, []).append(centre)
-        rows, cols = [], []
+        rows: list[int] = []
+        cols: list[float] = []
         prev_col = width / 2 - 0.5
         for i in range(len(self.rows)):
             row_centres = by_row.get(i)

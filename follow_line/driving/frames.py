@@ -64,6 +64,7 @@ class FrameBuffer:
             raise FollowLineError(f"offset {offset} is outside this buffer "
                                   f"(0 to {1 - self.capacity})")
         back = min(-offset, self.count - 1)
+        assert self._frames is not None  # pushed at least once
         return self._frames[(self._head - back) % self.capacity]
 
     @property

@@ -22,11 +22,16 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from follow_line.errors import FollowLineError
 from follow_line.files import write_text_atomic
+
+if TYPE_CHECKING:
+    import keras
+    from ai_edge_litert.interpreter import Interpreter
 
 BACKENDS = ("auto", "keras", "litert", "onnxruntime")
 DEVICES = ("auto", "cpu", "gpu")
@@ -42,7 +47,7 @@ def keras_backend() -> str:
     return keras.backend.backend()
 
 
-def make_predictor(model, backend: str = "auto", device: str = "auto",
+def make_predictor(model: keras.Model, backend: str = "auto", device: str = "auto",
                    threads: int | None = None) -> tuple[Predictor, str]:
     """A compiled batch-1 predictor for `model` and the name of the backend chosen.
 
@@ -78,7 +83,7 @@ def make_predictor(model, backend: str = "auto", device: str = "auto",
     x = np.zeros((1, *model.inputs[0].shape[1:]), dtype=np.float32)
     times = {name: _median_ms(predict, x) for name, predict in candidates.items()}
     log.info("%s: %s", model.name, ", ".join(f"{n} {ms:.3f} ms" for n, ms in times.items()))
-    fastest = min(times, key=times.get)
+    fastest = min(times, key=lambda n: times[n])
     return candidates[fastest], fastest
 
 
@@ -89,7 +94,7 @@ def onnx_ready() -> bool:
     return all(importlib.util.find_spec(m) for m in ("onnxruntime", "tf2onnx", "onnx"))
 
 
-def _onnx_predictor(model, threads: int | None) -> Predictor:
+def _onnx_predictor(model: keras.Model, threads: int | None) -> Predictor:
     from follow_line.driving.onnx_runtime import INSTALL, keras_to_onnx, session_runner
 
     if not onnx_ready():
@@ -130,7 +135,7 @@ def gpu_available() -> bool:
     return False
 
 
-def _keras_predictor(model, device: str) -> Predictor:
+def _keras_predictor(model: keras.Model, device: str) -> Predictor:
     name = keras_backend()
     if device == "gpu" and not gpu_available():
         raise FollowLineError(f"device 'gpu' was asked for but the {name} backend sees no GPU;"
@@ -142,7 +147,7 @@ def _keras_predictor(model, device: str) -> Predictor:
         dev = "/CPU:0" if device == "cpu" else ("/GPU:0" if device == "gpu" else None)
 
         @tf.function(input_signature=spec, reduce_retracing=True)
-        def forward(x):
+        def forward(x: Any) -> Any:
             out = model(x, training=False)
             return out if isinstance(out, list | tuple) else [out]
 
@@ -157,7 +162,7 @@ def _keras_predictor(model, device: str) -> Predictor:
         params = (model.trainable_variables, model.non_trainable_variables)
 
         @jax.jit
-        def jax_forward(trainable, non_trainable, x):
+        def jax_forward(trainable: Any, non_trainable: Any, x: Any) -> Any:
             out, _ = model.stateless_call(trainable, non_trainable, x, training=False)
             return out if isinstance(out, list | tuple) else [out]
 
@@ -194,12 +199,12 @@ def litert_cache_dir() -> Path:
     return cache_root() / "litert"
 
 
-def cache_path(model, kind: str) -> Path:
+def cache_path(model: keras.Model, kind: str) -> Path:
     """Where the `kind` conversion (litert, onnx) of `model` is cached."""
     return cache_root() / kind / f"{model.name}-{_fingerprint(model)}.{CONVERSIONS[kind]}"
 
 
-def _fingerprint(model) -> str:
+def _fingerprint(model: keras.Model) -> str:
     """Identity of a model's architecture and weights (and of the converter's version)."""
     import tensorflow as tf
 
@@ -209,7 +214,7 @@ def _fingerprint(model) -> str:
     return digest.hexdigest()[:32]
 
 
-def _convert(model) -> bytes:
+def _convert(model: keras.Model) -> bytes:
     """The model as a LiteRT flatbuffer, converted once and cached on disk."""
     import tempfile
 
@@ -233,7 +238,7 @@ class NonFiniteOutputsError(FollowLineError):
     """The Keras network itself computes NaN or infinity: no conversion can fix that."""
 
 
-def _litert_predictor(model, threads: int | None) -> Predictor:
+def _litert_predictor(model: keras.Model, threads: int | None) -> Predictor:
     try:
         return _litert_runner(model, _convert(model), threads)
     except NonFiniteOutputsError:
@@ -247,7 +252,7 @@ def _litert_predictor(model, threads: int | None) -> Predictor:
         return _litert_runner(model, _convert(model), threads)
 
 
-def _litert_runner(model, flatbuffer: bytes, threads: int | None) -> Predictor:
+def _litert_runner(model: keras.Model, flatbuffer: bytes, threads: int | None) -> Predictor:
     interpreter = _interpreter(flatbuffer, threads or os.cpu_count() or 1)
     signature = interpreter.get_signature_list()["serving_default"]
     runner = interpreter.get_signature_runner("serving_default")
@@ -263,7 +268,7 @@ def _litert_runner(model, flatbuffer: bytes, threads: int | None) -> Predictor:
     return predict
 
 
-def _check_same_outputs(model, predict: Predictor) -> None:
+def _check_same_outputs(model: keras.Model, predict: Predictor) -> None:
     """Refuse a converted predictor that does not compute what the Keras model computes."""
     rng = np.random.default_rng(0)
     x = rng.random((1, *model.inputs[0].shape[1:]), dtype=np.float32)
@@ -280,7 +285,7 @@ def _check_same_outputs(model, predict: Predictor) -> None:
             raise FollowLineError("converted model's outputs differ from the Keras model's")
 
 
-def _interpreter(flatbuffer: bytes, threads: int):
+def _interpreter(flatbuffer: bytes, threads: int) -> Interpreter:
     from ai_edge_litert.interpreter import Interpreter
 
     return Interpreter(model_content=flatbuffer, num_threads=threads)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,7 +23,14 @@ from follow_line.errors import FollowLineError
 from follow_line.files import write_text_atomic
 from follow_line.logs import native_stderr_silenced
 
+if TYPE_CHECKING:
+    import keras
+    from onnxruntime import InferenceSession
+
+    from follow_line.driving.inference import Predictor
+
 OPSET = 17
+QUANTIZATIONS = ("fp16", "int8")  # `export --quantize`: the forms of learning/export.py
 INSTALL = "pip install -r requirements-onnx.txt"
 log = logging.getLogger(__name__)
 
@@ -41,7 +50,8 @@ def network_layout_shape(card: ModelCard) -> tuple[int, ...]:
     return shape
 
 
-def onnx_predictor(source: Path | bytes, card: ModelCard, threads: int | None = None):
+def onnx_predictor(source: Path | bytes, card: ModelCard,
+                   threads: int | None = None) -> tuple[Predictor, list[str]]:
     """(predictor, output names) for an ONNX model driving with `card`.
 
     The predictor takes the NHWC batch the frame buffer makes and returns the outputs in
@@ -74,12 +84,12 @@ def onnx_predictor(source: Path | bytes, card: ModelCard, threads: int | None = 
 
 
 def session_runner(source: Path | bytes, name: str, outputs: list[str],
-                   threads: int | None = None):
+                   threads: int | None = None) -> Predictor:
     """A predictor of the NHWC ONNX model `source` returning `outputs`, in that order."""
     return _runner(_session(source, name, threads), outputs, nchw=False)
 
 
-def _session(source: Path | bytes, name: str, threads: int | None):
+def _session(source: Path | bytes, name: str, threads: int | None) -> InferenceSession:
     if not onnxruntime_available():
         raise FollowLineError(f"ONNX Runtime is not installed; {INSTALL}")
     import onnxruntime as ort
@@ -99,7 +109,7 @@ def _session(source: Path | bytes, name: str, threads: int | None):
                               f"{type(exc).__name__}: {exc}") from None
 
 
-def _runner(session, outputs: list[str], nchw: bool):
+def _runner(session: InferenceSession, outputs: list[str], nchw: bool) -> Predictor:
     feed = session.get_inputs()[0].name
 
     def predict(x: np.ndarray) -> list[np.ndarray]:
@@ -110,7 +120,7 @@ def _runner(session, outputs: list[str], nchw: bool):
     return predict
 
 
-def _check_input(card: ModelCard, spec) -> None:
+def _check_input(card: ModelCard, spec: Any) -> None:
     """Refuse an input whose fixed sizes differ from the card's (symbolic sizes pass)."""
     expected = network_layout_shape(card)
     got = list(spec.shape)[1:]
@@ -136,7 +146,7 @@ def _per_frame(card: ModelCard, name: str) -> str:
     return f"{units} value{'s' if units > 1 else ''} per frame ([batch, {units}])"
 
 
-def _check_output(card: ModelCard, name: str, spec) -> None:
+def _check_output(card: ModelCard, name: str, spec: Any) -> None:
     """Refuse an output whose fixed sizes hold another number of values per frame."""
     sizes = list(spec.shape)[1:]
     if all(isinstance(s, int) for s in sizes) and int(np.prod(sizes)) != card.output_units(name):
@@ -145,7 +155,7 @@ def _check_output(card: ModelCard, name: str, spec) -> None:
             f"{', '.join(map(str, sizes))}] but the card expects {_per_frame(card, name)}")
 
 
-def _tensors(graph):
+def _tensors(graph: Any) -> Iterator[Any]:
     """Every constant tensor of `graph` and its subgraphs: initialisers, Constant nodes."""
     yield from graph.initializer
     for node in graph.node:
@@ -176,7 +186,7 @@ def _check_finite_initialisers(source: Path | bytes, name: str) -> None:
                                   "model cannot drive")
 
 
-def _check_test_inference(card: ModelCard, predict, names: list[str],
+def _check_test_inference(card: ModelCard, predict: Predictor, names: list[str],
                           wanted: list[str]) -> None:
     """Refuse a model whose outputs on a test frame are not finite or not one per value."""
     x = np.random.default_rng(0).random((1, *card.expected_input_shape()), dtype=np.float32)
@@ -191,7 +201,7 @@ def _check_test_inference(card: ModelCard, predict, names: list[str],
                                   "NaN or infinite on a test frame: the model cannot drive")
 
 
-def keras_to_onnx(model) -> bytes:
+def keras_to_onnx(model: keras.Model) -> bytes:
     """A Keras model as ONNX (tf2onnx through `model.export`), outputs named as in Keras.
 
     Converted once per architecture and weights, cached beside the LiteRT conversions.
@@ -239,7 +249,7 @@ def foreign_card(model: Path, image_mode: str = "cropped", size: tuple[int, int]
         outputs["v"] = {"scale": v_scale, "offset": 0.0}
     card = ModelCard(
         name=name or Path(model).stem, network=EXTERNAL, task="regression",
-        preprocessing=Preprocessing(image_mode=image_mode, input_size=tuple(size),
+        preprocessing=Preprocessing(image_mode=image_mode, input_size=(int(size[0]), int(size[1])),
                                     colour=colour, normalisation=normalisation),
         frames=FrameSpec(), input_shape=(), outputs=outputs, constant_v=constant_v,
         description=f"ONNX model {Path(model).name} (made elsewhere)", layout=layout,

@@ -6,20 +6,24 @@ import functools
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from follow_line.driving.card import ModelCard
 from follow_line.driving.frames import FrameBuffer
-from follow_line.driving.inference import make_predictor
+from follow_line.driving.inference import Predictor, make_predictor
 from follow_line.driving.onnx_runtime import onnx_predictor
 from follow_line.errors import FollowLineError
 from follow_line.world.kinematics import V_LIMITS, W_LIMITS
 
+if TYPE_CHECKING:
+    import keras
+
 log = logging.getLogger(__name__)
 
 
-def check_model_matches_card(model, card: ModelCard) -> None:
+def check_model_matches_card(model: keras.Model, card: ModelCard) -> None:
     """Refuse weights whose input shape or outputs differ from what the card says."""
     shape = tuple(model.inputs[0].shape[1:])
     expected = card.expected_input_shape()
@@ -50,8 +54,8 @@ class Pilot:
     window every frame through `predict`.
     """
 
-    def __init__(self, card: ModelCard, model, backend: str = "auto", device: str = "auto",
-                 threads: int | None = None, streaming: bool = True):
+    def __init__(self, card: ModelCard, model: keras.Model | Path | str, backend: str = "auto",
+                 device: str = "auto", threads: int | None = None, streaming: bool = True):
         """`model`: a Keras model, or the path of an ONNX model (run by ONNX Runtime)."""
         self.card = card
         self.name = card.name
@@ -93,7 +97,7 @@ class Pilot:
         return self.features is not None
 
     @functools.cached_property
-    def predict(self):
+    def predict(self) -> Predictor:
         """The whole-window predictor (built on first use where the network streams)."""
         return self._whole()[0]
 

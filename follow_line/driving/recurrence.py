@@ -13,14 +13,19 @@ within float rounding, not bit for bit.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 from keras import layers, ops
+
+#: A backend tensor (or array) inside a Keras layer.
+Tensor = Any
 
 #: The recurrent layers these steps reproduce.
 RECURRENT = (layers.LSTM, layers.ConvLSTM1D, layers.ConvLSTM2D, layers.ConvLSTM3D)
 
 
-def unrollable(layer) -> bool:
+def unrollable(layer: keras.layers.Layer) -> bool:
     """Whether `layer` is an LSTM or ConvLSTM that :class:`Unrolled` reproduces exactly."""
     if not isinstance(layer, RECURRENT):
         return False
@@ -29,7 +34,7 @@ def unrollable(layer) -> bool:
                 or getattr(cell, "data_format", "channels_last") != "channels_last")
 
 
-def input_term(recurrent, x):
+def input_term(recurrent: keras.layers.Layer, x: Tensor) -> Tensor:
     """``W_x * x + b`` of `recurrent` for one step's input `x` (batch first)."""
     cell = recurrent.cell
     if isinstance(recurrent, layers.LSTM):
@@ -40,7 +45,7 @@ def input_term(recurrent, x):
     return z + cell.bias if cell.use_bias else z
 
 
-def _recurrent_term(recurrent, h):
+def _recurrent_term(recurrent: keras.layers.Layer, h: Tensor) -> Tensor:
     """``W_h * h`` of `recurrent` for the previous output `h`."""
     cell = recurrent.cell
     if isinstance(recurrent, layers.LSTM):
@@ -52,7 +57,7 @@ def _recurrent_term(recurrent, h):
 class _Wrapper(keras.layers.Layer):
     """A layer computing with another (built) recurrent layer's weights."""
 
-    def __init__(self, recurrent, **kwargs):
+    def __init__(self, recurrent: keras.layers.Layer, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.recurrent = recurrent
 
@@ -61,7 +66,7 @@ class _Wrapper(keras.layers.Layer):
                 "recurrent": keras.saving.serialize_keras_object(self.recurrent)}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict) -> _Wrapper:
         config = dict(config)
         config["recurrent"] = keras.saving.deserialize_keras_object(config["recurrent"])
         return cls(**config)
@@ -71,7 +76,7 @@ class _Wrapper(keras.layers.Layer):
 class InputTerm(_Wrapper):
     """The input term of `recurrent` for one step's (batch-first) input."""
 
-    def call(self, x):
+    def call(self, x: Tensor) -> Tensor:
         return input_term(self.recurrent, x)
 
 
@@ -79,14 +84,15 @@ class InputTerm(_Wrapper):
 class Unrolled(_Wrapper):
     """`recurrent` over a (batch, T, ...) sequence, step by step; `cached`: of input terms."""
 
-    def __init__(self, recurrent, cached: bool = False, **kwargs):
+    def __init__(self, recurrent: keras.layers.Layer, cached: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(recurrent, **kwargs)
         self.cached = cached
 
     def get_config(self) -> dict:
         return {**super().get_config(), "cached": self.cached}
 
-    def call(self, x):
+    def call(self, x: Tensor) -> Tensor:
         cell = self.recurrent.cell
         steps = x.shape[1]
         if not self.cached:  # every step's input term in one call, steps folded into the batch

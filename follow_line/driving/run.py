@@ -17,6 +17,7 @@ from follow_line.driving.video import VideoRecorder
 from follow_line.world.circuits import Circuit
 from follow_line.world.lap import LapMonitor, LapRules
 from follow_line.world.simulator import Appearance, Simulator, StartOffset
+from follow_line.world.worlds import World, get_world
 
 
 class Driver(Protocol):
@@ -41,6 +42,7 @@ class RunSpec:
     appearance: Appearance = field(default_factory=Appearance)
     start: StartOffset = field(default_factory=StartOffset)
     latency: Latency = field(default_factory=Latency)
+    world: World = field(default_factory=get_world)  # its car's camera (world/worlds.py)
 
 
 def run_drive(spec: RunSpec, driver: Driver, video: Path | None = None,
@@ -49,7 +51,8 @@ def run_drive(spec: RunSpec, driver: Driver, video: Path | None = None,
 
     `on_progress(completion_pct, sim_time)` is called after every frame period.
     """
-    sim = Simulator(spec.circuit, spec.direction, appearance=spec.appearance, start=spec.start)
+    sim = Simulator(spec.circuit, spec.direction, camera=spec.world.camera,
+                    appearance=spec.appearance, start=spec.start)
     monitor = LapMonitor(sim.line, spec.circuit.road_width, spec.rules)
     driver.reset()
     monitor.update(sim.time, sim.pose)
@@ -73,6 +76,7 @@ def run_drive(spec: RunSpec, driver: Driver, video: Path | None = None,
     return {
         "circuit": spec.circuit.name,
         "circuit_file": spec.circuit.source,
+        "world": spec.world.name,
         "direction": spec.direction,
         "driver": driver.name,
         "weights": getattr(driver, "weights", None),  # a network's weights file digest

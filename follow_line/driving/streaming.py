@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 from keras import layers
@@ -39,7 +40,7 @@ class StreamSplit:
     cached: str
 
 
-def _per_frame(layer, rank: int) -> bool:
+def _per_frame(layer: keras.layers.Layer, rank: int) -> bool:
     """Whether `layer`, on a (batch, T, ...) input of `rank` axes, treats each frame alone."""
     if isinstance(layer, layers.TimeDistributed | layers.Dropout | layers.Activation
                   | layers.ReLU):
@@ -50,7 +51,7 @@ def _per_frame(layer, rank: int) -> bool:
     return False
 
 
-def _front_chain(model) -> tuple[list, object]:
+def _front_chain(model: keras.Model) -> tuple[list, Any]:
     """The per-frame layers from the input on, and the tensor they end on."""
     tensor = model.inputs[0]
     rank = len(tensor.shape)
@@ -65,14 +66,14 @@ def _front_chain(model) -> tuple[list, object]:
     return chain, tensor
 
 
-def _copy(model) -> keras.Model:
+def _copy(model: keras.Model) -> keras.Model:
     """A fresh copy of `model` (same weights) whose layers the split may call again."""
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     return copy
 
 
-def split(model) -> StreamSplit | None:
+def split(model: keras.Model) -> StreamSplit | None:
     """The streaming split of the sequence network `model`, or None (see the module)."""
     if len(model.inputs) != 1 or len(model.inputs[0].shape) < 3:
         return None
@@ -95,7 +96,7 @@ def split(model) -> StreamSplit | None:
     return StreamSplit(front, temporal, cached)
 
 
-def _front(model, chain: list, recurrent) -> keras.Model:
+def _front(model: keras.Model, chain: list, recurrent: keras.layers.Layer | None) -> keras.Model:
     """One frame -> the chain's features or `recurrent`'s input term.
 
     TimeDistributed layers run their inner layer on the frame; the other per-frame layers
@@ -113,13 +114,14 @@ def _front(model, chain: list, recurrent) -> keras.Model:
     return keras.Model(inputs, x, name=f"{model.name}_front")
 
 
-def _temporal(model, after: list, tensor, recurrent, feature_shape) -> keras.Model:
+def _temporal(model: keras.Model, after: list, tensor: Any,
+              recurrent: keras.layers.Layer | None, feature_shape: tuple) -> keras.Model:
     """The window of T front-end outputs -> `model`'s outputs, recurrent layers unrolled."""
     steps = model.inputs[0].shape[1]
     inputs = keras.Input(shape=(steps, *feature_shape), name="features")
     values = {id(tensor): inputs}
     for layer in after:
-        if layer is recurrent:
+        if recurrent is not None and layer is recurrent:
             op = Unrolled(layer, cached=True, name=f"{layer.name}_unrolled")
         elif unrollable(layer):
             op = Unrolled(layer, name=f"{layer.name}_unrolled")

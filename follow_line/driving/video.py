@@ -32,7 +32,7 @@ class VideoRecorder:
         """Append one frame with a caption line."""
         if self._writer is None:
             h, w = frame.shape[:2]
-            self._writer = cv2.VideoWriter(str(self._partial), cv2.VideoWriter_fourcc(*"mp4v"),
+            self._writer = cv2.VideoWriter(str(self._partial), cv2.VideoWriter.fourcc(*"mp4v"),
                                            self._fps, (w, h))
             if not self._writer.isOpened():
                 raise FollowLineError(f"cannot open {self.path} for writing")

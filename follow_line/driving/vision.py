@@ -6,6 +6,7 @@ Every setting comes from a model card; nothing here is specific to one network.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,7 +29,7 @@ class Preprocessing:
     normalisation: str = "unit"
     camera_size: tuple[int, int] = (480, 640)  # (height, width) of the frames it accepts
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for field, value, allowed in (("image_mode", self.image_mode, IMAGE_MODES),
                                       ("colour", self.colour, COLOURS),
                                       ("normalisation", self.normalisation, NORMALISATIONS)):
@@ -64,7 +65,9 @@ class Preprocessing:
         if unknown:
             raise FollowLineError(f"unknown preprocessing field(s) {sorted(unknown)}; "
                                   f"known: {', '.join(sorted(known))}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in data.items()}
+        return cls(**values)
 
     def check(self, image: np.ndarray) -> None:
         """Refuse an image that is not the camera's RGB uint8 frame, saying what is expected."""

@@ -6,11 +6,18 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from follow_line.driving.card import V_CLASS_VALUES, W_CLASS_VALUES, FrameSpec, ModelCard
 from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
 from follow_line.files import package_folder
+from follow_line.world.worlds import get_world
+
+if TYPE_CHECKING:
+    import keras
+
+    from follow_line.driving.pilot import Pilot
 
 log = logging.getLogger(__name__)
 #: Files that name a trained network: its Keras weights, an ONNX model, or its card.
@@ -22,12 +29,14 @@ DEFAULT_W_SCALE = 3.0
 DEFAULT_CONSTANT_V = 8.0
 
 
-def models_dir() -> Path:
-    """Where trained networks live: $FOLLOW_LINE_MODELS, the source tree or the ROS share."""
+def models_dir(world: str | None = None) -> Path:
+    """Where a world's trained networks live (world/worlds.py: models/ for wide).
+
+    The world's folder under $FOLLOW_LINE_MODELS, the source tree's or the ROS share's models/.
+    """
     env = os.environ.get("FOLLOW_LINE_MODELS")
-    if env:
-        return Path(env)
-    return package_folder("models")
+    base = Path(env) if env else package_folder("models")
+    return base / get_world(world).models
 
 
 def shipped_models(folder: Path | None = None) -> list[str]:
@@ -37,14 +46,15 @@ def shipped_models(folder: Path | None = None) -> list[str]:
 
 
 def default_card(network: str, name: str | None = None, image_mode: str = "cropped",
-                 constant_v: float | None = None) -> ModelCard:
-    """The card of a freshly built network: registry defaults, seed class tables."""
+                 constant_v: float | None = None, world: str | None = None) -> ModelCard:
+    """The card of a freshly built network for `world`: registry defaults, seed class tables."""
     from follow_line.driving.nets import network_info
 
     info = network_info(network)
     h, w, c = info.input_shape
     pre = Preprocessing(image_mode=image_mode, input_size=(h, w),
                         colour="rgb" if c == 3 else "gray")
+    outputs: dict[str, dict]
     if info.task == "regression":
         outputs = {"v": {"scale": DEFAULT_V_SCALE, "offset": 0.0},
                    "w": {"scale": DEFAULT_W_SCALE, "offset": 0.0}}
@@ -58,12 +68,13 @@ def default_card(network: str, name: str | None = None, image_mode: str = "cropp
     card = ModelCard(name=name or network, network=network, task=info.task,
                      preprocessing=pre, frames=FrameSpec(info.frames, tuple(info.offsets)),
                      input_shape=(), outputs=outputs, constant_v=constant_v,
-                     description=info.description)
+                     description=info.description, world=get_world(world).name)
     card.input_shape = card.expected_input_shape()
     return card
 
 
-def build_untrained(network: str, card: ModelCard | None = None):
+def build_untrained(network: str,
+                    card: ModelCard | None = None) -> tuple[keras.Model, ModelCard]:
     """A freshly built network (random weights) and its card."""
     from follow_line.driving.nets import build_network
 
@@ -72,7 +83,7 @@ def build_untrained(network: str, card: ModelCard | None = None):
     return model, card
 
 
-def save_model(model, card: ModelCard, folder: Path) -> Path:
+def save_model(model: keras.Model, card: ModelCard, folder: Path) -> Path:
     """Write NAME.keras and NAME.json into `folder`; returns the .keras path."""
     check_finite_weights(model, f"network {card.name}")
     from follow_line.driving.pilot import check_model_matches_card
@@ -146,7 +157,8 @@ def check_weights_file(path: Path) -> None:
                               "truncated or damaged; save or copy it again")
 
 
-def load_model(name_or_path: str | Path, folder: Path | None = None):
+def load_model(name_or_path: str | Path,
+               folder: Path | None = None) -> tuple[keras.Model, ModelCard]:
     """(keras model, card) of a shipped name or a NAME.keras / NAME.json path (safe mode)."""
     import keras
 
@@ -177,13 +189,13 @@ def builder_options(card: ModelCard) -> dict:
     return options
 
 
-def layer_signature(model) -> list[tuple[str, tuple]]:
+def layer_signature(model: keras.Model) -> list[tuple[str, tuple]]:
     """Each layer's class and weight shapes: what makes a network that network."""
     return [(type(layer).__name__, tuple(tuple(w.shape) for w in layer.weights))
             for layer in model.layers]
 
 
-def check_network_matches_card(model, card: ModelCard, source) -> None:
+def check_network_matches_card(model: keras.Model, card: ModelCard, source: object) -> None:
     """Refuse weights of another network than the card's `network` (layer by layer).
 
     Compared with the registry's network built as the card says (frame shape, builder
@@ -219,7 +231,7 @@ def _first_difference(mine: list, want: list | None, card: ModelCard) -> str:
     return f"layer {i}: {found}, where a {card.network} has {expected}"
 
 
-def check_finite_weights(model, source) -> None:
+def check_finite_weights(model: keras.Model, source: object) -> None:
     """Refuse a network with NaN or infinite weights, naming the first such variable."""
     import numpy as np
 
@@ -233,15 +245,21 @@ def check_finite_weights(model, source) -> None:
 
 
 def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "auto",
-               threads: int | None = None, folder: Path | None = None):
-    """A Pilot for a shipped network, a model file, or (untrained) a registry name."""
+               threads: int | None = None, folder: Path | None = None,
+               world: str | None = None) -> Pilot:
+    """A Pilot for `world` (None: the default), refused if trained for another world.
+
+    A shipped network of the world's folder (or `folder`), a model file, or (untrained) a
+    registry name.
+    """
     from follow_line.driving.nets import known_networks
     from follow_line.driving.pilot import Pilot
 
-    folder = folder or models_dir()
+    folder = folder or models_dir(world)
     text = str(name_or_path)
     if has_weights(text, folder):
         weights, card_path = network_files(text, folder)
+        ModelCard.load(card_path).check_world(world)
         if weights.suffix == ".onnx":
             pilot = Pilot(ModelCard.load(card_path), weights, backend=backend, device=device,
                           threads=threads)
@@ -253,7 +271,7 @@ def load_pilot(name_or_path: str | Path, backend: str = "auto", device: str = "a
     elif text in known_networks():
         log.warning("no trained weights for %s in %s: driving a freshly built, untrained "
                     "network", text, folder)
-        model, card = build_untrained(text)
+        model, card = build_untrained(text, default_card(text, world=world))
     else:
         raise FollowLineError(f"unknown model {text!r}; shipped: "
                               f"{', '.join(shipped_models(folder)) or 'none'}; networks: "

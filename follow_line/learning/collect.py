@@ -33,11 +33,12 @@ from follow_line.learning.data import (
     write_dataset_index,
 )
 from follow_line.world.appearance import Randomisation
-from follow_line.world.circuits import DIRECTIONS, check_training_circuit, load_circuit
+from follow_line.world.circuits import DIRECTIONS, Circuit
 from follow_line.world.kinematics import W_LIMITS
 from follow_line.world.lap import LapMonitor, LapRules
 from follow_line.world.render import Renderer
 from follow_line.world.simulator import Simulator, StartOffset
+from follow_line.world.worlds import DEFAULT_WORLD, World, get_world
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,15 @@ class Disturbances:
     start_heading: float = 0.15  # rad
     max_cte: float = 2.0  # m: no disturbance while this far off the line (stay on the road)
 
+    def for_road(self, road_width: float) -> Disturbances:
+        """The offsets scaled from the 8 m road they were chosen for to `road_width`."""
+        scale = road_width / WIDE_ROAD_M
+        return Disturbances(self.every_s, self.hold_s, self.w_offset,
+                            self.start_lateral * scale, self.start_heading, self.max_cte * scale)
+
+
+WIDE_ROAD_M = 8.0  # the road of the wide world's circuits, which Disturbances' offsets suit
+
 
 @dataclass(frozen=True)
 class EpisodePlan:
@@ -60,6 +70,11 @@ class EpisodePlan:
     direction: str
     kind: str  # "lap" or "recovery"
     index: int
+    world: str = DEFAULT_WORLD  # whose circuit, camera and expert (world/worlds.py)
+
+    def load_circuit(self) -> Circuit:
+        """The plan's circuit, a name resolved in its world."""
+        return get_world(self.world).load(self.circuit)
 
     @property
     def name(self) -> str:
@@ -68,14 +83,15 @@ class EpisodePlan:
 
 
 def plan_episodes(circuits: list[str], directions: list[str], laps: int,
-                  recovery: int) -> list[EpisodePlan]:
-    """Every episode to record, validating names first."""
+                  recovery: int, world: World | str | None = None) -> list[EpisodePlan]:
+    """Every episode to record, validating names (circuits of `world`) first."""
+    world = get_world(world)
     for circuit in circuits:
-        check_training_circuit(load_circuit(circuit))
+        world.check_training(circuit)
     for direction in directions:
         if direction not in DIRECTIONS:
             raise unknown_name("direction", direction, DIRECTIONS)
-    return [EpisodePlan(c, d, kind, i) for c in circuits for d in directions
+    return [EpisodePlan(c, d, kind, i, world.name) for c in circuits for d in directions
             for kind, count in (("lap", laps), ("recovery", recovery)) for i in range(count)]
 
 
@@ -100,15 +116,17 @@ class ExpertEpisode:
 
     `summary()` afterwards is the episode's entry of the dataset index (its bag named after
     the plan). `collect` writes the samples to a rosbag2 folder; `export` checks an ONNX
-    model on them without writing anything.
+    model on them without writing anything. The plan's world gives the circuit, the camera
+    and the expert; the disturbances' offsets are scaled to its road (`Disturbances.for_road`).
     """
 
     def __init__(self, plan: EpisodePlan, rng: np.random.Generator,
                  disturbances: Disturbances = Disturbances(),
                  randomisation: Randomisation | None = None):
+        self.circuit = plan.load_circuit()
+        disturbances = disturbances.for_road(self.circuit.road_width)
         self.plan, self.rng, self.disturbances = plan, rng, disturbances
         self.randomisation = randomisation
-        self.circuit = load_circuit(plan.circuit)
         self.start = StartOffset()
         if plan.kind == "recovery":
             self.start = StartOffset(
@@ -120,9 +138,10 @@ class ExpertEpisode:
 
     def __iter__(self) -> Iterator[Sample]:
         plan, rng, disturbances = self.plan, self.rng, self.disturbances
-        sim = Simulator(self.circuit, plan.direction, start=self.start)
+        world = get_world(plan.world)
+        sim = Simulator(self.circuit, plan.direction, camera=world.camera, start=self.start)
         monitor = self.monitor = LapMonitor(sim.line, self.circuit.road_width, LapRules(laps=1))
-        expert = ExpertDriver(sim.camera)
+        expert = ExpertDriver.for_world(world)
         monitor.update(sim.time, sim.pose)
         next_kick = float(rng.uniform(*disturbances.every_s))
         kick_until, kick, next_look, camera = -1.0, 0.0, 0.0, sim.renderer
@@ -179,10 +198,11 @@ def record_episode(plan: EpisodePlan, folder: Path, rng: np.random.Generator,
 def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1,
             recovery: int = 1, seed: int = 0, overwrite: bool = False,
             progress: bool = True, randomisation: Randomisation | None = None,
-            storage: str = DEFAULT_STORAGE) -> list[dict]:
+            storage: str = DEFAULT_STORAGE, world: World | str | None = None) -> list[dict]:
     """Record a dataset folder (dataset.yaml + one rosbag2 folder per episode).
 
-    `storage` is the bags' rosbag2 storage: "mcap" (the default) or "sqlite3".
+    `storage` is the bags' rosbag2 storage: "mcap" (the default) or "sqlite3"; `world` the
+    world whose circuits, camera and explicit driver record it (world/worlds.py).
 
     `out` must be new, empty, or (with `overwrite`) a dataset this command wrote and nothing
     else: collect never deletes what it did not write. The dataset is recorded in a hidden
@@ -191,7 +211,8 @@ def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1
     """
     out = Path(out)
     replaced = check_collect_out(out, overwrite)
-    plans = plan_episodes(circuits, directions, laps, recovery)
+    world = get_world(world)
+    plans = plan_episodes(circuits, directions, laps, recovery, world)
     rng = np.random.default_rng(seed)
     estimate = sum(frames_estimate(p) for p in plans)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -207,7 +228,7 @@ def collect(out: Path, circuits: list[str], directions: list[str], laps: int = 1
             bar.refresh()
         look = {"nominal": True} if randomisation is None else {
             "randomised": randomisation.to_dict(), "change_every_s": LOOK_EVERY_S}
-        write_dataset_index(staging, metas, appearance=look)
+        write_dataset_index(staging, metas, appearance=look, world=world.name)
         _move_into_place(staging, out, replaced)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -257,4 +278,4 @@ def _move_into_place(staging: Path, out: Path, replaced: bool) -> None:
 
 def frames_estimate(plan: EpisodePlan) -> int:
     """A lap at ~12 m/s, 20 frames a second (for the progress bar only)."""
-    return int(math.ceil(load_circuit(plan.circuit).length / 12.0 * 20))
+    return int(math.ceil(plan.load_circuit().length / 12.0 * 20))

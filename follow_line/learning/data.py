@@ -21,8 +21,11 @@ import logging
 import math
 import shutil
 from collections import deque
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import cv2
 import numpy as np
@@ -89,7 +92,7 @@ class Episode:
     w: np.ndarray  # (N,) float32 label rad/s
     frames: np.ndarray  # (N, h, w, c) preprocessed float32, or raw uint8 RGB (N, 480, 640, 3)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for field_name in ("t", "v", "w"):
             values = getattr(self, field_name)
             bad = np.flatnonzero(~np.isfinite(values))
@@ -194,7 +197,8 @@ class EpisodeWriter:
         """The writer itself."""
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         """Close, or abort when the block raised."""
         if exc_type is None:
             self.close()
@@ -202,23 +206,24 @@ class EpisodeWriter:
             self.abort()
 
 
-def _header(stamp, frame_id: str):
+def _header(stamp: Any, frame_id: str) -> Any:
     return _T["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id)
 
 
-def _twist(v: float, w: float):
+def _twist(v: float, w: float) -> Any:
     vec = _T["geometry_msgs/msg/Vector3"]
     return _T[CMD_VEL.type](linear=vec(x=float(v), y=0.0, z=0.0),
                             angular=vec(x=0.0, y=0.0, z=float(w)))
 
 
 def write_dataset_index(folder: Path, episodes: list[dict], topics: dict = TOPICS,
-                        appearance: dict | None = None) -> None:
+                        appearance: dict | None = None, world: str | None = None) -> None:
     """Write folder/dataset.yaml atomically: one entry per episode bag, in order.
 
     Each entry has name, bag (folder relative to `folder`), circuit, direction, kind, frames;
     `topics` are those the bags were written with; `appearance` says how the world looked
-    (nominal, or the ranges of its randomisation).
+    (nominal, or the ranges of its randomisation); `world` which world (world/worlds.py:
+    circuits, camera, explicit driver) recorded it.
     """
     _check_topics(topics, tuple(RECORDED))
     for i, entry in enumerate(episodes):
@@ -227,6 +232,8 @@ def write_dataset_index(folder: Path, episodes: list[dict], topics: dict = TOPIC
              "episodes": [{k: entry[k] for k in _INDEX_KEYS} for entry in episodes]}
     if appearance is not None:
         index["appearance"] = appearance
+    if world is not None:
+        index["world"] = world
     write_text_atomic(Path(folder) / INDEX_FILE, yaml.safe_dump(index, sort_keys=False))
 
 
@@ -254,7 +261,7 @@ def read_dataset_index(folder: Path) -> dict:
     return index
 
 
-def _check_index_entry(entry, where: str) -> None:
+def _check_index_entry(entry: object, where: str) -> None:
     if not isinstance(entry, dict):
         raise FollowLineError(f"{where} must be a mapping with keys {', '.join(_INDEX_KEYS)}")
     missing = [k for k in _INDEX_KEYS if k not in entry]
@@ -267,7 +274,8 @@ def _check_index_entry(entry, where: str) -> None:
         raise FollowLineError(f"{where}: bag {entry['bag']!r} must be relative to the dataset")
 
 
-def _check_topics(topics, roles: tuple[str, ...], where: str = "") -> None:
+def _check_topics(topics: Mapping[str, str], roles: tuple[str, ...],
+                  where: str = "") -> None:
     missing = [r for r in roles if r not in topics]
     if missing:
         raise FollowLineError(f"{where}topics lack {', '.join(missing)}; "
@@ -416,13 +424,13 @@ def _load_bag(bag: Path, name: str, circuit: str | None, direction: str | None, 
         raise FollowLineError(f"episode {name!r} in {bag} is empty: no image on "
                               f"{topics[IMAGE]!r} has a {topics[COMMAND]!r} command "
                               f"within {MAX_GAP_S} s")
-    ns = np.array(labeller.ns, np.int64)
+    stamps = np.array(labeller.ns, np.int64)
     return Episode(name=name, circuit=circuit, direction=direction, kind=kind,
-                   t=(ns - ns[0]) / 1e9, v=np.array(labeller.v, np.float32),
+                   t=(stamps - stamps[0]) / 1e9, v=np.array(labeller.v, np.float32),
                    w=np.array(labeller.w, np.float32), frames=np.stack(labeller.frames))
 
 
-def _messages(bag: Path, reader: Reader, connections: list):
+def _messages(bag: Path, reader: Reader, connections: list) -> Iterator[tuple[Any, int, Any]]:
     """(connection, bag time ns, message) in time order; rosbags' failures name the bag."""
     raw = reader.messages(connections=connections)
     while True:
@@ -441,7 +449,7 @@ def _unreadable(bag: Path, err: Exception) -> FollowLineError:
                            f"{type(err).__name__}: {err}")
 
 
-def _decode_image(msg, msgtype: str, bag: Path, topic: str) -> np.ndarray:
+def _decode_image(msg: Any, msgtype: str, bag: Path, topic: str) -> np.ndarray:
     """uint8 RGB (H, W, 3) from an Image (rgb8, bgr8, mono8) or a CompressedImage."""
     if msgtype == "sensor_msgs/msg/CompressedImage":
         bgr = cv2.imdecode(np.asarray(msg.data), cv2.IMREAD_COLOR)

@@ -10,8 +10,10 @@ from follow_line.learning.metrics import evaluate, metrics_tables
 
 def evaluate_models(names: list[str], datasets: dict[str, Path], out: Path,
                     folder: Path | None = None, update_cards: bool = False,
-                    progress: bool = True) -> list[dict]:
-    """Metrics of each network on each named dataset; writes out/metrics.{md,json}.
+                    progress: bool = True, world: str | None = None) -> list[dict]:
+    """Metrics of each network (of `folder`, default `world`'s) on each named dataset.
+
+    Writes out/metrics.{md,json}.
 
     Each dataset is loaded once per preprocessing and serves every network that shares it
     (one dataset in memory at a time: they can be large).
@@ -19,7 +21,7 @@ def evaluate_models(names: list[str], datasets: dict[str, Path], out: Path,
     from follow_line.driving.zoo import load_model, models_dir, network_files
     from follow_line.learning.data import load_episodes
 
-    folder = Path(folder) if folder else models_dir()
+    folder = Path(folder) if folder else models_dir(world)
     networks = {name: load_model(name, folder) for name in names}
     by_preprocessing: dict = {}
     for name, (_, card) in networks.items():
@@ -42,12 +44,13 @@ def evaluate_models(names: list[str], datasets: dict[str, Path], out: Path,
     return rows
 
 
-def card_metrics(names: list[str], out: Path, folder: Path | None = None) -> list[dict]:
+def card_metrics(names: list[str], out: Path, folder: Path | None = None,
+                 world: str | None = None) -> list[dict]:
     """The tables from the metrics stored in each network's card (no data needed)."""
     from follow_line.driving.zoo import load_card, models_dir
     from follow_line.errors import FollowLineError
 
-    folder = Path(folder) if folder else models_dir()
+    folder = Path(folder) if folder else models_dir(world)
     rows = []
     for name in names:
         card = load_card(name, folder)

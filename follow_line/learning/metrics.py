@@ -6,6 +6,8 @@ per classifier output.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from follow_line.driving.card import ModelCard
@@ -13,8 +15,11 @@ from follow_line.errors import FollowLineError
 from follow_line.learning.batches import compose_inputs
 from follow_line.learning.labels import v_class, w_class
 
+if TYPE_CHECKING:
+    import keras
 
-def predict_episodes(model, card: ModelCard, episodes: list,
+
+def predict_episodes(model: keras.Model, card: ModelCard, episodes: list,
                      batch_size: int = 256) -> dict[str, np.ndarray]:
     """Raw network outputs over every frame of `episodes`, keyed by output name."""
     outputs: dict[str, list[np.ndarray]] = {name: [] for name in model.output_names}
@@ -55,7 +60,7 @@ def classification_metrics(truth: np.ndarray, probabilities: np.ndarray) -> dict
             "f1": float(np.mean(f1))}
 
 
-def evaluate(model, card: ModelCard, episodes: list) -> dict[str, dict[str, float]]:
+def evaluate(model: keras.Model, card: ModelCard, episodes: list) -> dict[str, dict[str, float]]:
     """The seed's metrics of each output on `episodes`, in physical units for regression."""
     out = predict_episodes(model, card, episodes)
     v = np.concatenate([ep.v for ep in episodes]).astype(np.float64)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from follow_line.driving.card import ModelCard
+from follow_line.driving.card import CARD_WORLD, ModelCard
 from follow_line.errors import FollowLineError
 from follow_line.files import shown_path
 from follow_line.learning.augment import Photometric, check_preprocessing
@@ -65,7 +65,7 @@ class TrainConfig:
     options: dict = field(default_factory=dict)
 
 
-def split_episodes(episodes: list, val_fraction: float, val_circuits: tuple[str, ...],
+def split_episodes(episodes: Sequence[Episode], val_fraction: float, val_circuits: tuple[str, ...],
                    seed: int) -> tuple[list[int], list[int]]:
     """Indices of training and validation episodes (whole episodes: no leak)."""
     n = len(episodes)
@@ -256,6 +256,7 @@ def train_network(config: TrainConfig, episodes: Sequence[Episode], out: Path | 
     check_config(config)
     keras.utils.set_random_seed(config.seed)
     card, options = network_card(config, card)
+    check_dataset_world(dataset, card.world)
     model = build_network(config.network, card.preprocessing.frame_shape, **options)
     selection = select_items(config, episodes)
     train, val = batch_sequences(config, card, episodes, selection, model.output_names)
@@ -267,6 +268,21 @@ def train_network(config: TrainConfig, episodes: Sequence[Episode], out: Path | 
                                     dataset)
     save_model(best, card, out)
     return card
+
+
+def check_dataset_world(dataset: str | Path | None, world: str) -> None:
+    """Refuse to train a network for `world` on a dataset recorded in another world.
+
+    A dataset's index names its world (a dataset without one was recorded in the wide world,
+    `card.CARD_WORLD`); a data.csv folder has no index and is taken as it is.
+    """
+    if dataset is None or not (Path(dataset) / INDEX_FILE).is_file():
+        return
+    recorded = read_dataset_index(Path(dataset)).get("world", CARD_WORLD)
+    if recorded != world:
+        raise FollowLineError(f"dataset {shown_path(dataset)} was recorded in the {recorded} "
+                              f"world; a network for the {world} world trains on that world's "
+                              f"data: pass --world {recorded} or another dataset")
 
 
 def _dataset_appearance(dataset: str | None) -> dict | None:

@@ -28,6 +28,7 @@ from follow_line.files import package_folder, write_json_atomic
 from follow_line.interface import CAMERA, ODOM, qos_override, remap_arguments
 from follow_line.ros.runner import Signals
 from follow_line.ros.simulators import GRAPH_SIMULATORS
+from follow_line.world.worlds import get_world
 
 LAP_MONITOR = "lap_monitor_node"  # its exit with 0 after the run ends the graph
 RECORD_FILE = "record.json"  # the lap monitor's record, in the run's folder
@@ -52,6 +53,7 @@ class GraphSpec:
     device: str = "auto"
     backend: str = "auto"
     sim: str = "builtin"  # the sim node, or "gz": Gazebo Sim (gz_graph), free-running only
+    world: str | None = None  # world/worlds.py (None: the default): circuits, car, networks
 
 
 def dds_environment(env: dict[str, str] | None = None,
@@ -91,12 +93,13 @@ def node_commands(spec: GraphSpec, record_path: Path) -> dict[str, list[str]]:
     """
     config = package_folder("config")
     builtin = spec.sim == "builtin"
-    common = {"use_sim_time": True, "stamped": builtin}
+    common = {"use_sim_time": True, "stamped": builtin, "world": get_world(spec.world).name}
     qos = qos_overrides(spec)
-    sim = {"sim_node": ("sim", {"circuit": spec.circuit, "direction": spec.direction,
+    sim = {"sim_node": ("sim", {"world": common["world"], "circuit": spec.circuit,
+                                "direction": spec.direction,
                                 "lockstep": spec.lockstep, "stamped": True,
                                 "real_time_factor": float(spec.real_time_factor)})}
-    params = {
+    params: dict[str, tuple[str, dict[str, object]]] = {
         **(sim if builtin else {}),
         "drive_node": ("drive", {**common, "model": spec.model, "device": spec.device,
                                  "backend": spec.backend, **qos["drive_node"]}),
@@ -127,7 +130,7 @@ def graph_processes(spec: GraphSpec, folder: Path
     return {**gz_commands(spec, folder), **nodes}, ONE_SHOT
 
 
-def _ros(value) -> str:
+def _ros(value: object) -> str:
     """A parameter value as `-p name:=value` writes it (YAML)."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -157,16 +160,16 @@ def check_spec(spec: GraphSpec) -> None:
     from follow_line.driving.drivers import check_driver_name
     from follow_line.errors import unknown_name
     from follow_line.ros.gz_graph import check_gz_spec
-    from follow_line.world.circuits import DIRECTIONS, load_circuit
+    from follow_line.world.circuits import DIRECTIONS
 
     if importlib.util.find_spec("rclpy") is None:
         raise FollowLineError("ROS 2 is not available (rclpy cannot be imported): install the "
                               "wheels with `pip install -r requirements-ros.txt`, or source a "
                               "ROS 2 installation")
-    load_circuit(spec.circuit)
+    get_world(spec.world).load(spec.circuit)
     if spec.direction not in DIRECTIONS:
         raise unknown_name("direction", spec.direction, DIRECTIONS)
-    check_driver_name(spec.model)
+    check_driver_name(spec.model, spec.world)
     if spec.laps < 1:
         raise FollowLineError(f"laps is {spec.laps}; allowed: an integer >= 1")
     if not spec.real_time_factor > 0:

@@ -6,16 +6,17 @@ Plain Python: a stamp is anything with `sec` and `nanosec` (builtin_interfaces/T
 from __future__ import annotations
 
 import math
+from typing import Any
 
 NS_PER_S = 1_000_000_000
 
 
-def stamp_to_seconds(stamp) -> float:
+def stamp_to_seconds(stamp: Any) -> float:
     """Seconds of a builtin_interfaces/Time (`sec`, `nanosec`)."""
     return stamp.sec + stamp.nanosec * 1e-9
 
 
-def stamp_to_ns(stamp) -> int:
+def stamp_to_ns(stamp: Any) -> int:
     """Integer nanoseconds of a builtin_interfaces/Time: exact, a key to match stamps by."""
     return stamp.sec * NS_PER_S + stamp.nanosec
 

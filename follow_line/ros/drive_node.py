@@ -24,25 +24,30 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Twist, TwistStamped
 from rclpy.clock import Clock, ClockType
 from rclpy.duration import Duration
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.publisher import Publisher
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.subscription import Subscription
+from rclpy.timer import Timer
 from sensor_msgs.msg import Image
 
 from follow_line.driving.drivers import check_driver_name, make_driver
 from follow_line.driving.inference import BACKENDS, DEVICES
+from follow_line.driving.run import Driver
 from follow_line.driving.vision import Preprocessing
 from follow_line.errors import FollowLineError
 from follow_line.interface import BASE_FRAME, CAMERA, CMD_VEL, DRIVE_NODE
 from follow_line.logs import native_stderr_silenced, quiet_python_libraries, set_verbose
 from follow_line.ros.conversions import stamp_to_seconds
 from follow_line.ros.image_conversion import image_to_rgb
-from follow_line.ros.parameters import check_choice, check_range, declare
+from follow_line.ros.parameters import check_choice, check_range, declare, declare_world
 from follow_line.ros.runner import exit_process, run_node
 from follow_line.world.kinematics import V_LIMITS, W_LIMITS
 
@@ -75,13 +80,15 @@ class DriveNode(LifecycleNode):
     """Camera frames in, velocity commands out; a zero command on stale frames and at exit."""
 
     NODE_NAME = DRIVE_NODE
-    cmd_pub = None  # until configured: rclpy may destroy a node whose __init__ failed
-    driver = None
-    image_sub = None
-    watchdog = None
+    # None until configured (and once cleaned up): rclpy may destroy a node whose __init__
+    # failed. Active implies configured: `_loaded` and `_publisher` say so where it is needed.
+    cmd_pub: Publisher | None = None
+    driver: Driver | None = None
+    image_sub: Subscription | None = None
+    watchdog: Timer | None = None
     _driving = False  # active: frames are driven
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(DRIVE_NODE, **kwargs)
         self.image_topic = self.resolve_topic_name(CAMERA.name)  # remapped: for the logs
         self.cmd_vel_topic = self.resolve_topic_name(CMD_VEL.name)
@@ -89,6 +96,7 @@ class DriveNode(LifecycleNode):
             self, "model", "pilotnet",
             "Driver: a shipped network, a NAME.keras or NAME.json path, a registry network "
             "(built untrained) or 'expert' (the explicit driver)")
+        self.world = declare_world(self).name
         self.stamped = declare(self, "stamped", False,
                                "Publish geometry_msgs/TwistStamped (stamped with the frame's "
                                "stamp; the lockstep simulator needs it) instead of Twist")
@@ -119,7 +127,7 @@ class DriveNode(LifecycleNode):
         self._check_parameters()
         self.last_command: tuple[float, float] = (0.0, 0.0)
         self.frames = {"received": 0, "driven": 0, "skipped": 0, "failed": 0}
-        self._last_stamp = None  # (sec, nanosec) of the last frame driven
+        self._last_stamp: tuple[int, int] | None = None  # (sec, nanosec) of the last frame
         self._configure_error: Exception | None = None
         if self.autostart:
             self._start_up()
@@ -132,7 +140,7 @@ class DriveNode(LifecycleNode):
         check_range("watchdog_timeout", self.watchdog_timeout, 0.0, low_open=True)
         check_range("control_rate_limit", self.control_rate_limit, 0.0)
         try:
-            check_driver_name(self.model)
+            check_driver_name(self.model, self.world)
         except FollowLineError as exc:
             raise FollowLineError(f"parameter 'model' is {self.model!r}: {exc}") from None
 
@@ -151,7 +159,8 @@ class DriveNode(LifecycleNode):
         quiet_python_libraries()
         with native_stderr_silenced():  # TensorFlow's and LiteRT's start-up lines
             try:
-                self.driver = make_driver(self.model, self.backend, self.device)
+                self.driver = make_driver(self.model, self.backend, self.device,
+                                          world=self.world)
             except Exception as exc:  # noqa: BLE001 (an unusable model stays unconfigured)
                 self._configure_error = FollowLineError(
                     f"parameter 'model' is {self.model!r}: {exc}")
@@ -168,7 +177,7 @@ class DriveNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Subscribe to the camera and drive every frame; watch for stale frames."""
-        self.driver.reset()
+        self._loaded().reset()
         self._last_frame = time.monotonic()  # activation counts as a frame
         self._stale = False
         self._last_driven_t: float | None = None
@@ -182,7 +191,7 @@ class DriveNode(LifecycleNode):
                                           clock=Clock(clock_type=ClockType.STEADY_TIME))
         self._driving = True
         self.get_logger().info(
-            f"driving with {self.driver.name}: {self.image_topic} -> {self.cmd_vel_topic} "
+            f"driving with {self._loaded().name}: {self.image_topic} -> {self.cmd_vel_topic} "
             f"({'TwistStamped' if self.stamped else 'Twist'}), max_v {self.max_v:g} m/s, "
             f"max_w {self.max_w:g} rad/s, watchdog {self.watchdog_timeout:g} s")
         return TransitionCallbackReturn.SUCCESS
@@ -210,6 +219,16 @@ class DriveNode(LifecycleNode):
         self._release()
         return TransitionCallbackReturn.SUCCESS
 
+    def _loaded(self) -> Driver:
+        """The configured driver."""
+        assert self.driver is not None, "the drive node is not configured"
+        return self.driver
+
+    def _publisher(self) -> Publisher:
+        """The configured cmd_vel publisher."""
+        assert self.cmd_pub is not None, "the drive node is not configured"
+        return self.cmd_pub
+
     def _release(self) -> None:
         if self.cmd_pub is not None:
             self.destroy_publisher(self.cmd_pub)
@@ -221,10 +240,10 @@ class DriveNode(LifecycleNode):
         import numpy as np
 
         try:
-            self.driver(np.zeros((*self._camera.camera_size, 3), np.uint8), 0.0)
+            self._loaded()(np.zeros((*self._camera.camera_size, 3), np.uint8), 0.0)
         except Exception as exc:  # noqa: BLE001 (the first real frame reports it properly)
             self.get_logger().warning(f"warm-up frame failed: {exc}")
-        self.driver.reset()
+        self._loaded().reset()
 
     def clamp(self, v: float, w: float) -> tuple[float, float]:
         """(v, w) within [0, max_v] x [-max_w, max_w]; a non-finite command becomes a stop."""
@@ -233,7 +252,7 @@ class DriveNode(LifecycleNode):
             return 0.0, 0.0
         return min(max(v, 0.0), self.max_v), min(max(w, -self.max_w), self.max_w)
 
-    def publish_command(self, v: float, w: float, stamp=None) -> None:
+    def publish_command(self, v: float, w: float, stamp: Any = None) -> None:
         """Publish (v, w) on cmd_vel, `stamp` in a TwistStamped (default: see below).
 
         The default stamp is the last frame driven's, or now before the first.
@@ -252,7 +271,7 @@ class DriveNode(LifecycleNode):
             msg = twist = Twist()
         twist.linear.x = float(v)
         twist.angular.z = float(w)
-        self.cmd_pub.publish(msg)
+        self._publisher().publish(msg)
         self.last_command = (float(v), float(w))
 
     def _on_image(self, msg: Image) -> None:
@@ -280,7 +299,7 @@ class DriveNode(LifecycleNode):
         try:
             image = image_to_rgb(msg)
             self._camera.check(image)
-            v, w = self.driver(image, t)
+            v, w = self._loaded()(image, t)
         except Exception as exc:  # noqa: BLE001 (whatever goes wrong, the car stops)
             self.frames["failed"] += 1
             self.get_logger().error(
@@ -337,19 +356,21 @@ class DriveNode(LifecycleNode):
         if not self._driving:
             return
         self._driving = False
-        self.destroy_subscription(self.image_sub)
-        self.destroy_timer(self.watchdog)
+        if self.image_sub is not None:
+            self.destroy_subscription(self.image_sub)
+        if self.watchdog is not None:
+            self.destroy_timer(self.watchdog)
         self.image_sub = self.watchdog = None
         try:
             self.publish_command(0.0, 0.0)
-            acked = self.cmd_pub.wait_for_all_acked(Duration(seconds=ack_wait_s))
+            acked = self._publisher().wait_for_all_acked(Duration(seconds=ack_wait_s))
         except Exception as exc:  # noqa: BLE001 (e.g. the context is already shut down)
             self.get_logger().error(f"could not publish the stop command: {exc}")
             return
         how = "acknowledged" if acked else f"sent, not acknowledged within {ack_wait_s:g} s"
         self.get_logger().info(f"car stopped (zero twist {how}); {self.frame_counts()}")
 
-    def destroy_node(self):
+    def destroy_node(self) -> None:
         """Stop the car, then destroy the node."""
         self.stop()
         return super().destroy_node()

@@ -40,7 +40,7 @@ from follow_line.ros.simulators import (
     missing_simulator_message,
     ros_executable,
 )
-from follow_line.world.circuits import load_circuit
+from follow_line.world.worlds import get_world
 
 if TYPE_CHECKING:
     from follow_line.ros.bringup import GraphSpec
@@ -71,7 +71,7 @@ def executables() -> dict[str, str]:
             f"Harmonic or later and ros_gz (`sudo apt install {package}` brings both from ROS 2 "
             "Jazzy on) and source the installation's setup.bash, or drive the package's own "
             "simulator with sim:=builtin")
-    return found
+    return {name: path for name, path in found.items() if path is not None}
 
 
 def check_gz_spec(spec: GraphSpec) -> None:
@@ -91,14 +91,15 @@ def gz_commands(spec: GraphSpec, folder: Path) -> dict[str, list[str]]:
     Writes the circuit's world, the car and the bridge configuration into `folder`.
     """
     paths = executables()
-    circuit = load_circuit(spec.circuit)
-    write_assets(folder, [circuit], ("gz",))
+    world = get_world(spec.world).name
+    circuit = get_world(world).load(spec.circuit)
+    write_assets(folder, [circuit], ("gz",), [world])
     pose = spawn_pose(circuit, spec.direction)
     return {
         SERVER: [paths[SERVER], "sim", "-s", "-r", "--headless-rendering",
-                 str(folder / world_file(circuit.name, "gz"))],
+                 str(folder / world_file(circuit.name, "gz", world))],
         SPAWNER: [paths[SPAWNER], "-world", circuit.name, "-name", CAR_MODEL,
-                  "-file", str(folder / car_model_dir("gz") / "model.sdf"),
+                  "-file", str(folder / car_model_dir("gz", world) / "model.sdf"),
                   *[arg for flag, value in zip(("-x", "-y", "-z", "-Y"), pose, strict=True)
                     for arg in (flag, str(float(value)))]],
         BRIDGE: [paths[BRIDGE], "--ros-args", "-r", f"__node:={BRIDGE}",

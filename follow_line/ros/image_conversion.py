@@ -6,6 +6,8 @@ encoding is refused with an error naming it, whichever path converts the image.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from follow_line.errors import FollowLineError
@@ -22,7 +24,7 @@ SUPPORTED_ENCODINGS = tuple(CHANNELS)
 _bridge = None
 
 
-def image_to_rgb(msg) -> np.ndarray:
+def image_to_rgb(msg: Any) -> np.ndarray:
     """(height, width, 3) uint8 RGB array of an rgb8, bgr8 or mono8 image message.
 
     Rows may be padded (`step` larger than width x channels). Padded images always go through
@@ -46,7 +48,7 @@ def image_to_rgb(msg) -> np.ndarray:
     return _convert_with_numpy(msg, channels)
 
 
-def _convert_with_cv_bridge(msg) -> np.ndarray:
+def _convert_with_cv_bridge(msg: Any) -> np.ndarray:
     global _bridge
     if _bridge is None:
         _bridge = CvBridge()
@@ -58,7 +60,7 @@ def _convert_with_cv_bridge(msg) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _convert_with_numpy(msg, channels: int) -> np.ndarray:
+def _convert_with_numpy(msg: Any, channels: int) -> np.ndarray:
     height, width, step = msg.height, msg.width, msg.step
     data = msg.data
     buffer = (np.asarray(data, dtype=np.uint8) if isinstance(data, list)

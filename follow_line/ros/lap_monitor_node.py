@@ -20,15 +20,19 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from geometry_msgs.msg import Twist, TwistStamped
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
 from nav_msgs.msg import Odometry
+from rclpy.client import Client
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.task import Future
+from rclpy.timer import Timer
 from std_msgs.msg import Float32
 
 from follow_line import __version__
@@ -40,6 +44,7 @@ from follow_line.ros.parameters import (
     check_range,
     declare,
     declare_circuit,
+    declare_world,
     parameter_error,
 )
 from follow_line.ros.runner import exit_process, run_node
@@ -61,12 +66,12 @@ class LapMonitorNode(Node):
     """Follows the car's odometry along the reference line until a stop reason."""
 
     NODE_NAME = LAP_MONITOR_NODE
-    monitor = None  # until built: rclpy may destroy a node whose __init__ failed
+    monitor: LapMonitor  # absent until built: rclpy may destroy a node whose __init__ failed
     finished = False
     done = False
-    _ending = None  # the timer that writes the record once a stop reason appeared
+    _ending: Timer | None = None  # writes the record once a stop reason appeared
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(LAP_MONITOR_NODE, **kwargs)
         self.rules = self._declare_parameters()
         self._created = datetime.now()  # local time, as rosbag2 names its bags
@@ -75,7 +80,8 @@ class LapMonitorNode(Node):
         self._create_interfaces()
         self.started = False
         self.record: dict | None = None
-        self._pending = None  # the last (t, pose, command) before the run started
+        # the last (t, pose, command) before the run started
+        self._pending: tuple[float, Pose, tuple[float, float]] | None = None
         self._last_t: float | None = None
         self._wall_start: float | None = None
         self._commands = 0  # cmd_vel messages during the run (unstamped)
@@ -88,7 +94,7 @@ class LapMonitorNode(Node):
 
     def _declare_parameters(self) -> LapRules:
         """Declare and check the parameters; the run's rules."""
-        self.circuit, self.direction = declare_circuit(self)
+        self.circuit, self.direction = declare_circuit(self, declare_world(self))
         self.laps = declare(self, "laps", 1, "Laps to drive before the run ends", ">= 1")
         self.stamped = declare(self, "stamped", False,
                                "cmd_vel carries geometry_msgs/TwistStamped instead of Twist")
@@ -144,10 +150,11 @@ class LapMonitorNode(Node):
         self.cmd_sub = self.create_subscription(
             TwistStamped if self.stamped else Twist, CMD_VEL.name, self._on_cmd_vel,
             CMD_VEL_DEPTH)
-        self.driver_client = (self.create_client(ChangeState,
-                                                 f"{self.driver_node}/change_state")
-                              if self.driver_node else None)
-        self._deactivating = None  # (future, steady-clock deadline) while the car is stopped
+        self.driver_client: Client | None = (
+            self.create_client(ChangeState, f"{self.driver_node}/change_state")
+            if self.driver_node else None)
+        # (future, steady-clock deadline) while the car is being stopped
+        self._deactivating: tuple[Future, float] | None = None
 
     def _automatic_record_path(self) -> Path:
         """A new record's name: driver, circuit, direction and the node's start time."""
@@ -157,7 +164,7 @@ class LapMonitorNode(Node):
         return folder / (f"follow_line_{driver}_{self.circuit.name}_{self.direction}_"
                          f"{self._created:%Y_%m_%d-%H_%M_%S}.json")
 
-    def _on_cmd_vel(self, msg) -> None:
+    def _on_cmd_vel(self, msg: Any) -> None:
         if self.finished:
             return
         if self.stamped:
@@ -223,8 +230,9 @@ class LapMonitorNode(Node):
     def _finish(self) -> None:
         if self.finished:
             return
-        self._ending.cancel()
-        self._ending = None
+        if self._ending is not None:
+            self._ending.cancel()
+            self._ending = None
         self.finished = True
         self.record = self.run_record()
         summary = (f"run ended: {self.record['stop_reason']} at "
@@ -256,9 +264,12 @@ class LapMonitorNode(Node):
             clock=Clock(clock_type=ClockType.STEADY_TIME))
 
     def _on_deactivating(self) -> None:
+        if self._deactivating is None:
+            return
         future, deadline = self._deactivating
         if future.done():
-            stopped = future.result() is not None and future.result().success
+            result = future.result()
+            stopped = result is not None and result.success
             if not stopped:
                 self.get_logger().warning(f"{self.driver_node} refused to deactivate")
         elif time.monotonic() < deadline:
@@ -314,11 +325,12 @@ class LapMonitorNode(Node):
         else:
             self.get_logger().info(f"run record written to {path}")
 
-    def destroy_node(self):
+    def destroy_node(self) -> None:
         """Write the record of an unfinished run (stop_reason "interrupted"), then destroy."""
         if self._ending is not None:
             self._finish()
-        elif not self.finished and self.monitor is not None and self.monitor.samples:
+        elif not self.finished and getattr(self, "monitor", None) is not None \
+                and self.monitor.samples:
             self.finished = True
             self.record = {**self.run_record(), "stop_reason": "interrupted"}
             self.get_logger().warning(

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from follow_line.errors import FollowLineError
 
+if TYPE_CHECKING:
+    from rclpy.node import Node
 
-def declare(node, name: str, default, description: str, constraints: str = ""):
+    from follow_line.world.circuits import Circuit
+    from follow_line.world.worlds import World
+
+
+def declare(node: Node, name: str, default: Any, description: str,
+            constraints: str = "") -> Any:
     """Declare a read-only parameter with its description; returns its start-up value.
 
     Read-only because the nodes read their parameters once, at start-up: ROS refuses a later
@@ -33,7 +41,7 @@ def declare(node, name: str, default, description: str, constraints: str = ""):
     return float(value)
 
 
-def parameter_error(name: str, value, allowed: str) -> FollowLineError:
+def parameter_error(name: str, value: object, allowed: str) -> FollowLineError:
     """The start-up error for a parameter value, naming the parameter and what is allowed."""
     return FollowLineError(f"parameter '{name}' is {value!r}; allowed: {allowed}")
 
@@ -59,17 +67,32 @@ def check_range(name: str, value: float, low: float | None = None, high: float |
     return value
 
 
-def declare_circuit(node):
-    """Declare and check the `circuit` and `direction` parameters; (Circuit, direction)."""
-    from follow_line.world.circuits import DIRECTIONS, builtin_circuits, load_circuit
+def declare_world(node: Node) -> World:
+    """Declare and check the `world` parameter (world/worlds.py); the World."""
+    from follow_line.world.worlds import DEFAULT_WORLD, WORLDS, world_names
 
+    name = declare(node, "world", DEFAULT_WORLD,
+                   "World: its circuits (names resolve in it), its car's camera, its networks",
+                   f"one of {', '.join(world_names())}")
+    return WORLDS[check_choice("world", name, world_names())]
+
+
+def declare_circuit(node: Node, world: World | None = None) -> tuple[Circuit, str]:
+    """Declare and check the `circuit` and `direction` parameters; (Circuit, direction).
+
+    A circuit name resolves in `world` (a World; None: the default world).
+    """
+    from follow_line.world.circuits import DIRECTIONS
+    from follow_line.world.worlds import get_world
+
+    world = get_world(world)
     name = declare(node, "circuit", "simple",
                    "Circuit: a built-in name or the path of a circuit .yaml file",
-                   f"built-in: {', '.join(builtin_circuits())}")
+                   f"built-in: {', '.join(world.circuits())}")
     direction = declare(node, "direction", "clockwise", "Driving direction",
                         f"one of {', '.join(DIRECTIONS)}")
     try:
-        circuit = load_circuit(name)
+        circuit = world.load(name)
     except FollowLineError as exc:
         raise FollowLineError(f"parameter 'circuit' is {name!r}: {exc}") from None
     return circuit, check_choice("direction", direction, DIRECTIONS)

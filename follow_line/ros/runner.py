@@ -13,9 +13,15 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
 
 from follow_line.errors import FollowLineError
+
+if TYPE_CHECKING:
+    from rclpy.node import Node
 
 POLL_S = 0.05  # how often a spinning node looks for a signal
 
@@ -39,7 +45,7 @@ class Signals:
         self._previous = {s: signal.signal(s, self._on_signal) for s in self.HANDLED}
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
@@ -47,7 +53,7 @@ class Signals:
         """The start-up is over: from now on a signal only ends the run."""
         self._abort_start = False
 
-    def _on_signal(self, signum, _frame) -> None:
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.received = signal.Signals(signum).name
         if self._abort_start:
             self._abort_start = False
@@ -60,7 +66,7 @@ def missing_params_files(args: list[str]) -> list[str]:
             if flag == "--params-file" and not Path(path).is_file()]
 
 
-def run_node(node_class, args: list[str] | None = None) -> int:
+def run_node(node_class: Callable[[], Node], args: list[str] | None = None) -> int:
     """The body of a node's `main`: init, spin until a signal or `done`, clean up; exit code."""
     import rclpy
     from rclpy.signals import SignalHandlerOptions
@@ -81,7 +87,7 @@ def run_node(node_class, args: list[str] | None = None) -> int:
         return _run(node_class, name, signals)
 
 
-def _run(node_class, name: str, signals: Signals) -> int:
+def _run(node_class: Callable[[], Node], name: str, signals: Signals) -> int:
     """Create the node, spin it until a signal or its `done`, destroy it, shut rclpy down."""
     import rclpy
     from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
@@ -117,7 +123,7 @@ def _run(node_class, name: str, signals: Signals) -> int:
     return code
 
 
-def exit_process(code: int):
+def exit_process(code: int) -> NoReturn:
     """End the process now with `code`, after flushing its output.
 
     Used once a node has shut down cleanly (car stopped, record written, rclpy shut down):

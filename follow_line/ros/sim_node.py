@@ -21,17 +21,21 @@ before the reader has discovered its writer) still gets the start pose.
 from __future__ import annotations
 
 import array
+import dataclasses
 import math
 import time
+from typing import Any
 
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Twist, TwistStamped
 from lifecycle_msgs.msg import TransitionEvent
 from lifecycle_msgs.srv import GetState
 from nav_msgs.msg import Odometry
+from rclpy.client import Client
 from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
 from rosgraph_msgs.msg import Clock as ClockMsg
 from sensor_msgs.msg import Image
 
@@ -48,7 +52,13 @@ from follow_line.interface import (
     qos_override,
 )
 from follow_line.ros.conversions import quaternion_from_yaw, seconds_to_stamp, stamp_to_seconds
-from follow_line.ros.parameters import check_range, declare, declare_circuit, parameter_error
+from follow_line.ros.parameters import (
+    check_range,
+    declare,
+    declare_circuit,
+    declare_world,
+    parameter_error,
+)
 from follow_line.ros.runner import exit_process, run_node
 from follow_line.world.simulator import CameraModel, Simulator
 
@@ -70,9 +80,10 @@ class SimNode(Node):
 
     NODE_NAME = SIM_NODE
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(SIM_NODE, **kwargs)
-        circuit, self.direction = declare_circuit(self)
+        world = declare_world(self)
+        circuit, self.direction = declare_circuit(self, world)
         self.stamped = declare(self, "stamped", False,
                                "cmd_vel carries geometry_msgs/TwistStamped instead of Twist")
         self.rate = declare(self, "rate", CameraModel.rate_hz,
@@ -92,7 +103,8 @@ class SimNode(Node):
         if self.lockstep and not self.stamped:
             raise parameter_error("stamped", self.stamped, "true when lockstep is true "
                                   "(commands are matched to frames by stamp)")
-        self.sim = Simulator(circuit, self.direction, camera=CameraModel(rate_hz=self.rate))
+        self.sim = Simulator(circuit, self.direction,
+                             camera=dataclasses.replace(world.camera, rate_hz=self.rate))
         self.dt = 1.0 / self.rate
         self.command: tuple[float, float] = (0.0, 0.0)
         self.command_t: float | None = None  # stamp of the last command (TwistStamped)
@@ -108,9 +120,10 @@ class SimNode(Node):
             TwistStamped if self.stamped else Twist, CMD_VEL.name, self._on_cmd_vel, DEPTH)
         self.steady_clock = Clock(clock_type=ClockType.STEADY_TIME)
         self.driver_state = "unknown"  # lockstep: the drive node's lifecycle state
-        self._state_request = None  # a get_state call in flight
+        self._state_request: Future | None = None  # a get_state call in flight
         if self.lockstep and self.driver_node:
-            self.state_client = self.create_client(GetState, f"{self.driver_node}/get_state")
+            self.state_client: Client = self.create_client(GetState,
+                                                           f"{self.driver_node}/get_state")
             self.create_subscription(TransitionEvent, f"{self.driver_node}/transition_event",
                                      self._on_driver_transition, DEPTH)
         if self.lockstep:
@@ -126,7 +139,7 @@ class SimNode(Node):
             f"{self.cmd_sub.topic_name} -> {self.image_pub.topic_name}, "
             f"{self.odom_pub.topic_name}, {self.clock_pub.topic_name}")
 
-    def _on_cmd_vel(self, msg) -> None:
+    def _on_cmd_vel(self, msg: Any) -> None:
         twist = msg.twist if self.stamped else msg
         v, w = twist.linear.x, twist.angular.z
         if not (math.isfinite(v) and math.isfinite(w)):
@@ -244,7 +257,7 @@ class SimNode(Node):
                                       throttle_duration_sec=WARN_PERIOD_S)
             self._publish_frame(odometry=False)
 
-    def destroy_node(self):
+    def destroy_node(self) -> None:
         """Say how many frames went out, then destroy the node."""
         if hasattr(self, "sim"):
             self.get_logger().info(f"{self.frames_published} frame(s) published, simulated "

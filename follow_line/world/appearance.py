@@ -10,6 +10,7 @@ from __future__ import annotations
 import colorsys
 import math
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ SKY_TOP = (86, 136, 206)
 RGB = tuple[int, int, int]
 
 
-def plain_fields(instance) -> dict:
+def plain_fields(instance: Any) -> dict:
     """A dataclass's fields with tuples as lists, ready for JSON and YAML (safe_dump)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(instance).items()}
 
@@ -44,7 +45,7 @@ class Palette:
     haze: RGB = HAZE
     sky_top: RGB = SKY_TOP
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for f in fields(self):
             colour = getattr(self, f.name)
             if len(colour) != 3 or not all(isinstance(c, int | float) and 0 <= c <= 255
@@ -102,7 +103,7 @@ class Appearance:
     camera_roll: float = 0.0  # rad, right side down
     camera_height: float = 0.0  # m added to the mounting height
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name, value in [(f.name, getattr(self, f.name)) for f in fields(self)
                             if f.name not in ("palette", "colour_cast")]:
             if not in_range(name, value):
@@ -159,7 +160,8 @@ class Randomisation:
             h = (h + rng.uniform(-self.hue_shift, self.hue_shift)) % 1.0
             s = min(1.0, s * rng.uniform(*self.saturation))
             v = min(1.0, v * rng.uniform(*self.value))
-            return tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(h, s, v))
+            r, g, b = colorsys.hsv_to_rgb(h, s, v)
+            return int(round(r * 255)), int(round(g * 255)), int(round(b * 255))
 
         nominal = Palette()
         palette = Palette(**{f.name: colour(getattr(nominal, f.name)) for f in fields(nominal)})
@@ -172,13 +174,17 @@ class Randomisation:
         def either_way(limit: float) -> float:
             return float(rng.uniform(-limit, limit))
 
+        def gains() -> tuple[float, float, float]:
+            r, g, b = rng.uniform(1 - self.cast, 1 + self.cast, 3)
+            return float(r), float(g), float(b)
+
         return Appearance(
             brightness=float(rng.uniform(*self.brightness)),
             noise_std=float(rng.uniform(0.0, self.noise_std)),
             shadow_darkness=shadow,
             seed=int(rng.integers(0, 2**31)),
             gamma=float(np.exp(rng.uniform(low, high))),
-            colour_cast=tuple(float(g) for g in rng.uniform(1 - self.cast, 1 + self.cast, 3)),
+            colour_cast=gains(),
             blur_sigma=float(rng.uniform(0.0, self.blur_sigma)),
             palette=palette,
             texture=float(rng.uniform(0.0, self.texture)),

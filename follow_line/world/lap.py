@@ -53,7 +53,7 @@ class LapMonitor:
     road_width: float
     rules: LapRules = field(default_factory=LapRules)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.samples: list[Sample] = []
         self.lap_times: list[float] = []
         self.stop_reason: str | None = None

@@ -13,6 +13,7 @@ tiles held around the camera (every ground point nearer than the haze) and one `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 
@@ -69,8 +70,9 @@ class Renderer:
         self._lut_words = padded.view(np.float32)[..., 0]
         self._sky = _sky(self._view, level_rows, look)
         self._seen = _seen_ground(self._ground, self._view, self._lut_rows)
-        size = np.minimum(_window_tiles(self._seen) + 2 * WINDOW_DRIFT_TILES,
-                          self._tiles.slot.shape)
+        rows, cols = np.minimum(_window_tiles(self._seen) + 2 * WINDOW_DRIFT_TILES,
+                                self._tiles.slot.shape)
+        size = (int(rows), int(cols))
         self._window = Window(self._tiles, size,
                               lambda row, col: self._tiles.core(self._atlas, row, col), 0.0)
         # Beyond the tiles is outside the loop: the column of -max distance (grass), the value
@@ -90,7 +92,7 @@ class Renderer:
         cam = self._view
         pixels_to_grid = self._pixels_to_grid(pose)
         columns = self._warp(self._window, pixels_to_grid)
-        image = np.empty((cam.height, cam.width, 3), dtype=np.uint8)
+        image: np.ndarray = np.empty((cam.height, cam.width, 3), dtype=np.uint8)
         image[: self._top] = self._sky[: self._top]
         words = cv2.remap(self._lut_words, columns, self._lut_rows, cv2.INTER_NEAREST,
                           borderMode=cv2.BORDER_REPLICATE)
@@ -151,8 +153,8 @@ class Renderer:
         where = self._tiles.atlas_cell((np.array([x, y]) - self._tiles.origin) / RESOLUTION_M)
         if where is None:
             return -self._max_d  # off the tiles: outside the loop
-        value = cv2.remap(self._atlas, where.astype(np.float32).reshape(1, 1, 2), None,
-                          cv2.INTER_LINEAR)
+        value = cv2.remap(self._atlas, where.astype(np.float32).reshape(1, 1, 2),
+                          None, cv2.INTER_LINEAR)  # type: ignore[call-overload]
         return float(value[0, 0]) * COLOUR_STEP_M - self._max_d
 
 
@@ -286,7 +288,8 @@ def _fog(camera: CameraModel) -> np.ndarray:
     return np.clip((forward - FOG_START_M) / (FOG_END_M - FOG_START_M), 0.0, 1.0)
 
 
-def _lightness(circuit: Circuit, tiles: Tiles, appearance: Appearance):
+def _lightness(circuit: Circuit, tiles: Tiles,
+               appearance: Appearance) -> Callable[[int, int], np.ndarray]:
     """The ground's lightness (1 = as lit) of a grid tile (row, col): shadows times texture."""
     shadows = _shadow_atlas(circuit, tiles, appearance) if appearance.shadow_darkness > 0 \
         else None
@@ -321,8 +324,8 @@ def _shadow_atlas(circuit: Circuit, tiles: Tiles, appearance: Appearance) -> np.
         if not near:
             return np.ones((SLOT_CELLS, SLOT_CELLS), np.float32)
         cv2.fillPoly(mask, near, 1.0)
-        mask = cv2.GaussianBlur(mask[inner, inner], (2 * blur + 1, 2 * blur + 1), 0)
-        return 1.0 - appearance.shadow_darkness * mask[blur:-blur, blur:-blur]
+        blurred = cv2.GaussianBlur(mask[inner, inner], (2 * blur + 1, 2 * blur + 1), 0)
+        return 1.0 - appearance.shadow_darkness * blurred[blur:-blur, blur:-blur]
 
     return tiles.atlas(lightness, 1.0, 1.0)
 
@@ -386,4 +389,6 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """The RGB image after JPEG compression at `quality`."""
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     _, data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    assert decoded is not None  # an image cv2 itself just encoded
+    return cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)

@@ -21,7 +21,7 @@ def frame_shape(input_shape: Sequence[int] | None, default: FrameShape) -> Frame
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"input_shape must be a per-frame (height, width, channels) of "
                          f"positive sizes, got {tuple(input_shape)!r}")
-    return shape  # type: ignore[return-value]
+    return shape
 
 
 def check_positive(name: str, value: int) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -93,9 +94,9 @@ def _centre_line(control_points: tuple, interpolation: str) -> np.ndarray:
 SEED_ORDER = ("simple", "monaco", "nurburgring")  # the order of the seed study's tables
 
 
-def _builtin_files() -> dict[str, Path]:
-    """Every circuit file shipped with the package, by name (its file stem)."""
-    return {p.stem: p for p in sorted(CIRCUIT_DIR.glob("*.yaml"))}
+def _builtin_files(folder: Path = CIRCUIT_DIR) -> dict[str, Path]:
+    """Every circuit file of a circuit set (a folder; not recursive), by name (its file stem)."""
+    return {p.stem: p for p in sorted(Path(folder).glob("*.yaml"))}
 
 
 @lru_cache(maxsize=32)
@@ -105,60 +106,62 @@ def _marked_held_out(path: Path, mtime_ns: int) -> bool:
     return isinstance(doc, dict) and doc.get("held_out") is True
 
 
-def _builtin_groups() -> tuple[list[str], list[str]]:
-    """(training, held out) names of the built-in circuits."""
-    training, held_out = [], []
-    for name, path in _builtin_files().items():
+def _builtin_groups(folder: Path) -> tuple[list[str], list[str]]:
+    """(training, held out) names of the circuits of a circuit set."""
+    training: list[str] = []
+    held_out: list[str] = []
+    for name, path in _builtin_files(folder).items():
         group = held_out if _marked_held_out(path, path.stat().st_mtime_ns) else training
         group.append(name)
     return training, held_out
 
 
-def builtin_circuits() -> list[str]:
+def builtin_circuits(folder: Path = CIRCUIT_DIR) -> list[str]:
     """Names of the built-in training circuits, in the seed's table order.
 
     The default circuits of collect, bench and perf; the held-out circuits are not among them
-    (see `held_out_circuits`).
+    (see `held_out_circuits`). `folder` is the circuit set (a world's, world/worlds.py).
     """
-    names = _builtin_groups()[0]
+    names = _builtin_groups(folder)[0]
     return [n for n in SEED_ORDER if n in names] + [n for n in names if n not in SEED_ORDER]
 
 
-def held_out_circuits() -> list[str]:
+def held_out_circuits(folder: Path = CIRCUIT_DIR) -> list[str]:
     """Names of the built-in circuits held out for testing, in alphabetical order.
 
     Never used for training or for choosing hyper-parameters: they judge every network on
     tracks it never saw. `load_circuit` accepts them by name like the training circuits.
     """
-    return _builtin_groups()[1]
+    return _builtin_groups(folder)[1]
 
 
-def check_training_circuit(circuit: Circuit | str | Path) -> Circuit:
+def check_training_circuit(circuit: Circuit | str | Path, folder: Path = CIRCUIT_DIR) -> Circuit:
     """The circuit (a Circuit, built-in name or file path) if it may be used for training.
 
     Raises FollowLineError for a circuit held out for testing.
     """
     if not isinstance(circuit, Circuit):
-        circuit = load_circuit(circuit)
+        circuit = load_circuit(circuit, folder)
     if circuit.held_out:
         raise FollowLineError(
             f"circuit {circuit.name} is held out for testing: it is never used for training or"
             " for choosing hyper-parameters (training circuits: "
-            f"{', '.join(builtin_circuits())}, or a circuit file without 'held_out: true')")
+            f"{', '.join(builtin_circuits(folder))}, or a circuit file without "
+            "'held_out: true')")
     return circuit
 
 
-def load_circuit(name_or_path: str | Path) -> Circuit:
-    """A built-in circuit (training or held out) by name, or any circuit file by path."""
+def load_circuit(name_or_path: str | Path, folder: Path = CIRCUIT_DIR) -> Circuit:
+    """A circuit of the set in `folder` (training or held out) by name, or any file by path."""
     text = str(name_or_path)
     path = Path(text)
-    builtin = _builtin_files()
+    builtin = _builtin_files(folder)
     if text in builtin:
         path = builtin[text]
     elif not (path.suffix in (".yaml", ".yml") or path.exists()):
         raise FollowLineError(f"unknown circuit {text!r}; known: "
-                              f"{', '.join(builtin_circuits())} (training), "
-                              f"{', '.join(held_out_circuits())} (held out for testing)"
+                              f"{', '.join(builtin_circuits(folder))} (training), "
+                              f"{', '.join(held_out_circuits(folder))} (held out for testing)"
                               ", or the path of a circuit .yaml file")
     if path.is_dir():
         raise FollowLineError(f"{path} is a folder, not a circuit file (a .yaml file)")
@@ -192,14 +195,14 @@ class _Seq(list):
     item_lines: list
 
 
-def _construct_map(loader, node):
+def _construct_map(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Map:
     out = _Map(loader.construct_mapping(node, deep=True))
     out.line = node.start_mark.line + 1
     out.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
     return out
 
 
-def _construct_seq(loader, node):
+def _construct_seq(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> _Seq:
     out = _Seq(loader.construct_sequence(node, deep=True))
     out.line = node.start_mark.line + 1
     out.item_lines = [item.start_mark.line + 1 for item in node.value]
@@ -251,7 +254,7 @@ def _load_file(path: Path) -> Circuit:
     return circuit
 
 
-def _read_document(path: Path, fail) -> _Map:
+def _read_document(path: Path, fail: _Fail) -> _Map:
     """The file's YAML mapping, its size, syntax and fields checked."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
@@ -279,11 +282,11 @@ def _read_document(path: Path, fail) -> _Map:
     return doc
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _metres(doc: _Map, key: str, low: float, high: float, fail, why: str = "") -> float:
+def _metres(doc: _Map, key: str, low: float, high: float, fail: _Fail, why: str = "") -> float:
     """Field `key`: a finite number of metres in [low, high], else one line saying so."""
     value = doc[key]
     if not (_is_number(value) and low <= value <= high):  # NaN compares False: refused
@@ -292,7 +295,7 @@ def _metres(doc: _Map, key: str, low: float, high: float, fail, why: str = "") -
     return float(value)
 
 
-def _widths(doc: _Map, fail) -> tuple[float, float]:
+def _widths(doc: _Map, fail: _Fail) -> tuple[float, float]:
     """(road_width, line_width), each in its documented range."""
     road_width = _metres(doc, "road_width", *ROAD_WIDTH_RANGE_M, fail)
     line_width = _metres(doc, "line_width", MIN_LINE_WIDTH_M, road_width / 2, fail,
@@ -300,7 +303,7 @@ def _widths(doc: _Map, fail) -> tuple[float, float]:
     return road_width, line_width
 
 
-def _point(value, line: int, what: str, fail) -> tuple[float, float]:
+def _point(value: Any, line: int, what: str, fail: _Fail) -> tuple[float, float]:
     """A pair [x, y] of finite numbers of metres, each at most MAX_COORDINATE_M in size."""
     ok = isinstance(value, list) and len(value) == 2 and all(map(_is_number, value))
     if not ok or not all(abs(v) <= MAX_COORDINATE_M for v in value):  # NaN: refused
@@ -309,7 +312,7 @@ def _point(value, line: int, what: str, fail) -> tuple[float, float]:
     return float(value[0]), float(value[1])
 
 
-def _control_points(doc: _Map, fail) -> np.ndarray:
+def _control_points(doc: _Map, fail: _Fail) -> np.ndarray:
     """The centre_line's points, checked against the limits of a circuit's size."""
     raw = doc["centre_line"]
     if not isinstance(raw, _Seq) or not 4 <= len(raw) <= MAX_CONTROL_POINTS:
@@ -333,7 +336,7 @@ def _control_points(doc: _Map, fail) -> np.ndarray:
     return control
 
 
-def _check_loop(circuit: Circuit, doc: _Map, fail) -> None:
+def _check_loop(circuit: Circuit, doc: _Map, fail: _Fail) -> None:
     """The red line against the road: long and wide enough, not crossing, the gate on it."""
     line = circuit.line("anticlockwise")
     width = circuit.road_width

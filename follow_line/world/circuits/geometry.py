@@ -166,14 +166,15 @@ class ReferenceLine:
         lo = np.floor(np.minimum(a, b) / cell).astype(np.int64)
         hi = np.floor(np.maximum(a, b) / cell).astype(np.int64)
         columns = int(hi[:, 0].max()) + 2
-        ids, segs = [], []
+        cell_ids: list[np.ndarray] = []
+        cell_segs: list[np.ndarray] = []
         for dx in (0, 1):  # a segment no longer than a cell touches at most 2 x 2 cells
             for dy in (0, 1):
                 cx, cy = lo[:, 0] + dx, lo[:, 1] + dy
                 inside = (cx <= hi[:, 0]) & (cy <= hi[:, 1])
-                ids.append((cy * columns + cx)[inside])
-                segs.append(np.flatnonzero(inside))
-        ids, segs = np.concatenate(ids), np.concatenate(segs)
+                cell_ids.append((cy * columns + cx)[inside])
+                cell_segs.append(np.flatnonzero(inside))
+        ids, segs = np.concatenate(cell_ids), np.concatenate(cell_segs)
         order = np.argsort(ids, kind="stable")
         ids, segs = ids[order], segs[order]
         for k in range(1, len(ids)):
