@@ -36,10 +36,13 @@ $(ROS_STAMP): $(EXTRAS) $(STAMP)  ## optional dependencies: ROS 2 wheels, ONNX, 
 demo: $(STAMP)  ## the expert and every shipped network on every circuit and direction
 	$(VENV)/bin/follow-line bench --models expert$(if $(SHIPPED),$(comma)$(SHIPPED)) --out $(OUT)
 
-test: $(ROS_STAMP)  ## fast test suite (slow tests: make test-all)
+# `make test JOBS=2`: the fast suite in 2 pytest-xdist workers, a test file per worker (each
+# worker has its own ROS domains, test/conftest.py). Serial by default until measured reliable.
+JOBS ?=
+test: $(ROS_STAMP)  ## fast test suite (slow tests: make test-all; JOBS=2: in 2 workers)
 	$(PY) -m ruff check follow_line test setup.py $(wildcard launch)
 	$(PY) -m mypy
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" $(if $(JOBS),-n $(JOBS) --dist loadfile)
 
 test-all: $(ROS_STAMP)  ## every test, the slow ones too
 	$(PY) -m pytest -q

@@ -27,9 +27,9 @@ LAP_TOLERANCE_S = 0.05  # the issue's bar; in lockstep the lap times are in fact
 
 
 @pytest.fixture(autouse=True)
-def caller_domain(monkeypatch):
-    """The caller's domain in 60-86, so that the runs' (caller + 1 + slot) stay in 60-89."""
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(60 + os.getpid() % 27))
+def caller_domain(monkeypatch, ros_domains):
+    """This test process's bench domain: the runs' (caller + 1 + slot) stay in its block."""
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(ros_domains["bench"]))
     monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 

@@ -218,9 +218,9 @@ def test_bench_sim_gz_plans_measured_runs_and_refuses_emulated_latencies(
     assert "latency '0' cannot be emulated" in err and "--sim gz" in err and not out.exists()
 
 
-def start_gz_run(tmp_path):
-    """`follow-line ros --sim gz` in its own process group, on the stand-ins; the process."""
-    env = {**dds_environment(), "ROS_DOMAIN_ID": str(95 + os.getpid() % 5),
+def start_gz_run(tmp_path, domain):
+    """`follow-line ros --sim gz` in its own process group, on the stand-ins, in `domain`."""
+    env = {**dds_environment(), "ROS_DOMAIN_ID": str(domain),
            "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
     return subprocess.Popen([sys.executable, "-m", "follow_line", "ros", "--sim", "gz",
                              "--model", "expert", "--quiet"], env=env, cwd=tmp_path,
@@ -232,14 +232,14 @@ def start_gz_run(tmp_path):
 @pytest.mark.parametrize(("executable", "name"), [("gz", "gz sim"),
                                                   ("parameter_bridge", "follow_line_gz_bridge")])
 def test_a_gazebo_process_that_dies_ends_the_run_naming_it_and_leaves_no_process(
-        ros_gz, tmp_path, executable, name):
+        ros_gz, ros_domains, tmp_path, executable, name):
     """Supervision only: the Gazebo executables are stand-in scripts, not Gazebo.
 
     The spawner exits with 0 at once (its work done), which does not end the run; the one
     that dies after 3 s does, with the line naming it, and no process of the run is left.
     """
     ros_gz({"create": "exit 0", executable: "sleep 3; exit 3"})
-    proc = start_gz_run(tmp_path)
+    proc = start_gz_run(tmp_path, ros_domains["gazebo"])
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 4, err
     assert err.strip() == (f"follow-line: error: {name} exited with code 3 (it logged no "
@@ -248,11 +248,11 @@ def test_a_gazebo_process_that_dies_ends_the_run_naming_it_and_leaves_no_process
 
 
 @needs_ros
-def test_sigterm_stops_every_process_of_a_gazebo_run(ros_gz, tmp_path):
+def test_sigterm_stops_every_process_of_a_gazebo_run(ros_gz, ros_domains, tmp_path):
     """Supervision only: the Gazebo executables are stand-in scripts, not Gazebo."""
     started = tmp_path / "server.pid"
     ros_gz({"create": "exit 0", "gz": f"echo $$ > {started}; exec sleep 600"})
-    proc = start_gz_run(tmp_path)
+    proc = start_gz_run(tmp_path, ros_domains["gazebo"])
     deadline = time.monotonic() + 60
     while not started.exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
