@@ -83,8 +83,8 @@ def test_int8_stays_near_float32_on_frames_it_was_not_calibrated_on(tmp_path, fr
     for k in range(40):
         sim.pose = sim.pose.__class__(*sim.line.pose_at(k * sim.line.length / 40))
         x = keras.network_input(sim.frame(), 0.05 * k)
-        diffs += [float(np.max(np.abs(a - b))) for a, b in zip(predict(x), keras.predict(x),
-                                                                 strict=True)]
+        pairs = zip(predict(x), keras.predict(x), strict=True)
+        diffs += [float(np.max(np.abs(a - b))) for a, b in pairs]
     assert 0 < max(diffs) <= INT8_TOLERANCE["regression"]
     path = export_network("tinypilotnet", tmp_path, frames, "int8", progress=False)
     export = json.loads(path.with_suffix(".json").read_text())["training"]["export"]

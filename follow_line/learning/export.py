@@ -215,7 +215,7 @@ class _Folded(keras.layers.Layer):
 
 
 def _input_norms(model: keras.Model) -> dict[str, str]:
-    """BatchNormalization layers on a model input read only by a "valid" Conv2D: BN -> conv.
+    """Map each BatchNormalization on a model input read only by a "valid" Conv2D to it.
 
     Only there is folding exact (a "same" convolution would pad the normalised image with
     zeros, not the raw one).
