@@ -329,21 +329,21 @@ def test_a_float_parameter_takes_an_integer_and_refuses_a_string(ros, ctx):
 def test_every_parameter_has_a_description_and_is_read_only(ros, ctx, oval_file, kind):
     if kind == "drive":
         node = ctx.make(ros.DriveNode, model="expert")
-        expected = {"model", "stamped", "device", "backend",
+        expected = {"model", "world", "stamped", "device", "backend",
                     "max_v", "max_w", "watchdog_timeout", "control_rate_limit", "autostart",
                     "verbose", *(f"qos_overrides.{CAMERA.graph}.subscription.{policy}"
                                  for policy in ("depth", "history", "reliability"))}
     elif kind == "lap_monitor":
         node = ctx.make(ros.LapMonitorNode, circuit=str(oval_file))
-        expected = {"circuit", "direction", "laps", "stamped",
+        expected = {"circuit", "world", "direction", "laps", "stamped",
                     "record_path", "driver_name", "end", "driver_node", "stuck_seconds",
                     "timeout_seconds", "off_track_margin",
                     *(f"qos_overrides.{ODOM.graph}.subscription.{policy}"
                       for policy in ("depth", "history", "reliability"))}
     else:
         node = ctx.make(ros.SimNode, circuit=str(oval_file))
-        expected = {"circuit", "direction", "stamped", "rate", "real_time_factor", "lockstep",
-                    "driver_node"}
+        expected = {"circuit", "world", "direction", "stamped", "rate", "real_time_factor",
+                    "lockstep", "driver_node"}
     names = set(node.list_parameters([], 0).names) - RCLPY_OWN_PARAMETERS
     assert names == expected
     for name in names:

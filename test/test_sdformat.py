@@ -82,9 +82,11 @@ def unknown(node: ET.Element, description: ET.Element, path: str = "sdf") -> lis
 
 
 def test_every_world_and_car_model_is_listed():
-    assert len(SDF_FILES) == 2 * (5 + 1)  # two flavours x (five circuits + the car)
+    # two flavours x (circuits + the car) of each world: wide 5 circuits, reference 7
+    assert len(SDF_FILES) == 2 * (5 + 1) + 2 * (7 + 1)
     assert {"worlds/gz/montreal.sdf", "worlds/hungaroring.world", "models/f1_car/model.sdf",
-            "models/f1_car_gz/model.sdf"} <= set(SDF_FILES)
+            "models/f1_car_gz/model.sdf", "worlds/gz/reference/montreal.sdf",
+            "models/reference/f1_car/model.sdf"} <= set(SDF_FILES)
 
 
 @pytest.mark.parametrize("relative", SDF_FILES)
